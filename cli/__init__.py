@@ -1,0 +1,1 @@
+"""The ``rlrun`` command: builds env and agent, drives the loop, logs, evaluates, saves."""

@@ -1,0 +1,141 @@
+"""Build the environments of a run: the env id, its ``gymnasium.make`` kwargs and a preset.
+
+A preset is one of ``wrappers.PRESETS`` (``atari``, ``car_racing``, ``discretized``); ``auto``
+picks it from the env id and from what the agent accepts.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from rlagents.agent import Agent
+from rlagents.errors import RLAgentsError
+
+AUTO, NONE = "auto", "none"
+
+
+class EnvError(RLAgentsError):
+    """The env id, its kwargs or the preset cannot give a working env."""
+
+
+def parse_key_values(pairs: tuple[str, ...], option: str) -> dict[str, str]:
+    """``("a=1", "b=x")`` → ``{"a": "1", "b": "x"}``; a pair without ``=`` is an error."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise EnvError(f"{option} expects key=value, got {pair!r}")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def parse_env_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """Values are Python literals where they parse (``10``, ``False``, ``(1, 2)``), else strings."""
+    kwargs: dict[str, Any] = {}
+    for key, text in parse_key_values(pairs, "--env-kwargs").items():
+        try:
+            kwargs[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            kwargs[key] = text
+    return kwargs
+
+
+def register_env_namespace(env_id: str) -> None:
+    """Make ``ALE/...`` ids resolvable without the user importing ale_py."""
+    if env_id.startswith("ALE/"):
+        try:
+            import ale_py
+        except ImportError:
+            raise EnvError(
+                f"{env_id} needs ale-py: pip install 'gymnasium[atari]'"
+            ) from None
+        gym.register_envs(ale_py)
+
+
+@dataclass
+class EnvFactory:
+    """Makes single envs of one id, kwargs and preset; used for training and evaluation envs."""
+
+    env_id: str
+    make_kwargs: dict[str, Any] = field(default_factory=dict)
+    preset: str | None = None
+
+    def make(self, **extra_kwargs: Any) -> gym.Env:
+        kwargs = {**self.make_kwargs, **extra_kwargs}
+        try:
+            if self.preset is None:
+                return gym.make(self.env_id, **kwargs)
+            return preset_function(self.preset)(self.env_id, **kwargs)
+        except gym.error.Error as err:
+            raise EnvError(_one_line(err)) from None
+        except TypeError as err:  # an unknown keyword for the env's constructor
+            raise EnvError(
+                f"cannot make {self.env_id} with {kwargs}: {_one_line(err)}; "
+                "check --env-kwargs"
+            ) from None
+        except (ValueError, ImportError) as err:
+            raise EnvError(f"cannot make {self.env_id}: {_one_line(err)}") from None
+
+    def make_vector(self, num_envs: int) -> gym.vector.VectorEnv:
+        """``num_envs`` copies in a SyncVectorEnv with same-step autoreset (see cli.loop)."""
+        envs = [self.make() for _ in range(num_envs)]  # made here, so errors surface here
+        return gym.vector.SyncVectorEnv(
+            [(lambda e=e: e) for e in envs],
+            autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+        )
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def preset_function(name: str) -> Callable[..., gym.Env]:
+    try:
+        import wrappers
+    except ImportError as err:
+        raise EnvError(f"the env presets cannot be loaded: {_one_line(err)}") from None
+
+    presets: dict[str, Callable[..., gym.Env]] = getattr(wrappers, "PRESETS", {})
+    if name not in presets:
+        known = ", ".join(sorted(presets)) or "none"
+        raise EnvError(f"unknown preset {name!r}; presets: {AUTO}, {NONE}, {known}")
+    if name == "car_racing":
+        return lambda env_id, **kw: presets[name](env_id=env_id, **kw)
+    return presets[name]
+
+
+def choose_preset(option: str, env_id: str, agent_cls: type[Agent], raw_obs: spaces.Space) -> str | None:
+    """The preset a run uses: the one named, none, or (``auto``) the one the env and agent need."""
+    if option == NONE:
+        return None
+    if option != AUTO:
+        preset_function(option)  # validates the name
+        return option
+    if env_id.startswith("ALE/"):
+        return "atari"
+    if env_id.split("/")[-1].startswith("CarRacing"):
+        return "car_racing"
+    wants_discrete = not _accepts(agent_cls.observation_spaces, spaces.Box) and _accepts(
+        agent_cls.observation_spaces, spaces.Discrete
+    )
+    if isinstance(raw_obs, spaces.Box) and wants_discrete:
+        return "discretized"
+    return None
+
+
+def _accepts(accepted: tuple[type, ...], space_type: type) -> bool:
+    return any(issubclass(space_type, t) for t in accepted)
+
+
+def has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

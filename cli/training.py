@@ -1,0 +1,144 @@
+"""The training loop and the evaluation of one run.
+
+The loop is the hot path of every agent: per vector step it does one ``act``, one env step, one
+``observe`` and one ``update``, and the episode bookkeeping. Everything else (evaluation,
+checkpoints, logging, the progress bar) waits for ``next_event``, a single integer comparison.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from cli.logs import RunLog
+from rlagents.agent import Agent, Transition
+
+PROGRESS_EVERY = 1_000  # steps between progress-bar and metrics updates
+
+
+@dataclass
+class LoopSettings:
+    max_steps: int | None  # steps to train in this run (None: until max_episodes)
+    max_episodes: int | None
+    eval_every: int  # 0: only the final evaluation
+    eval_episodes: int
+    save_every: int  # 0: only the final checkpoint
+    stop_at_return: float | None
+    seed: int | None
+
+
+@dataclass
+class LoopState:
+    """Counters that survive a resume (steps and episodes continue from the checkpoint)."""
+
+    step: int = 0
+    episode: int = 0
+    started_at_step: int = 0
+    wall_start: float = field(default_factory=time.perf_counter)
+    recent_returns: deque = field(default_factory=lambda: deque(maxlen=100))
+    last_eval: tuple[float, float, int] | None = None
+    reached_target: bool = False
+
+    @property
+    def wall(self) -> float:
+        return time.perf_counter() - self.wall_start
+
+
+def train(
+    agent: Agent,
+    stepper,
+    log: RunLog,
+    settings: LoopSettings,
+    state: LoopState,
+    evaluate_fn: Callable[[], tuple[float, float, int]],
+    save_fn: Callable[[], None],
+    progress,
+) -> None:
+    """Run the loop until the step or episode budget is spent, or the target return is reached.
+
+    KeyboardInterrupt propagates to the caller, which saves and closes; ``state`` is always
+    consistent between steps.
+    """
+    n = stepper.num_envs
+    end_step = state.step + settings.max_steps if settings.max_steps else None
+    max_episodes = state.episode + settings.max_episodes if settings.max_episodes else None
+    next_eval = _next_multiple(state.step, settings.eval_every)
+    next_save = _next_multiple(state.step, settings.save_every)
+    next_progress = state.step + PROGRESS_EVERY
+    next_event = min(x for x in (next_eval, next_save, next_progress, end_step) if x is not None)
+
+    obs = stepper.reset(settings.seed)
+    act, observe, update, env_step = agent.act, agent.observe, agent.update, stepper.step
+    while True:
+        actions = act(obs)
+        next_obs, obs_after, reward, terminated, truncated, finished = env_step(actions)
+        observe(Transition(obs, actions, reward, next_obs, terminated, truncated))
+        metrics = update()
+        if metrics:
+            log.metrics(metrics)
+        obs = obs_after
+        state.step += n
+        if finished:
+            for ret, length in finished:
+                state.episode += 1
+                state.recent_returns.append(ret)
+                log.episode(state.step, state.episode, ret, length, state.wall)
+            if max_episodes is not None and state.episode >= max_episodes:
+                break
+        if state.step >= next_event:
+            if end_step is not None and state.step >= end_step:
+                break
+            if state.step >= next_progress:
+                next_progress = state.step + PROGRESS_EVERY
+                log.write_metrics(state.step)
+                log.maybe_flush()
+                progress.show(state)
+            if next_save is not None and state.step >= next_save:
+                next_save = _next_multiple(state.step, settings.save_every)
+                save_fn()
+            if next_eval is not None and state.step >= next_eval:
+                next_eval = _next_multiple(state.step, settings.eval_every)
+                if _evaluate_and_check(state, log, evaluate_fn, settings.stop_at_return):
+                    break
+            next_event = min(
+                x for x in (next_eval, next_save, next_progress, end_step) if x is not None
+            )
+    log.write_metrics(state.step)
+    progress.show(state)
+
+
+def _next_multiple(step: int, every: int) -> int | None:
+    return (step // every + 1) * every if every > 0 else None
+
+
+def _evaluate_and_check(state: LoopState, log: RunLog, evaluate_fn, stop_at: float | None) -> bool:
+    mean, std, episodes = evaluate_fn()
+    state.last_eval = (mean, std, episodes)
+    log.evaluation(state.step, state.wall, mean, std, episodes)
+    if stop_at is not None and mean >= stop_at:
+        state.reached_target = True
+        return True
+    return False
+
+
+def evaluate(agent: Agent, env: gym.Env, episodes: int, seed: int | None) -> list[float]:
+    """Play ``episodes`` full episodes greedily (``explore=False``) on ``env``; return returns.
+
+    Each episode runs to the env's own end (termination or its time limit).
+    """
+    returns = []
+    for k in range(episodes):
+        obs, _ = env.reset(seed=None if seed is None else seed + k)
+        total, done = 0.0, False
+        while not done:
+            action = agent.act(np.expand_dims(obs, 0), explore=False)[0]
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return returns

@@ -1,0 +1,127 @@
+"""The agent contract that built-in agents and plugins implement.
+
+An agent sees a batch of observations (leading axis: env index) and answers a batch of actions;
+the runner hands it every vector step as a :class:`Transition` and then calls :meth:`Agent.update`,
+where the agent decides for itself whether to learn (every step, every ``train_freq`` steps, or at
+the end of a rollout).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+
+from rlagents.config import build_config
+from rlagents.errors import ConfigError
+
+
+class Transition(NamedTuple):
+    """One vector step; every field is an array whose leading axis is the env index.
+
+    ``next_obs`` is the true last observation where an episode ended, never the first
+    observation of the next episode. ``terminated`` and ``truncated`` stay separate: a truncated
+    episode is bootstrapped from ``next_obs``, a terminated one is not.
+    """
+
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+
+
+@dataclasses.dataclass
+class EmptyConfig:
+    """An agent without hyper-parameters."""
+
+
+class Agent(abc.ABC):
+    """Base class of every agent.
+
+    Subclasses set:
+
+    * ``Config`` — a dataclass of hyper-parameters, each field documented by a docstring below it;
+    * ``observation_spaces`` / ``action_spaces`` — the space types the agent accepts (single-env
+      spaces); override :meth:`check_spaces` for finer conditions (shape, bounds);
+    * ``hyperparams`` — optional tuned overrides of ``Config`` per env id (or named presets), used
+      by ``rlrun`` when the user names no others.
+
+    and implement :meth:`act`; :meth:`observe`, :meth:`update`, :meth:`state_dict` and
+    :meth:`load_state_dict` default to an agent that does not learn.
+    """
+
+    Config: ClassVar[type] = EmptyConfig
+    observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Space,)
+    action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Space,)
+    hyperparams: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: Any = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        problem = self.check_spaces(observation_space, action_space)
+        if problem:
+            from rlagents.errors import SpaceMismatchError
+
+            raise SpaceMismatchError(problem)
+        if num_envs < 1:
+            raise ConfigError(f"num_envs must be at least 1, got {num_envs}")
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.config = self._coerce_config(config)
+        self.num_envs = num_envs
+        self.seed = seed
+
+    @classmethod
+    def _coerce_config(cls, config: Any) -> Any:
+        if config is None:
+            return cls.Config()
+        if isinstance(config, Mapping):
+            return build_config(cls.Config, dict(config))
+        if not isinstance(config, cls.Config):
+            raise ConfigError(
+                f"{cls.__name__} expects a {cls.Config.__qualname__} or a dict, "
+                f"got {type(config).__name__}"
+            )
+        return config
+
+    @classmethod
+    def check_spaces(cls, observation_space: spaces.Space, action_space: spaces.Space) -> str | None:
+        """Return why this agent cannot handle these spaces, or ``None`` if it can."""
+        for role, space, accepted in (
+            ("observation", observation_space, cls.observation_spaces),
+            ("action", action_space, cls.action_spaces),
+        ):
+            if not isinstance(space, accepted):
+                names = " or ".join(t.__name__ for t in accepted)
+                return f"{cls.__name__} needs a {names} {role} space, got {space}"
+        return None
+
+    @abc.abstractmethod
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        """Return a batch of actions for a batch of observations (leading axis: env index)."""
+
+    def observe(self, transition: Transition) -> None:  # noqa: B027 - optional hook
+        """Receive one vector step. The default agent keeps nothing."""
+
+    def update(self) -> dict[str, float]:
+        """Learn if it is time to; return the metrics of the learning done (``{}`` if none)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: tensors, arrays, numbers, strings, nested dicts/lists."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Restore what :meth:`state_dict` returned."""
