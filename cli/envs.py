@@ -60,6 +60,14 @@ def register_env_namespace(env_id: str) -> None:
         gym.register_envs(ale_py)
 
 
+def check_env_id(env_id: str) -> None:
+    """Fail early on an unknown id, with Gymnasium's did-you-mean."""
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as err:
+        raise EnvError(_one_line(err)) from None
+
+
 @dataclass
 class EnvFactory:
     """Makes single envs of one id, kwargs and preset; used for training and evaluation envs."""

@@ -69,10 +69,16 @@ class Run:
             raise ConfigError("no env given: pass --env ID, e.g. --env CartPole-v1")
         if opts.render and not envlib.has_display():
             raise ConfigError("--render needs a display (DISPLAY is not set); run without --render")
+        if self.meta and self.meta["agent"] != self.agent_name:
+            raise CheckpointError(
+                f"checkpoint {opts.load!r} belongs to agent {self.meta['agent']!r}, "
+                f"not {self.agent_name!r}; run with --agent {self.meta['agent']} or leave --agent out"
+            )
         self.seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(2), "little")
         self.agent_cls = registry.load(self.agent_name)
 
         envlib.register_env_namespace(self.env_id)
+        envlib.check_env_id(self.env_id)
         make_kwargs = envlib.parse_env_kwargs(opts.env_kwargs)
         if self.meta and opts.preset == envlib.AUTO and "preset" in self.meta:
             self.preset = self.meta["preset"]  # resume with the wrappers it was trained with

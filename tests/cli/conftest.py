@@ -1,0 +1,38 @@
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import rlrun
+
+
+class Result:
+    def __init__(self, click_result, run_dir: Path):
+        self.exit_code = click_result.exit_code
+        self.stdout = click_result.stdout
+        self.stderr = click_result.stderr
+        self.exception = click_result.exception
+        self.run_dir = run_dir
+
+    @property
+    def summary(self) -> dict:
+        return json.loads((self.run_dir / "summary.json").read_text())
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """Invoke rlrun in-process; unless given, --run-dir is a fresh directory under tmp_path."""
+    counter = iter(range(1000))
+
+    def invoke(*args: str) -> Result:
+        args_list = [str(a) for a in args]
+        if "--run-dir" not in args_list:
+            run_dir = tmp_path / f"run{next(counter)}"
+            args_list += ["--run-dir", str(run_dir)]
+        else:
+            run_dir = Path(args_list[args_list.index("--run-dir") + 1])
+        result = CliRunner().invoke(rlrun, [*args_list, "--quiet"], catch_exceptions=True)
+        return Result(result, run_dir)
+
+    return invoke

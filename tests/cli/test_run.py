@@ -1,0 +1,173 @@
+"""rlrun end to end: outputs, evaluation, save/load/resume, Ctrl-C, listing and help."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from rlagents import checkpoint as ckpt
+
+CARTPOLE = ("--env", "CartPole-v1")
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_random_agent_run_writes_every_output(run_cli):
+    r = run_cli(*CARTPOLE, "--agent", "random", "--steps", "3000", "--seed", "0", "--eval-every", "1000")
+    assert r.exit_code == 0, r.stderr
+    s = r.summary
+    assert s["agent"] == "random" and s["env"] == "CartPole-v1" and s["seed"] == 0
+    assert s["steps"] == 3000 and s["steps_per_second"] > 0 and s["wall_seconds"] > 0
+    assert s["eval_episodes"] == 10 and 8 <= s["eval_mean_return"] <= 60
+    episodes = _rows(r.run_dir / "progress.csv")
+    assert len(episodes) == s["episodes"] > 50
+    assert sum(int(e["length"]) for e in episodes) <= 3000
+    assert [int(e["episode"]) for e in episodes] == list(range(1, len(episodes) + 1))
+    evaluations = _rows(r.run_dir / "evaluations.csv")
+    assert [int(e["step"]) for e in evaluations] == [1000, 2000, 3000]  # the last is the final evaluation
+    assert set(evaluations[0]) == {"step", "wall_seconds", "mean_return", "std_return", "episodes"}
+    config = json.loads((r.run_dir / "config.json").read_text())
+    assert config["agent"] == "random" and config["seed"] == 0
+    assert ckpt.read_meta(r.run_dir / "checkpoint")["steps"] == 3000
+    assert "done: random on CartPole-v1" in r.stdout
+
+
+def test_same_seed_same_run(run_cli):
+    a = run_cli(*CARTPOLE, "--agent", "random", "--steps", "500", "--seed", "3")
+    b = run_cli(*CARTPOLE, "--agent", "random", "--steps", "500", "--seed", "3")
+    strip = lambda rows: [(r["step"], r["return"]) for r in rows]  # noqa: E731
+    assert strip(_rows(a.run_dir / "progress.csv")) == strip(_rows(b.run_dir / "progress.csv"))
+
+
+def test_episodes_budget(run_cli):
+    r = run_cli(*CARTPOLE, "--agent", "random", "--episodes", "7", "--eval-episodes", "0")
+    assert r.exit_code == 0, r.stderr
+    assert r.summary["episodes"] == 7 and len(_rows(r.run_dir / "progress.csv")) == 7
+
+
+def test_stop_at_return_stops_early(run_cli):
+    r = run_cli(
+        *CARTPOLE, "--agent", "constant", "--steps", "5000", "--eval-every", "500",
+        "--stop-at-return", "5",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert r.summary["reached_target"] and r.summary["steps"] == 500
+
+
+def test_set_and_plugin_agent(run_cli):
+    r = run_cli(*CARTPOLE, "--agent", "constant", "--set", "action=1", "--steps", "200")
+    assert r.exit_code == 0, r.stderr
+    config = json.loads((r.run_dir / "config.json").read_text())
+    assert config["config"] == {"action": 1, "scale": 1.0}
+
+
+def test_save_load_resumes_the_step_count_and_the_agent_state(run_cli, tmp_path):
+    first = run_cli(*CARTPOLE, "--agent", "constant", "--steps", "300", "--save", tmp_path / "ck")
+    assert first.exit_code == 0, first.stderr
+    meta = ckpt.read_meta(tmp_path / "ck")
+    assert meta["steps"] == 300 and meta["config"]["action"] == 0
+    second = run_cli("--load", tmp_path / "ck", "--steps", "200", "--save", tmp_path / "ck2")
+    assert second.exit_code == 0, second.stderr
+    assert second.summary["steps"] == 500 and second.summary["steps_this_run"] == 200
+    assert ckpt.read_state(tmp_path / "ck2")["steps_seen"] == 500  # the agent's own state
+    assert ckpt.read_meta(tmp_path / "ck2")["episodes"] > meta["episodes"]
+
+
+def test_eval_only_loads_and_evaluates_without_training(run_cli, tmp_path):
+    run_cli(*CARTPOLE, "--agent", "constant", "--steps", "100", "--save", tmp_path / "ck")
+    r = run_cli("--load", tmp_path / "ck", "--eval-only", "--eval-episodes", "3")
+    assert r.exit_code == 0, r.stderr
+    assert r.summary["steps_this_run"] == 0 and r.summary["eval_episodes"] == 3
+    assert ckpt.read_meta(tmp_path / "ck")["steps"] == 100  # untouched
+
+
+def test_ctrl_c_saves_flushes_and_exits_130(run_cli):
+    r = run_cli(*CARTPOLE, "--agent", "rlagents_test_plugin:InterruptingAgent", "--steps", "10000",
+                "--set", "after=700")
+    assert r.exit_code == 130, (r.stdout, r.stderr)
+    assert r.summary["interrupted"] and r.summary["steps"] == 700
+    assert ckpt.read_meta(r.run_dir / "checkpoint")["steps"] == 700
+    episodes = _rows(r.run_dir / "progress.csv")
+    assert episodes and int(episodes[-1]["step"]) <= 700
+
+
+def test_list_agents_shows_distribution_and_spaces(run_cli):
+    r = run_cli("--list-agents")
+    assert r.exit_code == 0
+    line = next(x for x in r.stdout.splitlines() if x.startswith("constant "))
+    assert "rlagents-test-plugin 1.0.0" in line and "Box|Discrete" in line and "Discrete" in line
+    assert any(x.startswith("random ") and "any" in x for x in r.stdout.splitlines())
+
+
+def test_show_config_lists_fields_defaults_and_help(run_cli):
+    r = run_cli("--agent", "constant", "--show-config")
+    assert r.exit_code == 0
+    assert "action: int = 0" in r.stdout and "The action taken in every state." in r.stdout
+
+
+def test_help(run_cli):
+    r = run_cli("--help")
+    assert r.exit_code == 0
+    for option in ("--env", "--agent", "--steps", "--set", "--preset", "--load", "--eval-every"):
+        assert option in r.stdout
+
+
+def test_real_subprocess_run(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(
+        ["rlrun", "--env", "CartPole-v1", "--agent", "random", "--steps", "2000", "--seed", "1",
+         "--run-dir", str(run_dir)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "steps/s" in proc.stdout
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == 2000
+
+
+def test_real_sigint_keeps_the_work(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "--env", "CartPole-v1", "--agent", "random",
+         "--steps", "100000000", "--run-dir", str(run_dir), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 60
+    while not (run_dir / "config.json").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["interrupted"] and summary["steps"] > 0
+    assert ckpt.read_meta(run_dir / "checkpoint")["steps"] == summary["steps"]
+    assert len(_rows(run_dir / "progress.csv")) == summary["episodes"]
+    assert not [p for p in os.listdir(run_dir) if p.startswith(".")]  # no temp files left
+
+
+def test_loaded_agent_acts_like_the_saved_one(run_cli, tmp_path):
+    run_cli(*CARTPOLE, "--agent", "constant", "--set", "action=1", "--steps", "50", "--save", tmp_path / "ck")
+    meta = ckpt.read_meta(tmp_path / "ck")
+    import rlagents
+
+    env_obs = np.zeros((2, 4), dtype=np.float32)
+    agent = rlagents.load(meta["agent"])
+    built = agent.__new__(agent)
+    assert meta["config"]["action"] == 1 and built is not None
+    assert rlagents.make("constant", *_cartpole_spaces(), **meta["config"]).act(env_obs).tolist() == [1, 1]
+
+
+def _cartpole_spaces():
+    import gymnasium as gym
+
+    env = gym.make("CartPole-v1")
+    return env.observation_space, env.action_space
