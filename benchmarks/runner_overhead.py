@@ -1,0 +1,92 @@
+"""How much rlrun's loop costs over a bare Gymnasium loop, on CartPole-v1 with one env.
+
+Both sides sample random actions from the env's action space and reset at episode ends; the
+runner side is the real `rlrun` code path (cli.run.Run with the built-in `random` agent: act,
+env step, Transition, observe, update, episode logging, progress), without evaluation. A
+SyncVectorEnv of one env is measured too, as the reference point the runner avoids.
+
+    python benchmarks/runner_overhead.py --steps 200000 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+import gymnasium as gym
+import numpy as np
+
+from cli.run import Run, RunOptions
+
+
+def bare_loop(steps: int, seed: int) -> float:
+    env = gym.make("CartPole-v1")
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    start = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def sync_vector_loop(steps: int, seed: int) -> float:
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")])
+    envs.reset(seed=seed)
+    envs.action_space.seed(seed)
+    start = time.perf_counter()
+    for _ in range(steps):
+        envs.step(envs.action_space.sample())
+    return steps / (time.perf_counter() - start)
+
+
+def rlrun_loop(steps: int, seed: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = RunOptions(
+            env_id="CartPole-v1", agent="random", steps=steps, episodes=None, seed=seed,
+            num_envs=1, set_pairs=(), env_kwargs=(), preset="none", hyperparams="auto",
+            run_dir=os.path.join(tmp, "run"), eval_every=0, eval_episodes=0,
+            stop_at_return=None, save=None, save_every=0, load=None, eval_only=False,
+            render=False, quiet=True,
+        )
+        run = Run(opts)
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            run.execute()
+        return run.summary(False)["steps_per_second"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    results: dict[str, list[float]] = {"bare": [], "sync_vector_1": [], "rlrun": []}
+    # Interleave the three so that drift in machine load hits all of them alike.
+    for r in range(args.repeats):
+        results["bare"].append(bare_loop(args.steps, r))
+        results["sync_vector_1"].append(sync_vector_loop(args.steps, r))
+        results["rlrun"].append(rlrun_loop(args.steps, r))
+    median = {k: statistics.median(v) for k, v in results.items()}
+    print(f"CartPole-v1, 1 env, random actions, {args.steps} steps x {args.repeats} repeats "
+          f"(interleaved); {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}")
+    for name, values in results.items():
+        print(f"  {name:14s} median {median[name]:9,.0f} steps/s  "
+              f"(runs: {', '.join(f'{v:,.0f}' for v in values)})")
+    ratio = median["rlrun"] / median["bare"]
+    print(f"rlrun / bare = {ratio:.2f}  (goal >= 0.8); "
+          f"SyncVectorEnv(1) / bare = {median['sync_vector_1'] / median['bare']:.2f}")
+    print(f"| runner overhead | {median['bare']:,.0f} | {median['rlrun']:,.0f} | "
+          f"{median['sync_vector_1']:,.0f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
