@@ -48,11 +48,26 @@ def sync_vector_loop(steps: int, seed: int) -> float:
 def rlrun_loop(steps: int, seed: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         opts = RunOptions(
-            env_id="CartPole-v1", agent="random", steps=steps, episodes=None, seed=seed,
-            num_envs=1, set_pairs=(), env_kwargs=(), preset="none", hyperparams="auto",
-            run_dir=os.path.join(tmp, "run"), eval_every=0, eval_episodes=0,
-            stop_at_return=None, save=None, save_every=0, load=None, eval_only=False,
-            render=False, quiet=True,
+            env_id="CartPole-v1",
+            agent="random",
+            steps=steps,
+            episodes=None,
+            seed=seed,
+            num_envs=1,
+            set_pairs=(),
+            env_kwargs=(),
+            preset="none",
+            hyperparams="auto",
+            run_dir=os.path.join(tmp, "run"),
+            eval_every=0,
+            eval_episodes=0,
+            stop_at_return=None,
+            save=None,
+            save_every=0,
+            load=None,
+            eval_only=False,
+            render=False,
+            quiet=True,
         )
         run = Run(opts)
         import contextlib
@@ -75,17 +90,25 @@ def main() -> None:
         results["sync_vector_1"].append(sync_vector_loop(args.steps, r))
         results["rlrun"].append(rlrun_loop(args.steps, r))
     median = {k: statistics.median(v) for k, v in results.items()}
-    print(f"CartPole-v1, 1 env, random actions, {args.steps} steps x {args.repeats} repeats "
-          f"(interleaved); {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}")
+    print(
+        f"CartPole-v1, 1 env, random actions, {args.steps} steps x {args.repeats} repeats "
+        f"(interleaved); {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}"
+    )
     for name, values in results.items():
-        print(f"  {name:14s} median {median[name]:9,.0f} steps/s  "
-              f"(runs: {', '.join(f'{v:,.0f}' for v in values)})")
+        print(
+            f"  {name:14s} median {median[name]:9,.0f} steps/s  "
+            f"(runs: {', '.join(f'{v:,.0f}' for v in values)})"
+        )
     ratio = median["rlrun"] / median["bare"]
-    print(f"rlrun / bare = {ratio:.2f}  (goal >= 0.8); "
-          f"SyncVectorEnv(1) / bare = {median['sync_vector_1'] / median['bare']:.2f}")
-    print(f"| runner overhead | {median['bare']:,.0f} | {median['rlrun']:,.0f} | "
-          f"{median['sync_vector_1']:,.0f} | {ratio:.2f} |")
+    print(
+        f"rlrun / bare = {ratio:.2f}  (goal >= 0.8); "
+        f"SyncVectorEnv(1) / bare = {median['sync_vector_1'] / median['bare']:.2f}"
+    )
+    print(
+        f"| runner overhead | {median['bare']:,.0f} | {median['rlrun']:,.0f} | "
+        f"{median['sync_vector_1']:,.0f} | {ratio:.2f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -54,9 +54,7 @@ def register_env_namespace(env_id: str) -> None:
         try:
             import ale_py
         except ImportError:
-            raise EnvError(
-                f"{env_id} needs ale-py: pip install 'gymnasium[atari]'"
-            ) from None
+            raise EnvError(f"{env_id} needs ale-py: pip install 'gymnasium[atari]'") from None
         gym.register_envs(ale_py)
 
 
@@ -86,8 +84,7 @@ class EnvFactory:
             raise EnvError(_one_line(err)) from None
         except TypeError as err:  # an unknown keyword for the env's constructor
             raise EnvError(
-                f"cannot make {self.env_id} with {kwargs}: {_one_line(err)}; "
-                "check --env-kwargs"
+                f"cannot make {self.env_id} with {kwargs}: {_one_line(err)}; check --env-kwargs"
             ) from None
         except (ValueError, ImportError) as err:
             raise EnvError(f"cannot make {self.env_id}: {_one_line(err)}") from None
@@ -120,7 +117,9 @@ def preset_function(name: str) -> Callable[..., gym.Env]:
     return presets[name]
 
 
-def choose_preset(option: str, env_id: str, agent_cls: type[Agent], raw_obs: spaces.Space) -> str | None:
+def choose_preset(
+    option: str, env_id: str, agent_cls: type[Agent], raw_obs: spaces.Space
+) -> str | None:
     """The preset a run uses: the one named, none, or (``auto``) the one the env and agent need."""
     if option == NONE:
         return None

@@ -26,7 +26,9 @@ FLUSH_SECONDS = 5.0
 class RunLog:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
-        self._progress = _CsvFile(run_dir / "progress.csv", ["step", "episode", "return", "length", "wall_seconds"])
+        self._progress = _CsvFile(
+            run_dir / "progress.csv", ["step", "episode", "return", "length", "wall_seconds"]
+        )
         self._evaluations = _CsvFile(
             run_dir / "evaluations.csv",
             ["step", "wall_seconds", "mean_return", "std_return", "episodes"],

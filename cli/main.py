@@ -1,8 +1,8 @@
 """``rlrun``: train, evaluate, save and resume any registered agent on any Gymnasium env.
 
-    rlrun --env CartPole-v1 --agent dqn --steps 50000 --seed 0
-    rlrun --list-agents
-    rlrun --agent dqn --show-config
+rlrun --env CartPole-v1 --agent dqn --steps 50000 --seed 0
+rlrun --list-agents
+rlrun --agent dqn --show-config
 """
 
 from __future__ import annotations
@@ -43,25 +43,97 @@ def _fail(message: str, code: int) -> None:
 
 
 @click.command(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--env", "env_id", metavar="ID", help="Gymnasium env id, e.g. CartPole-v1 or ALE/BattleZone-v5.")
-@click.option("--agent", metavar="NAME", help="Registered agent name or module:Class (see --list-agents).")
-@click.option("--steps", type=click.IntRange(min=1), help="Env steps to train (all envs together). [default: 100000]")
-@click.option("--episodes", type=click.IntRange(min=1), help="Train until this many episodes have finished.")
+@click.option(
+    "--env", "env_id", metavar="ID", help="Gymnasium env id, e.g. CartPole-v1 or ALE/BattleZone-v5."
+)
+@click.option(
+    "--agent", metavar="NAME", help="Registered agent name or module:Class (see --list-agents)."
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    help="Env steps to train (all envs together). [default: 100000]",
+)
+@click.option(
+    "--episodes", type=click.IntRange(min=1), help="Train until this many episodes have finished."
+)
 @click.option("--seed", type=int, help="Seed of envs and agent. [default: random, recorded]")
-@click.option("--num-envs", type=click.IntRange(min=1), default=1, show_default=True, help="Envs stepped together.")
-@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="Override an agent hyper-parameter (repeatable).")
-@click.option("--env-kwargs", multiple=True, metavar="KEY=VALUE", help="Keyword for gymnasium.make (repeatable).")
-@click.option("--preset", default="auto", show_default=True, metavar="auto|none|NAME", help="Env wrappers: atari, car_racing, discretized.")
-@click.option("--hyperparams", default="auto", show_default=True, metavar="auto|none|NAME", help="The agent's tuned hyper-parameter set.")
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Where logs and checkpoints go. [default: runs/<env>_<agent>_s<seed>_<time>]")
-@click.option("--eval-every", type=click.IntRange(min=0), default=0, show_default=True, help="Evaluate every N steps (0: at the end only).")
-@click.option("--eval-episodes", type=click.IntRange(min=0), default=10, show_default=True, help="Full greedy episodes per evaluation.")
-@click.option("--stop-at-return", type=float, metavar="R", help="Stop once an evaluation's mean return reaches R.")
-@click.option("--save", type=click.Path(file_okay=False), help="Checkpoint directory. [default: RUN_DIR/checkpoint]")
-@click.option("--save-every", type=click.IntRange(min=0), default=0, show_default=True, help="Also checkpoint every N steps.")
+@click.option(
+    "--num-envs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Envs stepped together.",
+)
+@click.option(
+    "--set",
+    "set_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override an agent hyper-parameter (repeatable).",
+)
+@click.option(
+    "--env-kwargs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Keyword for gymnasium.make (repeatable).",
+)
+@click.option(
+    "--preset",
+    default="auto",
+    show_default=True,
+    metavar="auto|none|NAME",
+    help="Env wrappers: atari, car_racing, discretized.",
+)
+@click.option(
+    "--hyperparams",
+    default="auto",
+    show_default=True,
+    metavar="auto|none|NAME",
+    help="The agent's tuned hyper-parameter set.",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    help="Where logs and checkpoints go. [default: runs/<env>_<agent>_s<seed>_<time>]",
+)
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Evaluate every N steps (0: at the end only).",
+)
+@click.option(
+    "--eval-episodes",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Full greedy episodes per evaluation.",
+)
+@click.option(
+    "--stop-at-return",
+    type=float,
+    metavar="R",
+    help="Stop once an evaluation's mean return reaches R.",
+)
+@click.option(
+    "--save",
+    type=click.Path(file_okay=False),
+    help="Checkpoint directory. [default: RUN_DIR/checkpoint]",
+)
+@click.option(
+    "--save-every",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also checkpoint every N steps.",
+)
 @click.option("--load", type=click.Path(), help="Resume from this checkpoint directory.")
 @click.option("--eval-only", is_flag=True, help="With --load: only evaluate the checkpoint.")
-@click.option("--render", is_flag=True, help="Show evaluation episodes in a window (needs a display).")
+@click.option(
+    "--render", is_flag=True, help="Show evaluation episodes in a window (needs a display)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--list-agents", is_flag=True, help="List every agent, built-in or plugin, and exit.")
 @click.option("--show-config", is_flag=True, help="Show the agent's hyper-parameters and exit.")

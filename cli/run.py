@@ -72,7 +72,8 @@ class Run:
         if self.meta and self.meta["agent"] != self.agent_name:
             raise CheckpointError(
                 f"checkpoint {opts.load!r} belongs to agent {self.meta['agent']!r}, "
-                f"not {self.agent_name!r}; run with --agent {self.meta['agent']} or leave --agent out"
+                f"not {self.agent_name!r}; "
+                f"run with --agent {self.meta['agent']} or leave --agent out"
             )
         self.seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(2), "little")
         self.agent_cls = registry.load(self.agent_name)
@@ -159,8 +160,10 @@ class Run:
         fits = [n for n in registry.agents_accepting(obs_space, act_space) if n != self.agent_name]
         hint = f"; agents that fit {self.env_id}: {', '.join(fits)}" if fits else ""
         preset_hint = ""
-        if self.preset is None and isinstance(obs_space, spaces.Box) and not envlib._accepts(
-            self.agent_cls.observation_spaces, spaces.Box
+        if (
+            self.preset is None
+            and isinstance(obs_space, spaces.Box)
+            and not envlib._accepts(self.agent_cls.observation_spaces, spaces.Box)
         ):
             preset_hint = "; or try --preset discretized"
         raise SpaceMismatchError(
@@ -195,7 +198,9 @@ class Run:
                 )
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            name = f"{self.env_id.replace('/', '-')}_{self.agent_name.replace(':', '-')}_s{self.seed}_{stamp}"
+            env_part = self.env_id.replace("/", "-")
+            agent_part = self.agent_name.replace(":", "-")
+            name = f"{env_part}_{agent_part}_s{self.seed}_{stamp}"
             run_dir = Path("runs") / name
             suffix = 1
             while run_dir.exists():

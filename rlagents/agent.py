@@ -97,7 +97,9 @@ class Agent(abc.ABC):
         return config
 
     @classmethod
-    def check_spaces(cls, observation_space: spaces.Space, action_space: spaces.Space) -> str | None:
+    def check_spaces(
+        cls, observation_space: spaces.Space, action_space: spaces.Space
+    ) -> str | None:
         """Return why this agent cannot handle these spaces, or ``None`` if it can."""
         for role, space, accepted in (
             ("observation", observation_space, cls.observation_spaces),

@@ -85,7 +85,7 @@ def _encode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
         key = f"a{len(arrays)}"
         arrays[key] = node
         return {"array": key}
-    if type(node).__module__ == "torch" and type(node).__name__ == "Tensor" or _is_tensor(node):
+    if (type(node).__module__ == "torch" and type(node).__name__ == "Tensor") or _is_tensor(node):
         key = f"a{len(arrays)}"
         tensor = node.detach().cpu()
         dtype = str(tensor.dtype)
@@ -138,7 +138,9 @@ def _decode(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
 
 
 # ----------------------------------------------------------------------------------------- I/O
-def save_checkpoint(path: str | os.PathLike, meta: Mapping[str, Any], state: Mapping[str, Any]) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike, meta: Mapping[str, Any], state: Mapping[str, Any]
+) -> Path:
     """Write ``meta`` and ``state`` to the directory ``path``, replacing it atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +151,7 @@ def save_checkpoint(path: str | os.PathLike, meta: Mapping[str, Any], state: Map
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write(tmp / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
+        _write(tmp / ARRAYS_FILE, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
         _write(tmp / TREE_FILE, lambda f: f.write(json.dumps(tree).encode()))
         full_meta = {"format": FORMAT_VERSION, **meta}
         _write(tmp / META_FILE, lambda f: f.write(json.dumps(full_meta, indent=2).encode()))

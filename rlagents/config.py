@@ -62,9 +62,9 @@ def _convert(annotation: Any, raw: Any) -> Any:
     if annotation is Any:
         return _literal(raw) if isinstance(raw, str) else raw
     if origin in (Union, types.UnionType):
-        if raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null")):
-            if type(None) in args:
-                return None
+        is_none = raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null"))
+        if is_none and type(None) in args:
+            return None
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _convert(arg, raw)
@@ -146,7 +146,14 @@ def describe_config(config_cls: type) -> list[tuple[str, str, Any, str]]:
     rows = []
     instance = config_cls()
     for f in dataclasses.fields(config_cls):
-        rows.append((f.name, _annotation_text(hints[f.name]), getattr(instance, f.name), helps.get(f.name, "")))
+        rows.append(
+            (
+                f.name,
+                _annotation_text(hints[f.name]),
+                getattr(instance, f.name),
+                helps.get(f.name, ""),
+            )
+        )
     return rows
 
 

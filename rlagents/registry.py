@@ -109,8 +109,7 @@ def load_spec(spec: AgentSpec) -> type[Agent]:
             obj = getattr(obj, part)
     except Exception as err:  # a broken plugin must never take the runner down with a traceback
         raise PluginImportError(
-            f"agent {spec.name!r} could not be loaded from {where}: "
-            f"{type(err).__name__}: {err}"
+            f"agent {spec.name!r} could not be loaded from {where}: {type(err).__name__}: {err}"
         ) from err
     if not (isinstance(obj, type) and issubclass(obj, Agent)):
         raise PluginImportError(
@@ -145,9 +144,7 @@ def make(
     return cls(observation_space, action_space, config or None, num_envs=num_envs, seed=seed)
 
 
-def agents_accepting(
-    observation_space: spaces.Space, action_space: spaces.Space
-) -> list[str]:
+def agents_accepting(observation_space: spaces.Space, action_space: spaces.Space) -> list[str]:
     """Names of the registered agents that can handle these spaces (those that import)."""
     names = []
     for spec in list_agents():

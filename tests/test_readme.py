@@ -30,8 +30,19 @@ def test_plugin_example_runs(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     result = CliRunner().invoke(
         rlrun,
-        ["--env", "CartPole-v1", "--agent", "readme_plugin:LeftBiased", "--set", "epsilon=0.2",
-         "--steps", "500", "--run-dir", str(tmp_path / "run"), "--quiet"],
+        [
+            "--env",
+            "CartPole-v1",
+            "--agent",
+            "readme_plugin:LeftBiased",
+            "--set",
+            "epsilon=0.2",
+            "--steps",
+            "500",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "run" / "summary.json").exists()

@@ -35,6 +35,7 @@ class RandomAgent(Agent):
         # slices handed out earlier stay valid.
         if self._next + n > len(self._pool):
             space = self.action_space
+            assert isinstance(space, spaces.Discrete)
             block = max(4096, n)
             self._pool = space.np_random.integers(space.start, space.start + space.n, size=block)
             self._next = 0

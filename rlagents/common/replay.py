@@ -21,7 +21,9 @@ class ReplayBatch(NamedTuple):
     actions: torch.Tensor
     rewards: torch.Tensor  # float32 (B,)
     next_obs: torch.Tensor
-    terminated: torch.Tensor  # float32 (B,): 1 where the episode ended by termination (no bootstrap)
+    terminated: (
+        torch.Tensor
+    )  # float32 (B,): 1 where the episode ended by termination (no bootstrap)
 
 
 class ReplayBuffer:

@@ -9,21 +9,47 @@ RECORDER = "rlagents_test_plugin:RecordingAgent"
 
 @pytest.mark.parametrize("num_envs", [1, 3])
 def test_batches_have_a_leading_env_axis(run_cli, num_envs):
-    r = run_cli("--env", "CartPole-v1", "--agent", RECORDER, "--steps", str(30 * num_envs),
-                "--num-envs", str(num_envs), "--eval-episodes", "0", "--seed", "0")
+    r = run_cli(
+        "--env",
+        "CartPole-v1",
+        "--agent",
+        RECORDER,
+        "--steps",
+        str(30 * num_envs),
+        "--num-envs",
+        str(num_envs),
+        "--eval-episodes",
+        "0",
+        "--seed",
+        "0",
+    )
     assert r.exit_code == 0, r.stderr
     assert len(RecordingAgent.log) == 30
     assert set(RecordingAgent.act_shapes) == {(num_envs, 4)}
     t = RecordingAgent.log[0]
     assert t.obs.shape == t.next_obs.shape == (num_envs, 4)
-    assert t.action.shape == t.reward.shape == t.terminated.shape == t.truncated.shape == (num_envs,)
+    assert (
+        t.action.shape == t.reward.shape == t.terminated.shape == t.truncated.shape == (num_envs,)
+    )
     assert t.terminated.dtype == t.truncated.dtype == np.bool_
 
 
 @pytest.mark.parametrize("num_envs", [1, 2])
 def test_next_obs_at_termination_is_the_true_final_observation(run_cli, num_envs):
-    r = run_cli("--env", "CartPole-v1", "--agent", RECORDER, "--steps", str(400 * num_envs),
-                "--num-envs", str(num_envs), "--eval-episodes", "0", "--seed", "1")
+    r = run_cli(
+        "--env",
+        "CartPole-v1",
+        "--agent",
+        RECORDER,
+        "--steps",
+        str(400 * num_envs),
+        "--num-envs",
+        str(num_envs),
+        "--eval-episodes",
+        "0",
+        "--seed",
+        "1",
+    )
     assert r.exit_code == 0, r.stderr
     log = RecordingAgent.log
     ended = 0
@@ -41,9 +67,22 @@ def test_next_obs_at_termination_is_the_true_final_observation(run_cli, num_envs
 
 @pytest.mark.parametrize("num_envs", [1, 2])
 def test_truncation_is_reported_as_truncation(run_cli, num_envs):
-    r = run_cli("--env", "CartPole-v1", "--agent", RECORDER, "--steps", str(40 * num_envs),
-                "--num-envs", str(num_envs), "--env-kwargs", "max_episode_steps=5",
-                "--eval-episodes", "0", "--seed", "2")
+    r = run_cli(
+        "--env",
+        "CartPole-v1",
+        "--agent",
+        RECORDER,
+        "--steps",
+        str(40 * num_envs),
+        "--num-envs",
+        str(num_envs),
+        "--env-kwargs",
+        "max_episode_steps=5",
+        "--eval-episodes",
+        "0",
+        "--seed",
+        "2",
+    )
     assert r.exit_code == 0, r.stderr
     lengths = np.zeros(num_envs, dtype=int)
     truncations = 0

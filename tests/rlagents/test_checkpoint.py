@@ -18,13 +18,17 @@ def _state():
     opt = torch.optim.Adam(model.parameters())
     model(torch.ones(1, 3)).sum().backward()
     opt.step()
-    return model, opt, {
-        "model": model.state_dict(),
-        "optimizer": opt.state_dict(),
-        "table": np.arange(6, dtype=np.float32).reshape(2, 3),
-        "counts": [1, 2.5, "three", None, True],
-        "pair": (4, 5),
-    }
+    return (
+        model,
+        opt,
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "table": np.arange(6, dtype=np.float32).reshape(2, 3),
+            "counts": [1, 2.5, "three", None, True],
+            "pair": (4, 5),
+        },
+    )
 
 
 def test_round_trip_keeps_values_types_and_int_keys(tmp_path):

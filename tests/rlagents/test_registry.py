@@ -52,7 +52,7 @@ def test_unknown_name_suggests_and_lists():
 
 
 def test_a_class_that_is_not_an_agent_is_refused():
-    with pytest.raises(PluginImportError, match="not a subclass of rlagents.Agent"):
+    with pytest.raises(PluginImportError, match=r"not a subclass of rlagents\.Agent"):
         rlagents.load("rlagents_test_plugin:NotAnAgent")
 
 
