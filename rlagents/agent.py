@@ -17,7 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlagents.config import build_config
-from rlagents.errors import ConfigError
+from rlagents.errors import ConfigError, SpaceMismatchError
 
 
 class Transition(NamedTuple):
@@ -72,8 +72,6 @@ class Agent(abc.ABC):
     ) -> None:
         problem = self.check_spaces(observation_space, action_space)
         if problem:
-            from rlagents.errors import SpaceMismatchError
-
             raise SpaceMismatchError(problem)
         if num_envs < 1:
             raise ConfigError(f"num_envs must be at least 1, got {num_envs}")

@@ -135,12 +135,7 @@ def make(
     >>> agent.act(env.observation_space.sample()[None]).shape
     (1,)
     """
-    cls = load(name)
-    problem = cls.check_spaces(observation_space, action_space)
-    if problem:
-        from rlagents.errors import SpaceMismatchError
-
-        raise SpaceMismatchError(problem)
+    cls = load(name)  # its constructor refuses spaces it cannot handle (SpaceMismatchError)
     return cls(observation_space, action_space, config or None, num_envs=num_envs, seed=seed)
 
 
