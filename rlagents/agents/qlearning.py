@@ -1,0 +1,44 @@
+"""Tabular Q-learning (Watkins 1989; Sutton & Barto, *Reinforcement Learning*, §6.5).
+
+    Q(S,A) ← Q(S,A) + α·(R + γ·max_a' Q(S',a') − Q(S,A))
+
+Off-policy: the target bootstraps from the greedy action in S', whatever the ε-greedy policy
+does next. A terminated step has target R; a truncated one (a time limit) still bootstraps from
+the true last observation S'. On a Box observation (CartPole, MountainCar) ``rlrun`` applies the
+discretization preset, which turns the observation into a Discrete index of its grid cell.
+
+    rlrun --env Taxi-v4 --agent qlearning --steps 200000
+    rlrun --env CartPole-v1 --agent qlearning --steps 2000000   # through --preset discretized
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rlagents.agents.tabular import TabularAgent
+
+
+class QLearning(TabularAgent):
+    """Q-learning on a Q-table with ε-greedy exploration (the course's ε = 1/k by default)."""
+
+    name: ClassVar[str] = "qlearning"
+    hyperparams: ClassVar = {
+        "Taxi-v4": {"learning_rate": 0.5, "gamma": 0.99},
+        "FrozenLake-v1": {
+            "learning_rate": 0.05,
+            "gamma": 0.99,
+            "exploration_schedule": "linear",
+            "exploration_episodes": 5000,
+            "exploration_final_eps": 0.05,
+        },
+        # Optimistic Q = 1/(1−γ), the most a +1-per-step return can be: untried actions look
+        # best until tried (with Q = 0 the first action taken wins and ε = 1/k stops exploring).
+        "CartPole-v1": {"learning_rate": 0.1, "gamma": 0.99, "initial_q": 100.0},
+        "MountainCar-v0": {"learning_rate": 0.1, "gamma": 0.99},
+    }
+
+    def _target(self, env: int, r: float, s2: int, terminated: bool, truncated: bool) -> float:
+        if terminated:
+            return r
+        row = self.q[s2]
+        return r + self._gamma * row.item(row.argmax())  # max_a' Q(S',a'), cheaper than .max()

@@ -1,0 +1,222 @@
+"""What Q-learning and SARSA share: the Q-table, ε-greedy exploration and its schedules.
+
+The two differ only in the value they bootstrap from (``max_a' Q(S',a')`` against ``Q(S',A')``
+with ``A'`` the action the ε-greedy policy takes next), so each subclass writes its own
+``_target`` and everything else lives here.
+
+The hot path is plain Python on scalars and one preallocated numpy table (no torch): with one
+env a step of act + observe + update costs a few microseconds, so the tabular agents run close to
+the speed of the env itself. Random numbers are drawn in blocks, ``argmax`` is taken on one row,
+and actions are handed out as small read-only arrays made once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from gymnasium import spaces
+
+from rlagents.agent import Agent, Transition
+from rlagents.common.rng import rng_state, set_rng_state
+from rlagents.common.schedules import Constant, Exponential, Inverse, Linear
+
+RANDOM_BLOCK = 4096  # random numbers drawn per refill
+
+
+@dataclasses.dataclass
+class TabularConfig:
+    """Hyper-parameters of the tabular agents (Q-learning and SARSA)."""
+
+    learning_rate: float = 0.1
+    """α, the step size of Q(S,A) ← Q(S,A) + α·(target − Q(S,A))."""
+    gamma: float = 0.99
+    """Discount factor γ."""
+    exploration_schedule: Literal["inverse", "linear", "exponential", "constant"] = "inverse"
+    """How ε changes over finished episodes k = 1, 2, …: inverse is the course's
+    ε = initial/k; linear goes from initial to final over exploration_episodes; exponential is
+    initial·exploration_decay^k; constant keeps initial. All are floored at
+    exploration_final_eps."""
+    exploration_initial_eps: float = 1.0
+    """ε at the first episode."""
+    exploration_final_eps: float = 0.0
+    """The lowest ε (the floor of every schedule)."""
+    exploration_episodes: int = 1000
+    """Episodes over which the linear schedule decays."""
+    exploration_decay: float = 0.99
+    """Per-episode factor of the exponential schedule."""
+    initial_q: float = 0.0
+    """Initial value of every Q(s, a); optimistic values (above the best return) explore."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.learning_rate <= 1.0:
+            raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        for name in ("exploration_initial_eps", "exploration_final_eps"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.exploration_episodes < 0:
+            raise ValueError(f"exploration_episodes must be >= 0, got {self.exploration_episodes}")
+        if not 0.0 < self.exploration_decay <= 1.0:
+            raise ValueError(f"exploration_decay must be in (0, 1], got {self.exploration_decay}")
+
+
+class TabularAgent(Agent):
+    """A Q-table over ``Discrete`` observations and actions, acting ε-greedily.
+
+    Subclasses implement :meth:`_target` (the TD target is what differs).
+    """
+
+    Config: ClassVar[type] = TabularConfig
+    observation_spaces: ClassVar = (spaces.Discrete,)
+    action_spaces: ClassVar = (spaces.Discrete,)
+    name: ClassVar[str] = "tabular"
+
+    @classmethod
+    def check_spaces(
+        cls, observation_space: spaces.Space, action_space: spaces.Space
+    ) -> str | None:
+        if not isinstance(observation_space, spaces.Discrete):
+            return (
+                f"{cls.name} needs a Discrete observation space, got {observation_space}; "
+                "on a Box observation use --preset discretized, or try dqn"
+            )
+        if not isinstance(action_space, spaces.Discrete):
+            return f"{cls.name} needs a Discrete action space, got {action_space}; try ppo or td3"
+        return None
+
+    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+        super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
+        cfg = self.config
+        self.n_states = int(observation_space.n)
+        self.n_actions = int(action_space.n)
+        self._obs_start = int(observation_space.start)
+        self._act_start = int(action_space.start)
+        self.rng = np.random.default_rng(seed)
+        # Tiny random offsets break ties between equal values at random (argmax would always pick
+        # action 0, and on FrozenLake a greedy "left" from an all-zero table never finds the goal).
+        self.q = cfg.initial_q + self.rng.uniform(0.0, 1e-6, (self.n_states, self.n_actions))
+        self.schedule = _make_schedule(cfg)
+        self.episodes = 0  # finished episodes, all envs together: k - 1 of the schedule
+        self.epsilon = self.schedule(1)
+        # Python scalars in the hot path: numpy scalar arithmetic costs several times more.
+        self._alpha = float(cfg.learning_rate)
+        self._gamma = float(cfg.gamma)
+        # One read-only (1,)-array per action, handed out by act() with one env: no allocation.
+        self._one_action = [
+            _readonly(np.array([a + self._act_start], dtype=np.int64))
+            for a in range(self.n_actions)
+        ]
+        self._refill()
+        self._last: Transition | None = None
+
+    # ------------------------------------------------------------------------- acting
+    def _refill(self) -> None:
+        self._uniform: list[float] = self.rng.random(RANDOM_BLOCK).tolist()
+        self._random_actions: list[int] = self.rng.integers(
+            0, self.n_actions, RANDOM_BLOCK
+        ).tolist()
+        self._draw = 0
+
+    def _choose(self, s: int) -> int:
+        """ε-greedy action (0-based) in state ``s`` (0-based)."""
+        k = self._draw
+        if k == RANDOM_BLOCK:
+            self._refill()
+            k = 0
+        self._draw = k + 1
+        if self._uniform[k] < self.epsilon:
+            return self._random_actions[k]
+        return self.q[s].argmax()  # type: ignore[return-value]  # np.intp indexes like an int
+
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        if not explore:
+            states = np.asarray(obs, dtype=np.int64).reshape(-1) - self._obs_start
+            return self.q[states].argmax(axis=1) + self._act_start
+        if len(obs) == 1:
+            return self._one_action[self._next_action(0, obs.item() - self._obs_start)]
+        states = np.asarray(obs).reshape(-1).tolist()
+        actions = [self._next_action(i, s - self._obs_start) for i, s in enumerate(states)]
+        return np.array(actions, dtype=np.int64) + self._act_start
+
+    def _next_action(self, env: int, s: int) -> int:
+        """The action to take now in env ``env`` (SARSA overrides it to reuse its A')."""
+        return self._choose(s)
+
+    # ------------------------------------------------------------------------- learning
+    def observe(self, transition: Transition) -> None:
+        self._last = transition
+
+    def update(self) -> dict[str, float]:
+        """One TD update per env of the last step: Q(S,A) ← Q(S,A) + α·(target − Q(S,A))."""
+        t = self._last
+        if t is None:
+            return {}
+        self._last = None
+        if len(t.reward) == 1:  # .item() is the cheapest way from a 1-element array to a scalar
+            rows: Any = ((t.obs.item(), t.action.item(), t.reward.item(), t.next_obs.item(),
+                          t.terminated.item(), t.truncated.item()),)  # fmt: skip
+        else:
+            rows = zip(*(np.asarray(x).reshape(-1).tolist() for x in t), strict=True)
+        q, alpha, s_off, a_off = self.q, self._alpha, self._obs_start, self._act_start
+        ended = False
+        for env, (s, a, r, s2, terminated, truncated) in enumerate(rows):
+            s, a = s - s_off, a - a_off
+            target = self._target(env, r, s2 - s_off, terminated, truncated)
+            v = q.item(s, a)
+            q[s, a] = v + alpha * (target - v)
+            if terminated or truncated:
+                self._episode_ended()
+                ended = True
+        return {"epsilon": self.epsilon} if ended else {}
+
+    def _target(self, env: int, r: float, s2: int, terminated: bool, truncated: bool) -> float:
+        """The TD target of one transition (the only thing Q-learning and SARSA do differently);
+        ``terminated`` means no bootstrap, ``truncated`` still bootstraps from ``s2``."""
+        raise NotImplementedError
+
+    def _episode_ended(self) -> None:
+        self.episodes += 1
+        self.epsilon = self.schedule(self.episodes + 1)
+
+    # ------------------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "q": self.q,
+            "episodes": self.episodes,
+            # The generator's state as plain numbers (the checkpoint format holds no pickles);
+            # the unused part of the drawn block is dropped and redrawn after loading.
+            "rng": rng_state(self.rng),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        q = np.asarray(state["q"], dtype=np.float64)
+        if q.shape != self.q.shape:
+            raise ValueError(f"saved Q-table has shape {q.shape}, this agent's is {self.q.shape}")
+        self.q[...] = q
+        self.episodes = int(state["episodes"])
+        self.epsilon = self.schedule(self.episodes + 1)
+        if "rng" in state:
+            set_rng_state(self.rng, state["rng"])
+            self._refill()
+
+
+def _make_schedule(cfg: TabularConfig):
+    start, floor = cfg.exploration_initial_eps, cfg.exploration_final_eps
+    if cfg.exploration_schedule == "inverse":
+        return lambda k: max(floor, start * Inverse()(k))
+    if cfg.exploration_schedule == "linear":
+        linear = Linear(start, floor, cfg.exploration_episodes)
+        return lambda k: linear(k - 1)
+    if cfg.exploration_schedule == "exponential":
+        exponential = Exponential(start, cfg.exploration_decay, floor)
+        return lambda k: exponential(k - 1)
+    return Constant(max(start, floor))
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array

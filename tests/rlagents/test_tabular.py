@@ -1,0 +1,213 @@
+"""Q-learning and SARSA: learning, SARSA's on-policy A', schedules, checkpoints, config, spaces."""
+
+import dataclasses
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from gymnasium import spaces
+
+from cli.main import rlrun
+from rlagents import checkpoint as ckpt
+from rlagents.agent import Transition
+from rlagents.agents.qlearning import QLearning
+from rlagents.agents.sarsa import SARSA
+from rlagents.agents.tabular import TabularConfig
+from rlagents.config import build_config
+from rlagents.errors import ConfigError, SpaceMismatchError
+
+AGENTS = [QLearning, SARSA]
+
+
+def _train(agent, env, steps, seed=0):
+    """The runner's order: act(obs) → env.step → observe(t) → update()."""
+    obs, _ = env.reset(seed=seed)
+    for _ in range(steps):
+        action = agent.act(np.array([obs]))
+        next_obs, reward, terminated, truncated, _ = env.step(action[0])
+        agent.observe(
+            Transition(
+                np.array([obs]),
+                action,
+                np.array([reward], dtype=np.float32),
+                np.array([next_obs]),
+                np.array([terminated]),
+                np.array([truncated]),
+            )
+        )
+        agent.update()
+        obs = env.reset()[0] if terminated or truncated else next_obs
+
+
+def _greedy_return(agent, env, episodes=10, seed=100):
+    total = 0.0
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(
+                agent.act(np.array([obs]), explore=False)[0]
+            )
+            total += reward
+            done = terminated or truncated
+    return total / episodes
+
+
+@pytest.mark.parametrize("cls", AGENTS)
+def test_learns_deterministic_frozenlake(cls):
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    agent = cls(env.observation_space, env.action_space, {"learning_rate": 0.5}, seed=0)
+    _train(agent, env, 3_000)
+    assert _greedy_return(agent, env) == 1.0  # the shortest path to the goal, every time
+
+
+@pytest.mark.parametrize("name", ["qlearning", "sarsa"])
+def test_learns_taxi_through_the_runner(name, tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--env", "Taxi-v4", "--agent", name, "--steps", "60000", "--seed", "0"]
+    args += ["--eval-episodes", "20", "--run-dir", str(run_dir), "--quiet"]
+    result = CliRunner().invoke(rlrun, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["eval_mean_return"] >= 7.0  # optimal play averages about 8; random about -770
+
+
+def test_several_envs_through_the_runner(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--env", "Taxi-v4", "--agent", "qlearning", "--steps", "40000", "--num-envs", "4"]
+    args += ["--seed", "1", "--run-dir", str(run_dir), "--quiet"]
+    result = CliRunner().invoke(rlrun, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((run_dir / "summary.json").read_text())["eval_mean_return"] >= 5.0
+
+
+def _has_discretized_preset():
+    try:
+        import wrappers
+    except ImportError:
+        return False
+    return "discretized" in getattr(wrappers, "PRESETS", {})
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_discretized_preset(), reason="wrappers.discretized not built yet")
+@pytest.mark.parametrize("name", ["qlearning", "sarsa"])
+def test_learns_cartpole_through_discretization(name, tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--env", "CartPole-v1", "--agent", name, "--steps", "300000", "--seed", "0"]
+    args += ["--eval-every", "50000", "--stop-at-return", "195", "--run-dir", str(run_dir), "-q"]
+    result = CliRunner().invoke(rlrun, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["preset"] == "discretized" and summary["reached_target"]
+
+
+def test_sarsa_acts_with_the_action_it_bootstrapped_from():
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    agent = SARSA(env.observation_space, env.action_space, {"exploration_schedule": "constant"})
+    chosen = []  # every ε-greedy draw, in order
+    original = agent._choose
+
+    def record(s):
+        a = original(s)
+        chosen.append((s, int(a)))
+        return a
+
+    agent._choose = record
+    obs, _ = env.reset(seed=0)
+    just_reset = True
+    for _ in range(300):
+        n_before = len(chosen)
+        action = agent.act(np.array([obs]))
+        if just_reset:
+            assert len(chosen) == n_before + 1  # a new episode: a fresh ε-greedy draw
+        else:
+            assert len(chosen) == n_before  # no new draw: act() takes the A' of the last update
+            assert chosen[-1] == (obs, int(action[0]))
+        next_obs, reward, terminated, truncated, _ = env.step(action[0])
+        agent.observe(
+            Transition(
+                np.array([obs]),
+                action,
+                np.array([reward], dtype=np.float32),
+                np.array([next_obs]),
+                np.array([terminated]),
+                np.array([truncated]),
+            )
+        )
+        n_before = len(chosen)
+        agent.update()
+        assert len(chosen) == n_before + (0 if terminated else 1)  # one A' per bootstrap
+        if not terminated:
+            # Greedy evaluation between steps must not consume the pending A'.
+            agent.act(np.array([next_obs]), explore=False)
+        just_reset = terminated or truncated
+        obs = env.reset()[0] if just_reset else next_obs
+
+
+def test_the_inverse_schedule_is_one_over_k():
+    agent = QLearning(spaces.Discrete(3), spaces.Discrete(2))
+    seen = [agent.epsilon]
+    for _ in range(3):
+        agent._episode_ended()
+        seen.append(agent.epsilon)
+    assert seen == [1.0, 0.5, 1 / 3, 0.25]
+
+
+@pytest.mark.parametrize("schedule", ["linear", "exponential", "constant"])
+def test_other_schedules_floor_at_final_eps(schedule):
+    cfg = {"exploration_schedule": schedule, "exploration_final_eps": 0.1}
+    cfg |= {"exploration_episodes": 10, "exploration_decay": 0.5}
+    agent = QLearning(spaces.Discrete(3), spaces.Discrete(2), cfg)
+    assert agent.epsilon == 1.0
+    for _ in range(50):
+        agent._episode_ended()
+    assert agent.epsilon == (1.0 if schedule == "constant" else 0.1)
+
+
+@pytest.mark.parametrize("cls", AGENTS)
+def test_save_load_gives_the_same_greedy_actions(cls, tmp_path):
+    env = gym.make("Taxi-v4")
+    agent = cls(env.observation_space, env.action_space, seed=0)
+    _train(agent, env, 5_000)
+    ckpt.save_checkpoint(tmp_path / "ck", {"agent": "x"}, agent.state_dict())
+    fresh = cls(env.observation_space, env.action_space, seed=1)
+    fresh.load_state_dict(ckpt.read_state(tmp_path / "ck"))
+    states = np.arange(500)
+    np.testing.assert_array_equal(
+        agent.act(states, explore=False), fresh.act(states, explore=False)
+    )
+    assert fresh.epsilon == agent.epsilon and fresh.episodes == agent.episodes
+
+
+@pytest.mark.parametrize("cls", AGENTS)
+def test_every_config_field_is_settable(cls):
+    defaults = cls.Config()
+    pairs = {f.name: str(getattr(defaults, f.name)) for f in dataclasses.fields(cls.Config)}
+    assert build_config(cls.Config, pairs) == defaults
+    for preset in cls.hyperparams.values():
+        build_config(cls.Config, {k: str(v) for k, v in preset.items()})
+
+
+def test_bad_values_are_refused():
+    with pytest.raises(ConfigError, match="learning_rate"):
+        build_config(TabularConfig, {"learning_rate": "0"})
+    with pytest.raises(ConfigError, match="exploration_final_eps"):
+        build_config(TabularConfig, {"exploration_final_eps": "1.5"})
+
+
+@pytest.mark.parametrize("cls", AGENTS)
+def test_unsupported_spaces_are_refused(cls):
+    box = spaces.Box(-1, 1, (4,))
+    with pytest.raises(SpaceMismatchError, match=r"Discrete observation.*discretized"):
+        cls(box, spaces.Discrete(2))
+    with pytest.raises(SpaceMismatchError, match="Discrete action"):
+        cls(spaces.Discrete(3), box)
+
+
+def test_runner_refuses_box_without_the_preset(tmp_path):
+    args = ["--env", "CartPole-v1", "--agent", "qlearning", "--preset", "none", "--steps", "10"]
+    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(tmp_path / "r"), "-q"])
+    assert result.exit_code == 2
