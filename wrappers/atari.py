@@ -8,14 +8,14 @@ import cv2
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 from numpy.typing import NDArray
 
 from wrappers._validate import positive_int
 from wrappers.image import INTERPOLATIONS
 
-# Wrappers that only guard reset/step order or check the first call: safe to bypass.
-_TRANSPARENT = (OrderEnforcing, PassiveEnvChecker)
+# Wrappers that gymnasium.make adds; TimeLimit's limit is applied by AtariPreprocess.
+_TRANSPARENT = (OrderEnforcing, PassiveEnvChecker, TimeLimit)
 
 
 class AtariPreprocess(
@@ -40,8 +40,11 @@ class AtariPreprocess(
     episodes that continue the game on the next ``reset()`` (the DQN convention) instead
     of restarting it.
 
-    Because it steps the emulator itself, only ``OrderEnforcing``/``PassiveEnvChecker`` may
-    sit between it and the ``AtariEnv``; put other wrappers (e.g. ``TimeLimit``) outside.
+    Because it steps the emulator itself, the wrappers between it and the ``AtariEnv`` never
+    see a step. Only those that ``gymnasium.make`` adds may sit there: ``OrderEnforcing``,
+    ``PassiveEnvChecker`` and ``TimeLimit``, whose limit this wrapper then applies itself,
+    counting its own (agent) steps; that keeps ``gymnasium.make(env.spec)`` rebuilding the
+    same env. Put any other wrapper outside.
 
     Example:
         >>> import ale_py
@@ -113,6 +116,8 @@ class AtariPreprocess(
         self.terminal_on_life_loss = terminal_on_life_loss
         self.clip_reward = clip_reward
         self.interpolation = int(interpolation)
+        self._max_steps = _step_limit(env)
+        self._steps = 0
         self._ale = base.ale
         self._actions = list(base._action_set)
         meanings = base.get_action_meanings()
@@ -140,7 +145,8 @@ class AtariPreprocess(
         reward = self._act(self._actions[action])
         ale = self._ale
         terminated = ale.game_over(with_truncation=False)
-        truncated = ale.game_truncated()
+        self._steps += 1
+        truncated = ale.game_truncated() or self._steps == self._max_steps
         lives = ale.lives()
         if self.terminal_on_life_loss and lives < self._lives and not terminated:
             terminated = self._life_lost = True
@@ -173,6 +179,7 @@ class AtariPreprocess(
         if ale.game_over():  # a game that ends within its reset actions: start afresh
             _, info = self.env.reset()
         self._life_lost = False
+        self._steps = 0
         self._lives = ale.lives()
         ale.getScreenGrayscale(self._last)
         obs = cv2.resize(self._last, self._dsize, interpolation=self.interpolation)
@@ -212,6 +219,16 @@ class AtariPreprocess(
         }
 
 
+def _step_limit(env: gym.Env[Any, Any]) -> int | None:
+    """The ``max_episode_steps`` of a ``TimeLimit`` under this wrapper, if there is one."""
+    layer: gym.Env[Any, Any] = env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, TimeLimit):
+            return int(layer._max_episode_steps)
+        layer = layer.env
+    return None
+
+
 def _check_atari_env(env: gym.Env[Any, Any]) -> Any:
     """Return the ale-py AtariEnv under ``env``, or raise naming what is wrong."""
     base = env.unwrapped
@@ -226,8 +243,8 @@ def _check_atari_env(env: gym.Env[Any, Any]) -> Any:
         if not isinstance(layer, _TRANSPARENT):
             raise ValueError(
                 "AtariPreprocess steps the emulator itself, so it must wrap the AtariEnv "
-                f"directly (OrderEnforcing/PassiveEnvChecker allowed), got {env}; "
-                "apply other wrappers (e.g. TimeLimit) outside it"
+                f"directly (OrderEnforcing/PassiveEnvChecker/TimeLimit allowed), got {env}; "
+                "apply other wrappers outside it"
             )
         layer = layer.env
     return base

@@ -16,7 +16,6 @@ from typing import Any
 import cv2
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.wrappers import TimeLimit
 
 from wrappers.atari import AtariPreprocess
 from wrappers.bounds import classic_control_bounds, known_ids
@@ -92,8 +91,8 @@ def atari(
     at each lost life; ``reset()`` then continues the game), ``clip_reward`` (sign of the
     reward), ``fire_reset`` (press FIRE after reset where the game has it; on by default as
     Breakout and others wait for it). v5's sticky actions (``repeat_action_probability=0.25``)
-    stay unless you pass another value. ``max_episode_steps`` counts agent steps (a
-    ``TimeLimit`` outside the preprocessing). The stack is padded with the reset frame, as
+    stay unless you pass another value. ``max_episode_steps`` counts agent steps (of
+    ``frame_skip`` frames each). The stack is padded with the reset frame, as
     ``gymnasium.wrappers.FrameStackObservation`` does. Other keywords go to
     ``gymnasium.make``; ``frameskip=`` is taken as ``frame_skip``. See
     :class:`wrappers.atari.AtariPreprocess` for why this is faster than Gymnasium's
@@ -121,9 +120,8 @@ def atari(
         raise ValueError("atari() observes grayscale screens; drop obs_type or pass 'grayscale'")
     if make_kwargs.get("continuous"):
         raise ValueError("atari() supports discrete actions only; drop continuous=True")
-    max_episode_steps = make_kwargs.pop("max_episode_steps", None)
-    # The preprocessing steps ALE frame by frame itself; the env's own skip must be 1 so
-    # that its reset and spec agree with what runs.
+    # AtariPreprocess steps ALE itself: frameskip=1 keeps the env's spec truthful (the skip
+    # is the wrapper's), and grayscale makes the env's own reset observation cheap.
     make_kwargs.update(obs_type="grayscale", frameskip=1)
     env: gym.Env[Any, Any] = gym.make(env_id, **make_kwargs)
     env = AtariPreprocess(
@@ -136,10 +134,7 @@ def atari(
         fire_reset=fire_reset,
         interpolation=interpolation,
     )
-    env = FrameStack(env, stack_size)
-    if max_episode_steps is not None:
-        env = TimeLimit(env, max_episode_steps)
-    return env
+    return FrameStack(env, stack_size)
 
 
 def atari_vector(
