@@ -56,6 +56,8 @@ def register_env_namespace(env_id: str) -> None:
         except ImportError:
             raise EnvError(f"{env_id} needs ale-py: pip install 'gymnasium[atari]'") from None
         gym.register_envs(ale_py)
+        # ALE prints its emulator banner on every ROM load; keep the terminal to our own output.
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
 
 
 def check_env_id(env_id: str) -> None:
