@@ -54,6 +54,10 @@ class RunOptions:
 
 DEFAULT_STEPS = 100_000
 
+# Evaluation scores whole games with their true rewards, whatever the training env does
+# (life-loss terminals and clipped rewards are training aids, not the task).
+EVALUATION_OVERRIDES = {"atari": {"terminal_on_life_loss": False, "clip_reward": False}}
+
 
 class Run:
     """Everything one invocation builds, in the order it builds it; errors surface before step 1."""
@@ -268,7 +272,9 @@ class Run:
     def _evaluate(self) -> tuple[float, float, int]:
         start = time.perf_counter()
         if self.eval_env is None:
-            extra = {"render_mode": "human"} if self.opts.render else {}
+            extra = dict(EVALUATION_OVERRIDES.get(self.preset or "", {}))
+            if self.opts.render:
+                extra["render_mode"] = "human"
             self.eval_env = self.factory.make(**extra)
         returns = evaluate(self.agent, self.eval_env, self.opts.eval_episodes, self.seed + 10_000)
         self.eval_seconds += time.perf_counter() - start

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from cli.run import EVALUATION_OVERRIDES
 from rlagents import checkpoint as ckpt
 
 CARTPOLE = ("--env", "CartPole-v1")
@@ -197,3 +198,38 @@ def test_real_sigint_keeps_the_work(tmp_path):
     assert ckpt.read_meta(run_dir / "checkpoint")["steps"] == summary["steps"]
     assert len(_rows(run_dir / "progress.csv")) == summary["episodes"]
     assert not [p for p in os.listdir(run_dir) if p.startswith(".")]  # no temp files left
+
+
+def test_atari_evaluation_plays_whole_games_with_true_rewards(tmp_path):
+    from cli.run import Run, RunOptions
+
+    opts = RunOptions(
+        env_id="ALE/Pong-v5",
+        agent="random",
+        steps=10,
+        episodes=None,
+        seed=0,
+        num_envs=1,
+        set_pairs=(),
+        env_kwargs=("clip_reward=True", "terminal_on_life_loss=True"),
+        preset="auto",
+        hyperparams="auto",
+        run_dir=str(tmp_path / "run"),
+        eval_every=0,
+        eval_episodes=0,
+        stop_at_return=None,
+        save=None,
+        save_every=0,
+        load=None,
+        eval_only=False,
+        render=False,
+        quiet=True,
+    )
+    run = Run(opts)
+    train_env = run.stepper.env
+    assert train_env.get_wrapper_attr("clip_reward") is True
+    assert train_env.get_wrapper_attr("terminal_on_life_loss") is True
+    eval_env = run.factory.make(**EVALUATION_OVERRIDES["atari"])
+    assert eval_env.get_wrapper_attr("clip_reward") is False
+    assert eval_env.get_wrapper_attr("terminal_on_life_loss") is False
+    run.stepper.close()
