@@ -1,0 +1,309 @@
+"""PPO: proximal policy optimisation (Schulman et al. 2017), both objectives of the paper.
+
+The course's path: the policy gradient takes one step per batch and a big step can ruin the
+policy; TRPO maximises the surrogate advantage ``L = E[π_θ(a|s)/π_old(a|s) · A]`` under a bound
+on KL(π_old ‖ π_θ); PPO gets the same effect with first-order steps, by either
+
+* ``objective=clip`` — the clipped surrogate ``E[min(r·A, clip(r, 1−ε, 1+ε)·A)]``, or
+* ``objective=kl`` — the adaptive KL penalty ``L − β·KL(π_old ‖ π_θ)``; after each update, with
+  ``d`` the measured KL and ``δ`` = ``kl_target``: ``d > 1.5·δ → β ← 2β``, ``d < δ/1.5 → β ← β/2``.
+
+One update: collect ``n_steps`` × ``num_envs`` steps, estimate advantages with GAE (bootstrapping
+truncated episodes, not terminated ones), then ``n_epochs`` passes over the rollout in shuffled
+minibatches of ``batch_size``, each a gradient step on policy loss + ``vf_coef``·value loss −
+``ent_coef``·entropy with the gradient norm clipped to ``max_grad_norm``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import ClassVar, Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from rlagents.common.on_policy import OnPolicyAgent
+from rlagents.common.policies import PolicyConfig
+from rlagents.common.schedules import Constant, Linear
+
+
+@dataclasses.dataclass
+class PPOConfig(PolicyConfig):
+    """Hyper-parameters of PPO (defaults: SB3's, which follow the paper's MuJoCo settings)."""
+
+    learning_rate: float = 3e-4
+    """Adam step size (at the start, when lr_schedule is linear)."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """Learning rate constant, or decayed linearly to 0 over schedule_steps (zoo's lin_…)."""
+    n_steps: int = 2048
+    """Vector steps per rollout; one update learns from n_steps × num_envs transitions."""
+    batch_size: int = 64
+    """Minibatch size (capped at the rollout size)."""
+    n_epochs: int = 10
+    """Passes over each rollout."""
+    gamma: float = 0.99
+    """Discount factor."""
+    gae_lambda: float = 0.95
+    """GAE λ: 0 = one-step TD advantages, 1 = Monte-Carlo returns minus V."""
+    objective: Literal["clip", "kl"] = "clip"
+    """The clipped surrogate, or the adaptive KL penalty."""
+    clip_range: float = 0.2
+    """ε of the clipped surrogate (objective=clip)."""
+    clip_range_schedule: Literal["constant", "linear"] = "constant"
+    """clip_range constant, or decayed linearly to 0 over schedule_steps."""
+    clip_range_vf: float | None = None
+    """Clip the value prediction to ±clip_range_vf around the old one (None: no clipping)."""
+    kl_target: float = 0.01
+    """δ, the target KL(π_old ‖ π_new) of one update (objective=kl)."""
+    kl_beta: float = 1.0
+    """Initial penalty coefficient β (objective=kl); adapted after every update."""
+    normalize_advantage: bool = True
+    """Normalise advantages to mean 0, std 1 within each minibatch."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus."""
+    vf_coef: float = 0.5
+    """Weight of the value loss."""
+    max_grad_norm: float | None = 0.5
+    """Clip the global gradient norm to this (None: no clipping)."""
+    schedule_steps: int = 1_000_000
+    """Env steps over which linear schedules decay to 0 (zoo: n_timesteps)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        checks = {
+            "learning_rate": self.learning_rate > 0,
+            "n_steps": self.n_steps >= 1,
+            "batch_size": self.batch_size >= 1,
+            "n_epochs": self.n_epochs >= 1,
+            "gamma": 0 <= self.gamma <= 1,
+            "gae_lambda": 0 <= self.gae_lambda <= 1,
+            "clip_range": self.clip_range > 0,
+            "kl_target": self.kl_target > 0,
+            "kl_beta": self.kl_beta > 0,
+            "schedule_steps": self.schedule_steps >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
+        if self.clip_range_vf is not None and self.clip_range_vf <= 0:
+            raise ValueError(f"clip_range_vf must be positive or None, got {self.clip_range_vf}")
+
+
+class PPO(OnPolicyAgent):
+    """Proximal policy optimisation with GAE, clipped or KL-penalised surrogate."""
+
+    Config: ClassVar = PPOConfig
+    hyperparams: ClassVar = {
+        # rl-zoo3's CartPole settings, which solve it in well under 50k steps with 8 envs.
+        "CartPole-v1": {
+            "n_steps": 32,
+            "batch_size": 256,
+            "gae_lambda": 0.8,
+            "gamma": 0.98,
+            "n_epochs": 20,
+            "ent_coef": 0.0,
+            "learning_rate": 1e-3,
+            "lr_schedule": "linear",
+            "clip_range_schedule": "linear",
+            "schedule_steps": 100_000,
+        },
+        # rl-zoo3's LunarLander settings (16 envs, 1M steps).
+        "LunarLander-v3": {
+            "n_steps": 1024,
+            "batch_size": 64,
+            "gae_lambda": 0.98,
+            "gamma": 0.999,
+            "n_epochs": 4,
+            "ent_coef": 0.01,
+        },
+        # Image stacks from wrappers.car_racing: after rl-zoo3's CarRacing settings (no gSDE).
+        "car_racing": {
+            "n_steps": 512,
+            "batch_size": 128,
+            "n_epochs": 10,
+            "gamma": 0.99,
+            "gae_lambda": 0.95,
+            "learning_rate": 1e-4,
+            "lr_schedule": "linear",
+            "schedule_steps": 4_000_000,
+            "log_std_init": -2.0,
+            "ortho_init": False,
+            "activation": "gelu",
+            "net_arch": (256,),
+            "normalize_rewards": True,
+        },
+        # Atari (wrappers.atari): the PPO paper's Atari settings, as in rl-zoo3.
+        "atari": {
+            "n_steps": 128,
+            "n_epochs": 4,
+            "batch_size": 256,
+            "learning_rate": 2.5e-4,
+            "lr_schedule": "linear",
+            "clip_range": 0.1,
+            "clip_range_schedule": "linear",
+            "ent_coef": 0.01,
+            "vf_coef": 0.5,
+            "net_arch": (),
+            "schedule_steps": 10_000_000,
+        },
+    }
+    recommended_num_envs: ClassVar = {
+        "CartPole-v1": 8,
+        "LunarLander-v3": 16,
+        "car_racing": 8,
+        "atari": 8,
+    }
+
+    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+        super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
+        cfg = self.config
+        self.clip_schedule = (
+            Linear(cfg.clip_range, 0.0, cfg.schedule_steps)
+            if cfg.clip_range_schedule == "linear"
+            else Constant(cfg.clip_range)
+        )
+        self.kl_beta = cfg.kl_beta
+
+    def learn(self) -> dict[str, float]:
+        cfg, policy = self.config, self.policy
+        T, N = self.buffer.n_steps, self.buffer.num_envs
+        obs, raw = self.rollout_tensors()
+
+        # ---- the rollout under the policy that collected it: one batched forward pass
+        with torch.no_grad():
+            old_params, old_values = policy(obs)
+            old_log_prob = policy.log_prob(old_params, raw)
+        values_np = old_values.cpu().numpy().reshape(T, N)
+        adv_np, ret_np = self.buffer.advantages(
+            values_np, self.final_values(), cfg.gamma, cfg.gae_lambda
+        )
+        advantages = torch.as_tensor(adv_np.reshape(-1), device=self.device)
+        returns = torch.as_tensor(ret_np.reshape(-1), device=self.device)
+        rollout = Minibatch(obs, raw, old_params, old_log_prob, old_values, advantages, returns)
+
+        # ---- n_epochs passes of shuffled minibatches
+        clip_range = self.clip_schedule(self.num_timesteps)
+        rows = T * N
+        n_batches = max(1, rows // min(cfg.batch_size, rows))  # a remainder joins the batches
+        normalize_each = cfg.normalize_advantage and n_batches > 1
+        if cfg.normalize_advantage and n_batches == 1:  # one batch: normalise once, not per epoch
+            rollout = rollout._replace(advantages=normalize(advantages))
+        loss_sums = torch.zeros(2, device=self.device)
+        for _epoch in range(cfg.n_epochs):
+            if n_batches == 1:
+                batches: Iterable[Minibatch] = (rollout,)
+            else:
+                order = torch.from_numpy(self.rng.permutation(rows)).to(self.device)
+                batches = (rollout.index(idx) for idx in order.tensor_split(n_batches))
+            for batch in batches:
+                policy_loss, value_loss, loss = self.loss(batch, clip_range, normalize_each)
+                for param in self.parameters:  # zero_grad(), without its per-call overhead
+                    param.grad = None
+                loss.backward()
+                self.clip_gradients()
+                self.optimizer.step()
+                loss_sums += torch.stack((policy_loss.detach(), value_loss.detach()))
+
+        policy_loss, value_loss = (loss_sums / (cfg.n_epochs * n_batches)).tolist()
+        metrics = {"policy_loss": policy_loss, "value_loss": value_loss}
+        metrics.update(self._after_update(rollout, clip_range))
+        if cfg.objective == "kl":
+            metrics["kl_beta"] = self.kl_beta  # the β this update used
+            self.kl_beta = adapt_kl_beta(self.kl_beta, metrics["kl"], cfg.kl_target)
+        else:
+            metrics["clip_range"] = clip_range
+        metrics["explained_variance"] = explained_variance(values_np, ret_np)
+        return metrics
+
+    def loss(
+        self, batch: Minibatch, clip_range: float, normalize_advantage: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(policy loss, value loss, total loss)`` of one minibatch."""
+        cfg, policy = self.config, self.policy
+        params, values = policy(batch.obs)
+        ratio = torch.exp(policy.log_prob(params, batch.raw) - batch.old_log_prob)
+        adv = normalize(batch.advantages) if normalize_advantage else batch.advantages
+
+        # ---- the surrogate objective (negated: we minimise)
+        if cfg.objective == "clip":
+            clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range)
+            policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
+        else:
+            kl = policy.kl(batch.old_params, params).mean()
+            policy_loss = self.kl_beta * kl - (ratio * adv).mean()
+
+        # ---- the value loss, optionally clipped around the old prediction
+        if cfg.clip_range_vf is not None:
+            delta = (values - batch.old_values).clamp(-cfg.clip_range_vf, cfg.clip_range_vf)
+            values = batch.old_values + delta
+        value_loss = F.mse_loss(values, batch.returns)
+        loss = policy_loss + cfg.vf_coef * value_loss
+        if cfg.ent_coef != 0.0:  # skipped when unused: it costs a quarter of a small step
+            loss = loss - cfg.ent_coef * policy.entropy(params).mean()
+        return policy_loss, value_loss, loss
+
+    def _after_update(self, rollout: Minibatch, clip_range: float) -> dict[str, float]:
+        """The new policy on the whole rollout: the exact mean KL(π_old ‖ π_new) (the paper's
+        ``d``), the fraction of samples whose ratio left [1 − ε, 1 + ε], the entropy."""
+        with torch.no_grad():
+            params, _ = self.policy(rollout.obs)
+            ratio = torch.exp(self.policy.log_prob(params, rollout.raw) - rollout.old_log_prob)
+            return {
+                "kl": float(self.policy.kl(rollout.old_params, params).mean()),
+                "clip_fraction": float(((ratio - 1.0).abs() > clip_range).float().mean()),
+                "entropy": float(self.policy.entropy(params).mean()),
+            }
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "kl_beta": self.kl_beta}
+
+    def load_state_dict(self, state) -> None:
+        super().load_state_dict(state)
+        self.kl_beta = float(state["kl_beta"])
+
+
+class Minibatch(NamedTuple):
+    """Rows of a rollout, flattened over (step, env); ``old_*`` are from the collecting policy."""
+
+    obs: torch.Tensor
+    raw: torch.Tensor
+    old_params: torch.Tensor
+    old_log_prob: torch.Tensor
+    old_values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+
+    def index(self, idx: torch.Tensor) -> Minibatch:
+        return Minibatch(*(field[idx] for field in self))
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """Mean 0, std 1 (a single sample is left as it is)."""
+    return (x - x.mean()) / (x.std() + 1e-8) if len(x) > 1 else x
+
+
+def adapt_kl_beta(beta: float, kl: float, target: float) -> float:
+    """The adaptive KL coefficient of Schulman et al. 2017, §4.
+
+    >>> adapt_kl_beta(1.0, kl=0.05, target=0.01), adapt_kl_beta(1.0, kl=0.001, target=0.01)
+    (2.0, 0.5)
+    >>> adapt_kl_beta(1.0, kl=0.012, target=0.01)
+    1.0
+    """
+    if kl > 1.5 * target:
+        return beta * 2.0
+    if kl < target / 1.5:
+        return beta / 2.0
+    return beta
+
+
+def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
+    """``1 − Var[target − predicted] / Var[target]``: 1 is perfect, 0 no better than the mean.
+
+    >>> explained_variance(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
+    1.0
+    """
+    var = float(np.var(target))
+    return float("nan") if var == 0 else 1.0 - float(np.var(target - predicted)) / var

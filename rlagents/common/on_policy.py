@@ -1,0 +1,240 @@
+"""What REINFORCE, A2C and PPO share: acting with an :class:`ActorCritic`, normalising
+observations and rewards, the rollout collection, the learning-rate schedule and checkpoints.
+
+Each algorithm's file keeps its own ``Config``, its presets and its learning step
+(:meth:`OnPolicyAgent.learn`); this base class is the plumbing around them.
+
+Per vector step the hot path is: ``act`` — (normalise), one actor forward pass under
+``inference_mode``, sampling in numpy, the raw sample kept for ``observe``; ``observe`` — a few
+row copies into the preallocated rollout arrays; ``update`` — one integer comparison until the
+rollout is full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from rlagents.agent import Agent, Transition
+from rlagents.common.networks import is_image_space
+from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer
+from rlagents.common.policies import ActorCritic
+from rlagents.common.rollout import RolloutBuffer, space_storage
+from rlagents.common.schedules import Constant, Linear
+from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
+from rlagents.errors import ConfigError
+
+
+class OnPolicyAgent(Agent):
+    """Base of the policy-gradient agents; subclasses implement :meth:`learn`."""
+
+    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
+    action_spaces: ClassVar = (spaces.Discrete, spaces.Box)
+    recommended_num_envs: ClassVar[Mapping[str, int]] = {}
+    """The ``--num-envs`` each preset of ``hyperparams`` was tuned for (the agent runs with any)."""
+    uses_rollout: ClassVar[bool] = True
+    """Collect fixed-length rollouts of ``n_steps`` (A2C, PPO); REINFORCE keeps whole episodes."""
+
+    @classmethod
+    def check_spaces(
+        cls, observation_space: spaces.Space, action_space: spaces.Space
+    ) -> str | None:
+        name = cls.__name__.lower()
+        if not isinstance(action_space, (spaces.Discrete, spaces.Box)):
+            return f"{name} needs a Discrete or Box action space, got {action_space}; try random"
+        if isinstance(action_space, spaces.Box) and len(action_space.shape) != 1:
+            return f"{name} needs a 1-D Box action space, got shape {action_space.shape}"
+        if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
+            return f"{name} needs a Box or Discrete observation space, got {observation_space}"
+        if (
+            isinstance(observation_space, spaces.Box)
+            and len(observation_space.shape) == 3
+            and not is_image_space(observation_space)
+        ):
+            return (
+                f"{name} reads images as channel-first uint8 stacks (C, H, W), got "
+                f"{observation_space}; use --preset car_racing or --preset atari"
+            )
+        return None
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: Any = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
+        cfg = self.config
+        image = is_image_space(observation_space)
+        if cfg.normalize_observations and (image or isinstance(observation_space, spaces.Discrete)):
+            raise ConfigError(
+                "normalize_observations is for vector observations; images are scaled to [0, 1] "
+                "inside the CNN and discrete ones are one-hot: --set normalize_observations=false"
+            )
+        bounded = isinstance(action_space, spaces.Box) and bool(
+            np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))
+        )
+        if cfg.box_actions == "tanh" and isinstance(action_space, spaces.Box) and not bounded:
+            raise ConfigError(
+                f"box_actions=tanh needs finite action bounds, got {action_space}; "
+                "use --set box_actions=clip"
+            )
+        configure_threads(cfg.num_threads)
+        self.device = select_device(cfg.device)
+        self.rng = seed_everything(seed)
+        self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)
+        self.parameters = list(self.policy.parameters())
+        obs_shape, obs_dtype = space_storage(observation_space)
+        self.obs_normalizer = None
+        if cfg.normalize_observations:
+            self.obs_normalizer = ObservationNormalizer(obs_shape)
+            obs_dtype = np.float32
+        self.reward_normalizer = (
+            RewardNormalizer(num_envs, cfg.gamma) if cfg.normalize_rewards else None
+        )
+        self.obs_storage = (obs_shape, obs_dtype)
+        if self.uses_rollout:
+            self.buffer = RolloutBuffer(
+                cfg.n_steps, num_envs, obs_shape, obs_dtype, *self.policy.raw_action_storage()
+            )
+        self.optimizer = self.make_optimizer()
+        start_lr = cfg.learning_rate
+        self.lr_schedule = (
+            Linear(start_lr, 0.0, cfg.schedule_steps)
+            if getattr(cfg, "lr_schedule", "constant") == "linear"
+            else Constant(start_lr)
+        )
+        self.num_timesteps = 0  # env steps observed, drives the schedules
+        self.n_updates = 0
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """Adam with ε = 1e-5 (the PPO implementations' choice, Engstrom et al. 2020); the fused
+        kernel updates all parameters in one call, several times cheaper for small networks."""
+        return torch.optim.Adam(
+            self.parameters, lr=self.config.learning_rate, eps=1e-5, fused=self._fusable()
+        )
+
+    def _fusable(self) -> bool:
+        return self.device.type in ("cpu", "cuda")
+
+    # ------------------------------------------------------------------------ acting
+    def policy_input(self, obs: np.ndarray, *, update_stats: bool = False) -> np.ndarray:
+        """Observations as the network reads them (normalised if configured)."""
+        if self.obs_normalizer is None:
+            return obs
+        return self.obs_normalizer(np.asarray(obs, dtype=np.float32), update=update_stats)
+
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        x = self.policy_input(obs, update_stats=explore)
+        with torch.inference_mode():
+            actions, raw = self.policy.act(
+                torch.as_tensor(x, device=self.device), self.rng, deterministic=not explore
+            )
+        if explore:
+            self._last = (actions, raw, x)
+        return actions
+
+    def observe(self, t: Transition) -> None:
+        last = self._last
+        if last is not None and last[0] is t.action:
+            _, raw, x = last
+        else:  # a transition this agent did not act on (a test, an imported dataset)
+            raw, x = self.policy.from_env(t.action), self.policy_input(t.obs)
+        self._last = None
+        reward = t.reward
+        if self.reward_normalizer is not None:
+            reward = self.reward_normalizer(reward, t.terminated, t.truncated)
+        self.num_timesteps += len(reward)
+        self.store(x, raw, reward, t)
+
+    def store(self, x: np.ndarray, raw: np.ndarray, reward: np.ndarray, t: Transition) -> None:
+        """Keep one step: into the rollout, with the final observations it will bootstrap from."""
+        buffer = self.buffer
+        buffer.add(x, raw, reward, t.terminated, t.truncated)
+        envs = buffer.needs_final_obs()
+        if envs is not None:
+            buffer.keep_final_obs(envs, self.policy_input(t.next_obs[envs]))
+
+    def update(self) -> dict[str, float]:
+        if not self.buffer.full:
+            return {}
+        lr = self.lr_schedule(self.num_timesteps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        metrics = self.learn()
+        self.buffer.reset()
+        self.n_updates += 1
+        metrics["learning_rate"] = lr
+        return metrics
+
+    def learn(self) -> dict[str, float]:
+        """Learn from the full rollout in ``self.buffer``; return the metrics."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------ helpers
+    def rollout_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Observations and raw actions of the whole rollout, flattened to ``T·N`` rows."""
+        buffer = self.buffer
+        rows = buffer.n_steps * buffer.num_envs
+        obs = torch.as_tensor(buffer.obs.reshape(rows, *buffer.obs.shape[2:]), device=self.device)
+        raw = torch.as_tensor(
+            buffer.actions.reshape(rows, *buffer.actions.shape[2:]), device=self.device
+        )
+        return obs, raw
+
+    def final_values(self) -> np.ndarray:
+        """``V`` of the kept final observations (truncated steps and the rollout's last step)."""
+        with torch.no_grad():
+            obs = torch.as_tensor(self.buffer.final_obs(), device=self.device)
+            return self.policy.value(obs).cpu().numpy()
+
+    def clip_gradients(self) -> None:
+        """Scale the gradients so that their global norm is at most ``max_grad_norm`` (if set).
+
+        What ``clip_grad_norm_`` does, without its per-call grouping by device and dtype, which
+        costs as much as the clipping itself on a small network.
+        """
+        max_norm = self.config.max_grad_norm
+        if max_norm is None or max_norm <= 0:
+            return
+        grads = [p.grad for p in self.parameters if p.grad is not None]
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+
+    # ------------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        # A partly collected rollout is not saved: a resumed run starts its envs afresh, so the
+        # next step would not continue the stored ones (SB3 does the same).
+        state: dict[str, Any] = {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "num_timesteps": self.num_timesteps,
+            "n_updates": self.n_updates,
+            "rng": self.rng.bit_generator.state,
+        }
+        if self.obs_normalizer is not None:
+            state["obs_normalizer"] = self.obs_normalizer.state_dict()
+        if self.reward_normalizer is not None:
+            state["reward_normalizer"] = self.reward_normalizer.state_dict()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.num_timesteps = int(state["num_timesteps"])
+        self.n_updates = int(state["n_updates"])
+        self.rng.bit_generator.state = state["rng"]
+        if self.obs_normalizer is not None:
+            self.obs_normalizer.load_state_dict(state["obs_normalizer"])
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.load_state_dict(state["reward_normalizer"])
+        if self.uses_rollout:
+            self.buffer.reset()

@@ -1,0 +1,247 @@
+"""Stochastic policies with a value head, shared by REINFORCE, A2C and PPO.
+
+* ``Discrete`` actions: a categorical distribution over the logits.
+* ``Box`` actions: a diagonal Gaussian whose mean comes from the network and whose log standard
+  deviation is a learned, state-independent parameter (as in PPO's paper and SB3). The sample
+  is brought into the bounds by clipping (SB3's way: the log-probability stays that of the
+  unclipped sample) or by a tanh squash (log-probability corrected by the tanh Jacobian,
+  Haarnoja et al. 2018, SAC appendix C).
+* Observations go through :func:`~rlagents.common.networks.make_encoder` (flatten, one-hot, or
+  the Nature CNN for image stacks, always shared by both heads), then an MLP per head
+  (``share_features=False``: two networks) or one MLP shared by both heads.
+
+The per-step path (:meth:`ActorCritic.act`) runs only the actor and samples in numpy, which on a
+handful of envs is several times cheaper than torch's distribution objects; the learning path
+(:meth:`ActorCritic.forward`, :meth:`ActorCritic.log_prob` …) is pure torch on whole batches.
+A distribution is passed around as one tensor of parameters: log-probabilities of the classes
+(categorical) or ``[mean, log_std]`` (Gaussian).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+from torch.nn import functional as F
+
+from rlagents.common.networks import is_image_space, make_encoder
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
+LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclasses.dataclass
+class PolicyConfig:
+    """The network, action-distribution and normalisation fields shared by the policy-gradient
+    agents (each agent's ``Config`` adds its algorithm's fields to these)."""
+
+    net_arch: tuple[int, ...] = (64, 64)
+    """Hidden layer widths of the MLP of each head (after the CNN for image observations)."""
+    activation: Literal["tanh", "relu", "gelu"] = "tanh"
+    """Activation of the hidden layers."""
+    share_features: bool = False
+    """One network with two heads (true) or separate policy and value networks (false). Image
+    observations always share the CNN."""
+    ortho_init: bool = True
+    """Orthogonal initialisation (gains √2 hidden, 0.01 policy head, 1 value head), as in the
+    PPO implementations studied by Engstrom et al. 2020."""
+    box_actions: Literal["clip", "tanh"] = "clip"
+    """Box actions: clip the Gaussian sample to the bounds, or squash it with tanh."""
+    log_std_init: float = 0.0
+    """Initial log standard deviation of the Gaussian policy (Box actions)."""
+    normalize_observations: bool = False
+    """Normalise vector observations by a running mean and std (clipped to ±10)."""
+    normalize_rewards: bool = False
+    """Scale rewards by the running std of the discounted return."""
+    device: str = "auto"
+    """Torch device: auto (CUDA if present), cpu, cuda, cuda:1 …"""
+    num_threads: int = 0
+    """Torch CPU threads; 0 picks the number of usable CPUs, at most 4."""
+
+    def __post_init__(self) -> None:
+        if any(w < 1 for w in self.net_arch):
+            raise ValueError(f"net_arch widths must be positive, got {self.net_arch}")
+        if self.num_threads < 0:
+            raise ValueError(f"num_threads must be >= 0, got {self.num_threads}")
+
+
+class ActorCritic(nn.Module):
+    """An actor (distribution over actions) and a critic ``V(s)`` for one pair of spaces."""
+
+    def __init__(
+        self, observation_space: spaces.Space, action_space: spaces.Space, cfg: PolicyConfig
+    ) -> None:
+        super().__init__()
+        self.encoder = make_encoder(observation_space)
+        width = int(self.encoder.features_dim)
+        # Two networks (actor, critic) or one with two heads: ``copies`` MLPs run side by side
+        self.body = ParallelMLP(
+            width,
+            tuple(cfg.net_arch),
+            copies=1 if cfg.share_features else 2,
+            activation=ACTIVATIONS[cfg.activation],
+        )
+        head_in = cfg.net_arch[-1] if cfg.net_arch else width
+
+        self.discrete = isinstance(action_space, spaces.Discrete)
+        if isinstance(action_space, spaces.Discrete):
+            self.n_out = int(action_space.n)
+            self.action_start = int(action_space.start)
+        else:
+            assert isinstance(action_space, spaces.Box)
+            self.n_out = int(np.prod(action_space.shape))
+            self.log_std = nn.Parameter(torch.full((self.n_out,), float(cfg.log_std_init)))
+            self.low = action_space.low.reshape(-1).astype(np.float32)
+            self.high = action_space.high.reshape(-1).astype(np.float32)
+            self.action_shape = action_space.shape
+            self.action_dtype = action_space.dtype
+        self.tanh = cfg.box_actions == "tanh" and not self.discrete
+        self.pi_head = nn.Linear(head_in, self.n_out)
+        self.vf_head = nn.Linear(head_in, 1)
+        if cfg.ortho_init:
+            self._orthogonal_init()
+        self.image = is_image_space(observation_space)
+
+    def _orthogonal_init(self) -> None:
+        for layer in self.encoder.modules():
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
+                nn.init.zeros_(layer.bias)
+        self.body.orthogonal_init(gain=math.sqrt(2))
+        for head, gain in ((self.pi_head, 0.01), (self.vf_head, 1.0)):
+            nn.init.orthogonal_(head.weight, gain=gain)
+            nn.init.zeros_(head.bias)
+
+    # ------------------------------------------------------------------- the per-step path
+    def act(
+        self, obs: torch.Tensor, rng: np.random.Generator, *, deterministic: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Actions for a batch of observations: ``(env_actions, raw_actions)``, both numpy.
+
+        Call under ``torch.inference_mode()``. Raw actions are class indices from 0 (categorical)
+        or the unbounded Gaussian sample; they are what the rollout stores.
+        """
+        out = self.pi_head(self.body(self.encoder(obs))[0]).cpu().numpy()
+        if self.discrete:
+            if not deterministic:
+                # Gumbel-max: argmax(logits + Gumbel noise) is a sample of softmax(logits)
+                out = out + rng.gumbel(size=out.shape)
+            raw = out.argmax(axis=1)
+        elif deterministic:
+            raw = out
+        else:
+            std = self.log_std.exp().cpu().numpy()
+            raw = out + std * rng.standard_normal(out.shape, dtype=np.float32)
+        return self.to_env(raw), raw
+
+    def to_env(self, raw: np.ndarray) -> np.ndarray:
+        """Raw actions → actions within the action space."""
+        if self.discrete:
+            return raw + self.action_start if self.action_start else raw
+        if self.tanh:
+            action = self.low + (np.tanh(raw) + 1.0) * 0.5 * (self.high - self.low)
+        else:
+            action = np.clip(raw, self.low, self.high)
+        return action.reshape(len(raw), *self.action_shape).astype(self.action_dtype, copy=False)
+
+    def from_env(self, action: np.ndarray) -> np.ndarray:
+        """Env actions → raw actions, for transitions whose actions this policy did not sample."""
+        if self.discrete:
+            return np.asarray(action).reshape(-1) - self.action_start
+        flat = np.asarray(action, dtype=np.float32).reshape(len(action), -1)
+        if not self.tanh:
+            return flat
+        unit = np.clip(2.0 * (flat - self.low) / (self.high - self.low) - 1.0, -0.999, 0.999)
+        return np.arctanh(unit).astype(np.float32)
+
+    # ------------------------------------------------------------------- the learning path
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(distribution parameters, values)`` for a batch of observations."""
+        h = self.body(self.encoder(obs))
+        return self.dist_params(h[0]), self.vf_head(h[-1]).squeeze(-1)
+
+    def dist_params(self, pi_features: torch.Tensor) -> torch.Tensor:
+        out = self.pi_head(pi_features)
+        if self.discrete:
+            return F.log_softmax(out, dim=-1)
+        return torch.cat([out, self.log_std.expand_as(out)], dim=-1)
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.vf_head(self.body(self.encoder(obs))[-1]).squeeze(-1)
+
+    def log_prob(self, params: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """Log-probability of raw actions (with the tanh correction when squashing)."""
+        if self.discrete:
+            return params.gather(1, raw.long().reshape(-1, 1)).squeeze(1)
+        mean, log_std = params.chunk(2, dim=-1)
+        z = (raw - mean) * torch.exp(-log_std)
+        logp = (-0.5 * z.square() - log_std - 0.5 * LOG_2PI).sum(-1)
+        if self.tanh:
+            # log(1 - tanh(u)²) = 2·(log 2 − u − softplus(−2u)), the stable form
+            logp = logp - (2.0 * (math.log(2.0) - raw - F.softplus(-2.0 * raw))).sum(-1)
+        return logp
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        """Entropy per sample (for tanh squashing: that of the Gaussian before the squash)."""
+        if self.discrete:
+            return -(params.exp() * params).sum(-1)
+        log_std = params[:, self.n_out :]
+        return (0.5 + 0.5 * LOG_2PI + log_std).sum(-1)
+
+    def kl(self, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        """Exact KL(old ‖ new) per sample (a tanh squash, a bijection, leaves it unchanged)."""
+        if self.discrete:
+            return (old.exp() * (old - new)).sum(-1)
+        mean_o, log_std_o = old.chunk(2, dim=-1)
+        mean_n, log_std_n = new.chunk(2, dim=-1)
+        var_ratio = torch.exp(2 * (log_std_o - log_std_n))
+        shift = ((mean_o - mean_n) * torch.exp(-log_std_n)).square()
+        return (log_std_n - log_std_o + 0.5 * (var_ratio + shift - 1.0)).sum(-1)
+
+    def raw_action_storage(self) -> tuple[tuple[int, ...], type]:
+        """Shape and dtype of one raw action in a rollout buffer."""
+        return ((), np.int64) if self.discrete else ((self.n_out,), np.float32)
+
+
+class ParallelMLP(nn.Module):
+    """``copies`` MLPs of the same shape on the same input, each layer one batched matmul.
+
+    Returns ``(copies, batch, width)``. The actor and the critic as two MLPs side by side cost
+    one ``baddbmm`` per layer instead of two ``linear`` calls: on the small batches of
+    on-policy learning the per-op overhead, not the arithmetic, dominates (about a quarter of
+    a CartPole PPO step). With no hidden layers it passes the input through.
+    """
+
+    def __init__(
+        self, in_dim: int, hidden: tuple[int, ...], copies: int, activation: type[nn.Module]
+    ) -> None:
+        super().__init__()
+        self.copies = copies
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for width in hidden:
+            bound = 1.0 / math.sqrt(in_dim)  # nn.Linear's default initialisation
+            self.weights.append(
+                nn.Parameter(torch.empty(copies, in_dim, width).uniform_(-bound, bound))
+            )
+            self.biases.append(nn.Parameter(torch.empty(copies, 1, width).uniform_(-bound, bound)))
+            in_dim = width
+        self.activation = activation()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.unsqueeze(0).expand(self.copies, *x.shape)
+        for weight, bias in zip(self.weights, self.biases, strict=True):
+            h = self.activation(torch.baddbmm(bias, h, weight))
+        return h
+
+    def orthogonal_init(self, gain: float) -> None:
+        with torch.no_grad():
+            for weight, bias in zip(self.weights, self.biases, strict=True):
+                for k in range(self.copies):
+                    nn.init.orthogonal_(weight[k], gain=gain)
+                bias.zero_()
