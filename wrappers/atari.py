@@ -142,18 +142,25 @@ class AtariPreprocess(
         self, action: int
     ) -> tuple[NDArray[np.uint8], SupportsFloat, bool, bool, dict[str, Any]]:
         """Act for ``frame_skip`` frames; observe the max of the last two."""
-        reward = self._act(self._actions[action])
+        # Runs once per agent step: kept flat, each ALE query made once.
         ale = self._ale
+        reward = self._act(self._actions[action])
         terminated = ale.game_over(with_truncation=False)
         self._steps += 1
         truncated = ale.game_truncated() or self._steps == self._max_steps
         lives = ale.lives()
-        if self.terminal_on_life_loss and lives < self._lives and not terminated:
+        if lives < self._lives and self.terminal_on_life_loss and not terminated:
             terminated = self._life_lost = True
         self._lives = lives
         if self.clip_reward:
-            reward = float(np.sign(reward))
-        return self._observe(), reward, terminated, truncated, self._info()
+            reward = float((reward > 0) - (reward < 0))
+        obs = cv2.resize(self._last, self._dsize, interpolation=self.interpolation)
+        info = {
+            "lives": lives,
+            "episode_frame_number": ale.getEpisodeFrameNumber(),
+            "frame_number": ale.getFrameNumber(),
+        }
+        return obs, reward, terminated, truncated, info
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -206,9 +213,6 @@ class AtariPreprocess(
         # The game ended before the last two frames: observe the final screen as is.
         ale.getScreenGrayscale(self._last)
         return reward
-
-    def _observe(self) -> NDArray[np.uint8]:
-        return cv2.resize(self._last, self._dsize, interpolation=self.interpolation)
 
     def _info(self) -> dict[str, Any]:
         ale = self._ale

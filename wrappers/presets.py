@@ -153,18 +153,22 @@ def atari_vector(
 ) -> VectorEnv[Any, Any, Any]:
     """Make ``num_envs`` copies of an ``ALE/*-v5`` game, preprocessed in ale-py's C++ vector env.
 
-    Same preprocessing and options as :func:`atari` (ale-py's ``AtariVectorEnv`` does it
-    in C++ threads: observations ``(num_envs, 4, 84, 84)`` uint8), except that ale-py
-    resizes with ``cv2.INTER_AREA`` (``atari(..., interpolation=cv2.INTER_AREA)`` gives the
-    same frames), with
-    v5's sticky actions (0.25) kept though ale-py's vector default is 0. Autoreset is
-    SAME_STEP by default: a sub-env that ends returns its next episode's first observation
-    at once, with the final stacked observation in ``info["final_obs"]`` (a dense
-    ``(num_envs, 4, 84, 84)`` array, valid where ``terminated | truncated``); pass
-    ``autoreset_mode="NextStep"`` for Gymnasium's default. Differences from :func:`atari`
-    that come from ale-py: the stack is zero-padded after a reset, and with
-    ``terminal_on_life_loss`` the game is restarted only when it is over. Other keywords go
-    to ``gymnasium.make_vec`` (e.g. ``num_threads``, ``repeat_action_probability``).
+    Same preprocessing and options as :func:`atari`, done by ale-py's ``AtariVectorEnv``
+    in C++ threads (observations ``(num_envs, 4, 84, 84)`` uint8), with v5's sticky actions
+    (0.25) kept though ale-py's vector default is 0. Autoreset is SAME_STEP by default: a
+    sub-env that ends returns its next episode's first observation at once, and
+    ``info["final_obs"]`` (a dense ``(num_envs, 4, 84, 84)`` array, valid where
+    ``terminated | truncated``) holds its final stacked observation; pass
+    ``autoreset_mode="NextStep"`` for Gymnasium's default. Other keywords go to
+    ``gymnasium.make_vec`` (e.g. ``num_threads``, ``repeat_action_probability``);
+    ``max_episode_steps`` is converted to ale-py's frame count.
+
+    Where ale-py differs from :func:`atari`: it resizes with ``cv2.INTER_AREA``
+    (``atari(..., interpolation=cv2.INTER_AREA)`` gives the same frames), zero-pads the
+    stack after a reset, and with ``terminal_on_life_loss`` (ale-py's ``life_loss_info``)
+    the game simply goes on after the ``terminated=True`` step, with no reset, no FIRE and
+    the stack carried over. (ale-py's ``episodic_life=True`` would instead restart the
+    whole game at every lost life.)
 
     Example:
         >>> import wrappers
@@ -193,7 +197,7 @@ def atari_vector(
         img_height=screen_size,
         img_width=screen_size,
         stack_num=stack_size,
-        episodic_life=terminal_on_life_loss,
+        life_loss_info=terminal_on_life_loss,
         reward_clipping=clip_reward,
         use_fire_reset=fire_reset,
         autoreset_mode=autoreset_mode,

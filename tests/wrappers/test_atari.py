@@ -207,3 +207,22 @@ def test_atari_vector_same_step_autoreset() -> None:
     next_step = wrappers.atari_vector("ALE/Pong-v5", 2, autoreset_mode="NextStep")
     assert next_step.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     next_step.close()
+
+
+def test_atari_vector_life_loss_ends_the_episode_and_the_game_goes_on() -> None:
+    envs = wrappers.atari_vector(
+        "ALE/Breakout-v5", 1, terminal_on_life_loss=True, repeat_action_probability=0.0
+    )
+    try:
+        envs.reset(seed=0)
+        actions = np.random.default_rng(0).integers(0, 4, (500, 1))
+        for action in actions:
+            _, _, terminated, _, info = envs.step(action)
+            if terminated[0]:
+                break
+        assert terminated[0] and info["lives"][0] == 4
+        frame = info["episode_frame_number"][0]
+        _, _, _, _, info = envs.step(actions[0])
+        assert info["lives"][0] == 4 and info["episode_frame_number"][0] > frame
+    finally:
+        envs.close()
