@@ -55,14 +55,16 @@ class FrameStack(
     frames, ``stack_size=4``: see ``benchmarks/wrappers_throughput.py``.
 
     Example:
+        >>> import ale_py
         >>> import gymnasium as gym
         >>> from wrappers import FrameStack
-        >>> env = gym.make("CartPole-v1")
-        >>> env.observation_space.shape
-        (4,)
-        >>> env = FrameStack(env, 3)
-        >>> env.observation_space.shape
-        (3, 4)
+        >>> gym.register_envs(ale_py)
+        >>> env = gym.make("ALE/Pong-v5", obs_type="grayscale")
+        >>> env.observation_space
+        Box(0, 255, (210, 160), uint8)
+        >>> FrameStack(env, 4).observation_space
+        Box(0, 255, (4, 210, 160), uint8)
+        >>> env = FrameStack(gym.make("CartPole-v1"), 3)  # padded with the reset observation
         >>> obs, _ = env.reset(seed=123)
         >>> obs
         array([[ 0.01823519, -0.0446179 , -0.02796401, -0.03156282],

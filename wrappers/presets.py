@@ -187,6 +187,8 @@ def atari_vector(
         make_vec_kwargs["max_num_frames_per_episode"] = (
             make_vec_kwargs.pop("max_episode_steps") * frame_skip
         )
+    if make_vec_kwargs.pop("render_mode", None) is not None:
+        raise ValueError("atari_vector() cannot render (ale-py's vector env has no render_mode)")
     make_vec_kwargs.setdefault("repeat_action_probability", 0.25)
     return gym.make_vec(
         env_id,

@@ -39,17 +39,19 @@ class VectorFrameStack(
     returned array belongs to the caller.
 
     Example:
+        >>> import ale_py
         >>> import gymnasium as gym
         >>> from wrappers import VectorFrameStack
-        >>> envs = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync")
-        >>> envs.observation_space.shape
-        (2, 4)
-        >>> envs = VectorFrameStack(envs, 3)
-        >>> envs.single_observation_space.shape, envs.observation_space.shape
-        ((3, 4), (2, 3, 4))
+        >>> gym.register_envs(ale_py)
+        >>> envs = gym.make_vec("ALE/Pong-v5", 2, vectorization_mode="sync", obs_type="grayscale")
+        >>> envs.observation_space
+        Box(0, 255, (2, 210, 160), uint8)
+        >>> envs = VectorFrameStack(envs, 4)
+        >>> envs.single_observation_space, envs.observation_space
+        (Box(0, 255, (4, 210, 160), uint8), Box(0, 255, (2, 4, 210, 160), uint8))
         >>> obs, _ = envs.reset(seed=0)
         >>> obs.shape
-        (2, 3, 4)
+        (2, 4, 210, 160)
     """
 
     def __init__(

@@ -174,6 +174,8 @@ def test_bad_ids_and_options_are_one_line_value_errors() -> None:
         wrappers.atari("ALE/Pong-v5", obs_type="rgb")
     with pytest.raises(ValueError, match=r"atari_vector\(\) accepts"):
         wrappers.atari_vector("CartPole-v1", 2)
+    with pytest.raises(ValueError, match=r"atari_vector\(\) cannot render"):
+        wrappers.atari_vector("ALE/Pong-v5", 2, render_mode="rgb_array")
 
 
 def test_atari_preprocess_checks_what_it_wraps() -> None:
