@@ -20,11 +20,10 @@ import dataclasses
 from collections.abc import Iterable
 from typing import ClassVar, Literal, NamedTuple
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rlagents.common.on_policy import OnPolicyAgent
+from rlagents.common.on_policy import OnPolicyAgent, explained_variance, normalize
 from rlagents.common.policies import PolicyConfig
 from rlagents.common.schedules import Constant, Linear
 
@@ -279,11 +278,6 @@ class Minibatch(NamedTuple):
         return Minibatch(*(field[idx] for field in self))
 
 
-def normalize(x: torch.Tensor) -> torch.Tensor:
-    """Mean 0, std 1 (a single sample is left as it is)."""
-    return (x - x.mean()) / (x.std() + 1e-8) if len(x) > 1 else x
-
-
 def adapt_kl_beta(beta: float, kl: float, target: float) -> float:
     """The adaptive KL coefficient of Schulman et al. 2017, §4.
 
@@ -297,13 +291,3 @@ def adapt_kl_beta(beta: float, kl: float, target: float) -> float:
     if kl < target / 1.5:
         return beta / 2.0
     return beta
-
-
-def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
-    """``1 − Var[target − predicted] / Var[target]``: 1 is perfect, 0 no better than the mean.
-
-    >>> explained_variance(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
-    1.0
-    """
-    var = float(np.var(target))
-    return float("nan") if var == 0 else 1.0 - float(np.var(target - predicted)) / var

@@ -238,3 +238,18 @@ class OnPolicyAgent(Agent):
             self.reward_normalizer.load_state_dict(state["reward_normalizer"])
         if self.uses_rollout:
             self.buffer.reset()
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """Mean 0, std 1 (a single sample is left as it is)."""
+    return (x - x.mean()) / (x.std() + 1e-8) if len(x) > 1 else x
+
+
+def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
+    """``1 − Var[target − predicted] / Var[target]``: 1 is perfect, 0 no better than the mean.
+
+    >>> explained_variance(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
+    1.0
+    """
+    var = float(np.var(target))
+    return float("nan") if var == 0 else 1.0 - float(np.var(target - predicted)) / var

@@ -1,0 +1,144 @@
+"""A2C: synchronous advantage actor-critic (Mnih et al. 2016, the synchronous variant of A3C).
+
+The course's actor-critic made practical: the critic's ``V(s)`` replaces Q, and the advantage
+of each step is the n-step bootstrapped return minus ``V(s)``::
+
+    A_t = r_t + γ r_{t+1} + … + γ^{k−1} r_{t+k−1} + γ^k V(s_{t+k}) − V(s_t)
+
+over a rollout of ``n_steps`` vector steps of the runner's ``--num-envs`` envs (the parallel
+envs decorrelate the samples, as A3C's asynchronous workers do, without a replay buffer). One
+gradient step per rollout on ``policy loss + vf_coef · value loss − ent_coef · entropy``.
+``gae_lambda = 1`` (the default) gives exactly the n-step advantage above; a smaller λ blends in
+shorter horizons (GAE). ``share_features`` picks one network with two heads or two networks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Literal
+
+import torch
+from torch.nn import functional as F
+
+from rlagents.common.on_policy import OnPolicyAgent, explained_variance, normalize
+from rlagents.common.policies import PolicyConfig
+
+
+@dataclasses.dataclass
+class A2CConfig(PolicyConfig):
+    """Hyper-parameters of A2C (defaults: SB3's, after the A3C paper)."""
+
+    learning_rate: float = 7e-4
+    """Step size (at the start, when lr_schedule is linear)."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """Learning rate constant, or decayed linearly to 0 over schedule_steps."""
+    n_steps: int = 5
+    """Vector steps per rollout: the n of the n-step return; one update per rollout."""
+    gamma: float = 0.99
+    """Discount factor."""
+    gae_lambda: float = 1.0
+    """GAE λ; 1 gives the plain n-step advantage."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus."""
+    vf_coef: float = 0.5
+    """Weight of the value loss."""
+    max_grad_norm: float | None = 0.5
+    """Clip the global gradient norm to this (None: no clipping)."""
+    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
+    """RMSprop (as in the A3C paper) or Adam."""
+    rms_prop_eps: float = 1e-5
+    """ε of RMSprop (SB3's default; Adam uses 1e-5 too)."""
+    normalize_advantage: bool = False
+    """Normalise advantages to mean 0, std 1 within each rollout."""
+    schedule_steps: int = 1_000_000
+    """Env steps over which a linear learning-rate schedule decays to 0."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        checks = {
+            "learning_rate": self.learning_rate > 0,
+            "n_steps": self.n_steps >= 1,
+            "gamma": 0 <= self.gamma <= 1,
+            "gae_lambda": 0 <= self.gae_lambda <= 1,
+            "rms_prop_eps": self.rms_prop_eps > 0,
+            "schedule_steps": self.schedule_steps >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
+
+
+class A2C(OnPolicyAgent):
+    """Synchronous advantage actor-critic over the runner's vector envs."""
+
+    Config: ClassVar = A2CConfig
+    hyperparams: ClassVar = {
+        # rl-zoo3 trains A2C on CartPole with 8 envs and SB3's defaults otherwise; Adam with a
+        # longer rollout is steadier at the greedy evaluation the results are measured with.
+        "CartPole-v1": {
+            "n_steps": 8,
+            "ent_coef": 0.0,
+            "optimizer": "adam",
+            "learning_rate": 1e-3,
+            "lr_schedule": "linear",
+            "schedule_steps": 200_000,
+        },
+        # rl-zoo3's LunarLander settings (8 envs).
+        "LunarLander-v3": {"gamma": 0.995, "n_steps": 5, "learning_rate": 8.3e-4, "ent_coef": 1e-5},
+        "atari": {"ent_coef": 0.01, "vf_coef": 0.25, "net_arch": ()},
+        "car_racing": {"net_arch": (256,), "normalize_rewards": True, "log_std_init": -1.0},
+    }
+    recommended_num_envs: ClassVar = {
+        "CartPole-v1": 8,
+        "LunarLander-v3": 8,
+        "atari": 16,
+        "car_racing": 8,
+    }
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        if cfg.optimizer == "adam":
+            return super().make_optimizer()
+        return torch.optim.RMSprop(
+            self.parameters, lr=cfg.learning_rate, alpha=0.99, eps=cfg.rms_prop_eps
+        )
+
+    def learn(self) -> dict[str, float]:
+        cfg, policy = self.config, self.policy
+        T, N = self.buffer.n_steps, self.buffer.num_envs
+        obs, raw = self.rollout_tensors()
+
+        # ---- one forward pass over the rollout; advantages from the detached values
+        params, values = policy(obs)
+        log_prob = policy.log_prob(params, raw)
+        values_np = values.detach().cpu().numpy().reshape(T, N)
+        adv_np, ret_np = self.buffer.advantages(
+            values_np, self.final_values(), cfg.gamma, cfg.gae_lambda
+        )
+        advantages = torch.as_tensor(adv_np.reshape(-1), device=self.device)
+        if cfg.normalize_advantage:
+            advantages = normalize(advantages)
+        returns = torch.as_tensor(ret_np.reshape(-1), device=self.device)
+
+        # ---- actor: policy gradient weighted by the advantage; critic: regression on returns
+        policy_loss = -(advantages * log_prob).mean()
+        value_loss = F.mse_loss(values, returns)
+        entropy = policy.entropy(params).mean()
+        loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
+
+        for param in self.parameters:
+            param.grad = None
+        loss.backward()
+        self.clip_gradients()
+        self.optimizer.step()
+
+        with torch.no_grad():  # how far this step moved the policy: exact KL(π_old ‖ π_new)
+            new_params, _ = policy(obs)
+            kl = policy.kl(params.detach(), new_params).mean()
+        return {
+            "policy_loss": float(policy_loss.detach()),
+            "value_loss": float(value_loss.detach()),
+            "entropy": float(entropy.detach()),
+            "kl": float(kl),
+            "explained_variance": explained_variance(values_np, ret_np),
+        }

@@ -1,0 +1,252 @@
+"""REINFORCE: the Monte-Carlo policy gradient (Williams 1992), with a baseline.
+
+The course's estimator, over a batch of ``N`` = ``n_episodes`` complete episodes::
+
+    ∇J ≈ (1/N) Σ_episodes Σ_t ∇log π(a_t|s_t) · (G_t − b(s_t)),   G_t = Σ_k γ^k r_{t+k}
+
+Any baseline ``b`` that does not depend on the action leaves the estimate unbiased and can lower
+its variance a lot: ``baseline=value`` learns ``V(s)`` by regression on ``G_t`` (the default),
+``baseline=mean`` subtracts the batch's mean return, ``baseline=none`` is the plain estimator.
+To *see* the difference, every update logs ``advantage_rms`` (the root mean square of the
+weights ``G_t − b`` multiplying ∇log π, which scales the estimator's variance), and with
+``log_grad_variance=true`` also ``grad_variance``: the total variance of the per-episode
+gradient estimates. Compare runs with ``--set baseline=none`` and ``baseline=value``.
+
+Episodes are used whole: each env's episode in progress is kept until it ends, so returns are
+true Monte-Carlo returns. An episode cut by a time limit (truncated) is bootstrapped with
+``V(final observation)`` when there is a value baseline, and treated as ended otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from rlagents.agent import Transition
+from rlagents.common.on_policy import OnPolicyAgent, explained_variance, normalize
+from rlagents.common.policies import PolicyConfig
+from rlagents.common.rollout import discounted_returns
+
+
+@dataclasses.dataclass
+class REINFORCEConfig(PolicyConfig):
+    """Hyper-parameters of REINFORCE."""
+
+    learning_rate: float = 1e-3
+    """Adam step size."""
+    n_episodes: int = 8
+    """N: complete episodes per gradient step."""
+    gamma: float = 0.99
+    """Discount factor of the returns."""
+    baseline: Literal["value", "mean", "none"] = "value"
+    """b(s): a learned state value, the batch's mean return, or no baseline."""
+    normalize_advantage: bool = False
+    """Normalise G_t − b to mean 0, std 1 within each batch (hides the baseline's effect)."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus."""
+    vf_coef: float = 0.5
+    """Weight of the value loss (baseline=value)."""
+    max_grad_norm: float | None = None
+    """Clip the global gradient norm to this (None: no clipping)."""
+    log_grad_variance: bool = False
+    """Also log grad_variance, the variance of per-episode gradients (one backward each)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.n_episodes < 1:
+            raise ValueError(f"n_episodes must be at least 1, got {self.n_episodes}")
+        if not 0 <= self.gamma <= 1:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+
+
+class Episode(NamedTuple):
+    obs: np.ndarray
+    raw_actions: np.ndarray
+    rewards: np.ndarray
+    truncated: bool
+    final_obs: np.ndarray  # the true last observation (policy input form)
+
+
+class EpisodeStore:
+    """Each env's episode in progress, in growing per-env arrays, until it ends."""
+
+    def __init__(
+        self,
+        num_envs: int,
+        obs_storage: tuple[tuple[int, ...], Any],
+        act_storage: tuple[tuple[int, ...], Any],
+    ) -> None:
+        self.capacity = 256
+        self.obs = np.zeros((num_envs, self.capacity, *obs_storage[0]), dtype=obs_storage[1])
+        self.actions = np.zeros((num_envs, self.capacity, *act_storage[0]), dtype=act_storage[1])
+        self.rewards = np.zeros((num_envs, self.capacity), dtype=np.float32)
+        self.lengths = np.zeros(num_envs, dtype=np.int64)
+        self.envs = np.arange(num_envs)
+
+    def add(self, obs: np.ndarray, raw: np.ndarray, rewards: np.ndarray) -> None:
+        if self.lengths.max() == self.capacity:  # double, so long episodes cost O(1) per step
+            for name in ("obs", "actions", "rewards"):
+                array = getattr(self, name)
+                setattr(self, name, np.concatenate([array, np.zeros_like(array)], axis=1))
+            self.capacity *= 2
+        self.obs[self.envs, self.lengths] = obs
+        self.actions[self.envs, self.lengths] = raw
+        self.rewards[self.envs, self.lengths] = rewards
+        self.lengths += 1
+
+    def pop(self, env: int, truncated: bool, final_obs: np.ndarray) -> Episode:
+        n = int(self.lengths[env])
+        self.lengths[env] = 0
+        return Episode(
+            self.obs[env, :n].copy(),
+            self.actions[env, :n].copy(),
+            self.rewards[env, :n].copy(),
+            truncated,
+            final_obs,
+        )
+
+    def clear(self) -> None:
+        self.lengths[:] = 0
+
+
+class REINFORCE(OnPolicyAgent):
+    """Monte-Carlo policy gradient over whole episodes, with a value or mean-return baseline."""
+
+    Config: ClassVar = REINFORCEConfig
+    uses_rollout: ClassVar = False
+    hyperparams: ClassVar = {
+        "CartPole-v1": {"n_episodes": 8, "learning_rate": 2e-3, "gamma": 0.99},
+        "LunarLander-v3": {"n_episodes": 16, "gamma": 0.99, "normalize_observations": True},
+    }
+    recommended_num_envs: ClassVar = {"CartPole-v1": 8, "LunarLander-v3": 8}
+
+    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+        super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
+        self.running = EpisodeStore(num_envs, self.obs_storage, self.policy.raw_action_storage())
+        self.finished: list[Episode] = []
+
+    def store(self, x: np.ndarray, raw: np.ndarray, reward: np.ndarray, t: Transition) -> None:
+        self.running.add(x, raw, reward)
+        ended = t.terminated | t.truncated
+        if ended.any():
+            for env in np.flatnonzero(ended):
+                final = self.policy_input(t.next_obs[env : env + 1])[0]
+                self.finished.append(self.running.pop(env, bool(t.truncated[env]), final))
+
+    def update(self) -> dict[str, float]:
+        if len(self.finished) < self.config.n_episodes:
+            return {}
+        episodes, self.finished = self.finished, []
+        metrics = self.learn(episodes)
+        self.n_updates += 1
+        return metrics
+
+    def learn(self, episodes: list[Episode]) -> dict[str, float]:  # type: ignore[override]
+        cfg, policy = self.config, self.policy
+        obs = torch.as_tensor(np.concatenate([e.obs for e in episodes]), device=self.device)
+        raw = torch.as_tensor(np.concatenate([e.raw_actions for e in episodes]), device=self.device)
+        params, values = policy(obs)
+        log_prob = policy.log_prob(params, raw)
+
+        # ---- Monte-Carlo returns G_t, restarted at each episode's end
+        returns_np = discounted_returns(
+            np.concatenate([e.rewards for e in episodes]),
+            *self._ends_and_bootstrap(episodes),
+            gamma=cfg.gamma,
+        )
+        returns = torch.as_tensor(returns_np, device=self.device)
+
+        # ---- the baseline b(s_t), and the weights G_t − b of ∇log π
+        if cfg.baseline == "value":
+            advantages = returns - values.detach()
+        elif cfg.baseline == "mean":
+            advantages = returns - returns.mean()
+        else:
+            advantages = returns
+        advantage_rms = float(advantages.square().mean().sqrt())
+        if cfg.normalize_advantage:
+            advantages = normalize(advantages)
+
+        # ---- (1/N) Σ_episodes Σ_t: the sum over an episode's steps, the mean over episodes
+        policy_loss = -(log_prob * advantages).sum() / len(episodes)
+        loss = policy_loss
+        metrics: dict[str, float] = {}
+        if cfg.baseline == "value":
+            value_loss = F.mse_loss(values, returns)
+            loss = loss + cfg.vf_coef * value_loss
+            metrics["value_loss"] = float(value_loss.detach())
+            metrics["explained_variance"] = explained_variance(
+                values.detach().cpu().numpy(), returns_np
+            )
+        entropy = policy.entropy(params).mean()
+        if cfg.ent_coef:
+            loss = loss - cfg.ent_coef * entropy
+        if cfg.log_grad_variance:
+            metrics["grad_variance"] = self._grad_variance(log_prob, advantages, episodes)
+
+        for param in self.parameters:
+            param.grad = None
+        loss.backward()
+        self.clip_gradients()
+        self.optimizer.step()
+
+        with torch.no_grad():
+            new_params, _ = policy(obs)
+            kl = float(policy.kl(params.detach(), new_params).mean())
+        lengths = [len(e.rewards) for e in episodes]
+        return {
+            "policy_loss": float(policy_loss.detach()),
+            "entropy": float(entropy.detach()),
+            "kl": kl,
+            "advantage_rms": advantage_rms,
+            "return_mean": float(np.mean([e.rewards.sum() for e in episodes])),
+            "episode_length": float(np.mean(lengths)),
+            **metrics,
+        }
+
+    def _ends_and_bootstrap(self, episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray]:
+        """Where each episode ends, and the return after it: ``V(final obs)`` for a truncated
+        episode when a value is learned (a time limit is not a terminal state), else 0."""
+        lengths = np.array([len(e.rewards) for e in episodes])
+        ends = np.zeros(lengths.sum(), dtype=bool)
+        ends[np.cumsum(lengths) - 1] = True
+        bootstrap = np.zeros(lengths.sum(), dtype=np.float32)
+        cut = [i for i, e in enumerate(episodes) if e.truncated]
+        if cut and self.config.baseline == "value":
+            final = np.stack([episodes[i].final_obs for i in cut])
+            with torch.no_grad():
+                v = self.policy.value(torch.as_tensor(final, device=self.device))
+            bootstrap[np.cumsum(lengths)[cut] - 1] = v.cpu().numpy()
+        return ends, bootstrap
+
+    def _grad_variance(
+        self, log_prob: torch.Tensor, advantages: torch.Tensor, episodes: list[Episode]
+    ) -> float:
+        """Total variance (trace of the covariance) of the per-episode gradient estimates
+        ``g_i = ∇ Σ_t log π(a_t|s_t)·(G_t − b)``: the quantity a baseline lowers."""
+        grads = []
+        start = 0
+        for e in episodes:
+            stop = start + len(e.rewards)
+            surrogate = (log_prob[start:stop] * advantages[start:stop]).sum()
+            g = torch.autograd.grad(
+                surrogate, self.parameters, retain_graph=True, allow_unused=True
+            )
+            grads.append(torch.cat([x.reshape(-1) for x in g if x is not None]))
+            start = stop
+        stacked = torch.stack(grads)
+        return float(stacked.var(dim=0, unbiased=True).sum()) if len(grads) > 1 else float("nan")
+
+    def state_dict(self) -> dict[str, Any]:
+        return super().state_dict()  # episodes in progress restart with the envs on resume
+
+    def load_state_dict(self, state) -> None:
+        super().load_state_dict(state)
+        self.running.clear()
+        self.finished = []
