@@ -99,7 +99,9 @@ def test_truncation_is_reported_as_truncation(run_cli, num_envs):
 
 
 def test_atari_ids_work_without_importing_ale_py_and_get_the_atari_preset(run_cli):
-    r = run_cli("--env", "ALE/Pong-v5", "--agent", RECORDER, "--steps", "20", "--eval-episodes", "0")
+    r = run_cli(
+        "--env", "ALE/Pong-v5", "--agent", RECORDER, "--steps", "20", "--eval-episodes", "0"
+    )
     assert r.exit_code == 0, r.stderr
     assert r.summary["preset"] == "atari"
     assert RecordingAgent.log[0].obs.shape == (1, 4, 84, 84)
