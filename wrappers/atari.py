@@ -30,7 +30,8 @@ class AtariPreprocess(
     Why not ``gymnasium.wrappers.AtariPreprocessing``: it needs the env made with
     ``frameskip=1`` and then calls that env's ``step`` once per frame, and every such call
     renders and returns a full screen and an info dict that are thrown away; with frame
-    stacking it runs at about 0.6x the speed of the raw ``ALE/*-v5`` env. This wrapper
+    stacking it runs at 0.63x the speed of the raw ``ALE/*-v5`` env (2-core CPU, see
+    ``benchmarks/wrappers_throughput.py``), ``wrappers.atari`` at 0.91-0.93x. This wrapper
     calls ``ale.act`` ``frame_skip`` times and reads the grayscale screen (straight from
     ALE, no colour conversion) only for the last two frames, into preallocated buffers,
     so the wrapped env's own ``frameskip`` and ``obs_type`` do not matter. Sticky actions
@@ -86,8 +87,8 @@ class AtariPreprocess(
             fire_reset: Press FIRE for one step after each reset in games that have a
                 FIRE action (Breakout and others wait for it; harmless elsewhere).
             interpolation: OpenCV flag for the 210×160 → screen_size resize. Default
-                ``cv2.INTER_LINEAR`` (bilinear, as the DQN paper's code): about 12 µs per
-                frame here against 66 µs for ``cv2.INTER_AREA``, which alone would cost
+                ``cv2.INTER_LINEAR`` (bilinear, as the DQN paper's code): 12-22 µs per
+                frame here against 66-135 µs for ``cv2.INTER_AREA``, which alone costs
                 more than a tenth of a raw ``ALE/*-v5`` step. ``cv2.INTER_AREA`` gives the
                 frames of Gymnasium's ``AtariPreprocessing``, SB3's ``WarpFrame`` and
                 ale-py's vector env (``wrappers.atari_vector``) exactly.

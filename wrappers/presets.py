@@ -99,8 +99,8 @@ def atari(
     ``AtariPreprocessing`` + ``FrameStackObservation``.
 
     The resize is bilinear (``cv2.INTER_LINEAR``, the DQN paper's choice) because
-    ``cv2.INTER_AREA`` costs 66 µs per frame against 12 µs here and would hold the preset
-    near 0.85x of raw ALE speed instead of above 0.9x. Pass
+    ``cv2.INTER_AREA`` costs 5-6 times as much per frame and holds the preset at 0.81-0.83x
+    of raw ALE speed instead of 0.91-0.93x (``benchmarks/wrappers_throughput.py``). Pass
     ``interpolation=cv2.INTER_AREA`` for frames identical to Gymnasium's
     ``AtariPreprocessing``, SB3's ``WarpFrame`` and :func:`atari_vector` (e.g. to evaluate
     a policy trained on :func:`atari_vector`).
