@@ -20,6 +20,7 @@ from rlagents import registry
 from rlagents.agent import Transition
 from rlagents.agents.ddpg import DDPG, QEnsemble
 from rlagents.agents.td3 import TD3
+from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.noise import GaussianNoise, OrnsteinUhlenbeckNoise, make_noise
 from rlagents.common.replay import ReplayBatch
 from rlagents.config import build_config
@@ -358,16 +359,22 @@ def test_image_observations_share_one_cnn_trained_by_the_critic():
     act_space = spaces.Box(np.array([-1, 0, 0], np.float32), np.array([1, 1, 1], np.float32))
     cfg = {"learning_starts": 8, "batch_size": 4, "buffer_size": 64, "num_threads": 1}
     agent = TD3(obs_space, act_space, {**cfg, "policy_delay": 1}, num_envs=2, seed=0)
-    assert agent._numpy_actor is None and agent.buffer.obs.dtype == np.uint8
+    assert agent._numpy_actor is None
+    assert isinstance(agent.buffer, FrameReplayBuffer)  # each 84x84 frame stored once
     rng = np.random.default_rng(0)
     encoder_before = [p.detach().clone() for p in agent.online.encoder.parameters()]
+    actor_encoder = [id(p) for p in agent.online.actor.parameters()]
+    assert not {id(p) for p in agent.online.encoder.parameters()} & set(actor_encoder)
+    obs = rng.integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
     for _ in range(6):
-        obs = rng.integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
         actions = agent.act(obs)
         assert all(act_space.contains(a) for a in actions)
+        frame = rng.integers(0, 256, (2, 1, 84, 84), dtype=np.uint8)
+        next_obs = np.concatenate([obs[:, 1:], frame], axis=1)  # a frame stack moves by one
         done = np.zeros(2, bool)
-        agent.observe(Transition(obs, actions, np.ones(2, np.float32), obs, done, done))
+        agent.observe(Transition(obs, actions, np.ones(2, np.float32), next_obs, done, done))
         agent.update()
+        obs = next_obs
     assert agent.n_updates == 3  # after 8, 10 and 12 env steps
     moved = [
         not torch.equal(p, b)
