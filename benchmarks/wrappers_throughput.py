@@ -40,9 +40,6 @@ from gymnasium.wrappers import (
     GrayscaleObservation,
 )
 
-# Run from a checkout whether or not the package is installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import wrappers
 
 gym.register_envs(ale_py)
