@@ -130,6 +130,10 @@ def test_a_baseline_lowers_the_gradient_variance():
         results[baseline] = agent.learn(episodes)
     assert results["mean"]["grad_variance"] < 0.8 * results["none"]["grad_variance"]
     assert results["mean"]["advantage_rms"] < results["none"]["advantage_rms"]
+    # each run also measures the estimator without its baseline, on the same episodes
+    assert results["mean"]["grad_variance_no_baseline"] == pytest.approx(
+        results["none"]["grad_variance"], rel=1e-4
+    )
 
 
 def test_truncated_episodes_bootstrap_from_the_value_of_the_final_obs():
