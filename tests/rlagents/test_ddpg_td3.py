@@ -76,7 +76,7 @@ def test_ddpg_learns_pendulum_with_ornstein_uhlenbeck_noise():
     env = gym.make("Pendulum-v1")
     cfg = {**DDPG.hyperparams["Pendulum-v1"], "action_noise": "ornstein_uhlenbeck"}
     agent = DDPG(env.observation_space, env.action_space, {**cfg, "num_threads": 1}, seed=1)
-    feed(agent, env, 6000, seed=1)
+    feed(agent, env, 5000, seed=1)  # about -150 by then on seeds 0-3
     assert evaluate(agent, "Pendulum-v1", episodes=5) >= -400
 
 
