@@ -76,7 +76,6 @@ class A2C(OnPolicyAgent):
         # rl-zoo3 trains A2C on CartPole with 8 envs and SB3's defaults otherwise; Adam with a
         # longer rollout is steadier at the greedy evaluation the results are measured with.
         "CartPole-v1": {
-            "num_threads": 1,  # a small MLP: more threads cost more than they save
             "n_steps": 8,
             "ent_coef": 0.0,
             "optimizer": "adam",
@@ -86,7 +85,6 @@ class A2C(OnPolicyAgent):
         },
         # rl-zoo3's LunarLander settings (8 envs).
         "LunarLander-v3": {
-            "num_threads": 1,
             "gamma": 0.995,
             "n_steps": 5,
             "learning_rate": 8.3e-4,

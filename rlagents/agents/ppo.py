@@ -17,10 +17,11 @@ minibatches of ``batch_size``, each a gradient step on policy loss + ``vf_coef``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from typing import ClassVar, Literal, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
+from gymnasium import spaces
 from torch.nn import functional as F
 
 from rlagents.common.on_policy import OnPolicyAgent, explained_variance, normalize
@@ -95,11 +96,8 @@ class PPO(OnPolicyAgent):
 
     Config: ClassVar = PPOConfig
     hyperparams: ClassVar = {
-        # rl-zoo3's CartPole settings, which solve it in well under 50k steps with 8 envs. One
-        # torch thread: on a 64-64 MLP more threads cost more than they save (and far more on
-        # a busy machine).
+        # rl-zoo3's CartPole settings, which solve it in well under 50k steps with 8 envs.
         "CartPole-v1": {
-            "num_threads": 1,
             "n_steps": 32,
             "batch_size": 256,
             "gae_lambda": 0.8,
@@ -113,7 +111,6 @@ class PPO(OnPolicyAgent):
         },
         # rl-zoo3's LunarLander settings (16 envs, 1M steps).
         "LunarLander-v3": {
-            "num_threads": 1,
             "n_steps": 1024,
             "batch_size": 64,
             "gae_lambda": 0.98,
@@ -159,7 +156,15 @@ class PPO(OnPolicyAgent):
         "atari": 8,
     }
 
-    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: Any = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         cfg = self.config
         self.clip_schedule = (
@@ -199,7 +204,7 @@ class PPO(OnPolicyAgent):
                 batches: Iterable[Minibatch] = (rollout,)
             else:
                 order = torch.from_numpy(self.rng.permutation(rows)).to(self.device)
-                batches = (rollout.index(idx) for idx in order.tensor_split(n_batches))
+                batches = (rollout.rows(idx) for idx in order.tensor_split(n_batches))
             for batch in batches:
                 policy_loss, value_loss, loss = self.loss(batch, clip_range, normalize_each)
                 for param in self.parameters:  # zero_grad(), without its per-call overhead
@@ -259,10 +264,10 @@ class PPO(OnPolicyAgent):
                 "entropy": float(self.policy.entropy(params).mean()),
             }
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "kl_beta": self.kl_beta}
 
-    def load_state_dict(self, state) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.kl_beta = float(state["kl_beta"])
 
@@ -278,7 +283,7 @@ class Minibatch(NamedTuple):
     advantages: torch.Tensor
     returns: torch.Tensor
 
-    def index(self, idx: torch.Tensor) -> Minibatch:
+    def rows(self, idx: torch.Tensor) -> Minibatch:
         return Minibatch(*(field[idx] for field in self))
 
 

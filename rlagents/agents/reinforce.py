@@ -21,10 +21,12 @@ true Monte-Carlo returns. An episode cut by a time limit (truncated) is bootstra
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from torch.nn import functional as F
 
 from rlagents.agent import Transition
@@ -123,18 +125,24 @@ class REINFORCE(OnPolicyAgent):
     Config: ClassVar = REINFORCEConfig
     uses_rollout: ClassVar = False
     hyperparams: ClassVar = {
-        # One torch thread: on a 64-64 MLP more threads cost more than they save.
-        "CartPole-v1": {"n_episodes": 8, "learning_rate": 2e-3, "gamma": 0.99, "num_threads": 1},
+        "CartPole-v1": {"n_episodes": 8, "learning_rate": 2e-3, "gamma": 0.99},
         "LunarLander-v3": {
             "n_episodes": 16,
             "gamma": 0.99,
             "normalize_observations": True,
-            "num_threads": 1,
         },
     }
     recommended_num_envs: ClassVar = {"CartPole-v1": 8, "LunarLander-v3": 8}
 
-    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: Any = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         self.running = EpisodeStore(num_envs, self.obs_storage, self.policy.raw_action_storage())
         self.finished: list[Episode] = []
@@ -143,7 +151,7 @@ class REINFORCE(OnPolicyAgent):
         self.running.add(x, raw, reward)
         ended = t.terminated | t.truncated
         if ended.any():
-            for env in np.flatnonzero(ended):
+            for env in np.flatnonzero(ended).tolist():
                 final = self.policy_input(t.next_obs[env : env + 1])[0]
                 self.finished.append(self.running.pop(env, bool(t.truncated[env]), final))
 
@@ -258,7 +266,7 @@ class REINFORCE(OnPolicyAgent):
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict()  # episodes in progress restart with the envs on resume
 
-    def load_state_dict(self, state) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.running.clear()
         self.finished = []

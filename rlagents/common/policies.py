@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -61,7 +61,8 @@ class PolicyConfig:
     device: str = "auto"
     """Torch device: auto (CUDA if present), cpu, cuda, cuda:1 …"""
     num_threads: int = 0
-    """Torch CPU threads; 0 picks the number of usable CPUs, at most 4."""
+    """Torch CPU threads; 0 picks 1 for vector observations (small MLPs), else the number of
+    usable CPUs, at most 4."""
 
     def __post_init__(self) -> None:
         if any(w < 1 for w in self.net_arch):
@@ -78,7 +79,7 @@ class ActorCritic(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = make_encoder(observation_space)
-        width = int(self.encoder.features_dim)
+        width = int(cast(int, self.encoder.features_dim))
         # Two networks (actor, critic) or one with two heads: ``copies`` MLPs run side by side
         self.body = ParallelMLP(
             width,
@@ -111,7 +112,8 @@ class ActorCritic(nn.Module):
         for layer in self.encoder.modules():
             if isinstance(layer, (nn.Linear, nn.Conv2d)):
                 nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
-                nn.init.zeros_(layer.bias)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
         self.body.orthogonal_init(gain=math.sqrt(2))
         for head, gain in ((self.pi_head, 0.01), (self.vf_head, 1.0)):
             nn.init.orthogonal_(head.weight, gain=gain)
