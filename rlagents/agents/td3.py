@@ -50,6 +50,8 @@ class TD3(DDPG):
     Config: ClassVar[type] = TD3Config
     n_critics: ClassVar[int] = 2  # (1) clipped double Q: DDPG.td_target takes their minimum
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
+        # Tuned here for wall-clock time to −200 (benchmarks/td3_ddpg_vs_sb3.py): reached −200
+        # within 6k–7k steps on seeds 0–5.
         "Pendulum-v1": {
             "gamma": 0.98,
             "learning_starts": 1_000,
