@@ -92,6 +92,7 @@ class OnPolicyAgent(Agent):
         self.device = select_device(cfg.device)
         self.rng = seed_everything(seed)
         self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)
+        self.policy.use_numpy_actor(self.device.type == "cpu")
         self.parameters = list(self.policy.parameters())
         obs_shape, obs_dtype = space_storage(observation_space)
         self.obs_normalizer = None
@@ -136,10 +137,7 @@ class OnPolicyAgent(Agent):
 
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
         x = self.policy_input(obs, update_stats=explore)
-        with torch.inference_mode():
-            actions, raw = self.policy.act(
-                torch.as_tensor(x, device=self.device), self.rng, deterministic=not explore
-            )
+        actions, raw = self.policy.act(x, self.rng, deterministic=not explore)
         if explore:
             self._last = (actions, raw, x)
         return actions

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Literal, cast
 
 import numpy as np
@@ -29,7 +30,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from rlagents.common.networks import is_image_space, make_encoder
+from rlagents.common.networks import FlattenEncoder, is_image_space, make_encoder
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
 LOG_2PI = math.log(2 * math.pi)
@@ -79,6 +80,8 @@ class ActorCritic(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = make_encoder(observation_space)
+        self.activation_name = cfg.activation
+        self._numpy_actor: Callable[[np.ndarray], np.ndarray] | None = None
         width = int(cast(int, self.encoder.features_dim))
         # Two networks (actor, critic) or one with two heads: ``copies`` MLPs run side by side
         self.body = ParallelMLP(
@@ -121,14 +124,19 @@ class ActorCritic(nn.Module):
 
     # ------------------------------------------------------------------- the per-step path
     def act(
-        self, obs: torch.Tensor, rng: np.random.Generator, *, deterministic: bool
+        self, obs: np.ndarray, rng: np.random.Generator, *, deterministic: bool
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Actions for a batch of observations: ``(env_actions, raw_actions)``, both numpy.
+        """Actions for a batch of observations: ``(env_actions, raw_actions)``, all numpy.
 
-        Call under ``torch.inference_mode()``. Raw actions are class indices from 0 (categorical)
-        or the unbounded Gaussian sample; they are what the rollout stores.
+        Raw actions are class indices from 0 (categorical) or the unbounded Gaussian sample;
+        they are what the rollout stores.
         """
-        out = self.pi_head(self.body(self.encoder(obs))[0]).cpu().numpy()
+        if self._numpy_actor is not None:
+            out = self._numpy_actor(obs)
+        else:
+            with torch.inference_mode():
+                x = torch.as_tensor(obs, device=self.pi_head.weight.device)
+                out = self.pi_head(self.body(self.encoder(x))[0]).cpu().numpy()
         if self.discrete:
             if not deterministic:
                 # Gumbel-max: argmax(logits + Gumbel noise) is a sample of softmax(logits)
@@ -137,9 +145,38 @@ class ActorCritic(nn.Module):
         elif deterministic:
             raw = out
         else:
-            std = self.log_std.exp().cpu().numpy()
+            std = np.exp(self.log_std.detach().cpu().numpy())
             raw = out + std * rng.standard_normal(out.shape, dtype=np.float32)
         return self.to_env(raw), raw
+
+    def use_numpy_actor(self, enable: bool = True) -> bool:
+        """Run the per-step actor in numpy, on views of the parameters (they follow every
+        in-place update: optimizer steps, ``load_state_dict``). On a handful of observations a
+        numpy call costs a fraction of a torch call (CartPole, 8 envs: about 20 µs instead of
+        90 µs per step). Only for an MLP on vector observations on the CPU; returns whether
+        it is on."""
+        self._numpy_actor = self._make_numpy_actor() if enable else None
+        return self._numpy_actor is not None
+
+    def _make_numpy_actor(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        activation = {"tanh": np.tanh, "relu": _relu}.get(self.activation_name)
+        on_cpu = self.pi_head.weight.device.type == "cpu"
+        if activation is None or not on_cpu or not isinstance(self.encoder, FlattenEncoder):
+            return None
+        layers = [
+            (weight.detach()[0].numpy(), bias.detach()[0, 0].numpy())
+            for weight, bias in zip(self.body.weights, self.body.biases, strict=True)
+        ]
+        head_weight = self.pi_head.weight.detach().numpy().T
+        head_bias = self.pi_head.bias.detach().numpy()
+
+        def actor(obs: np.ndarray) -> np.ndarray:
+            h = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+            for weight, bias in layers:
+                h = activation(h @ weight + bias)
+            return h @ head_weight + head_bias
+
+        return actor
 
     def to_env(self, raw: np.ndarray) -> np.ndarray:
         """Raw actions → actions within the action space."""
@@ -208,6 +245,10 @@ class ActorCritic(nn.Module):
     def raw_action_storage(self) -> tuple[tuple[int, ...], type]:
         """Shape and dtype of one raw action in a rollout buffer."""
         return ((), np.int64) if self.discrete else ((self.n_out,), np.float32)
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0, out=x)
 
 
 class ParallelMLP(nn.Module):

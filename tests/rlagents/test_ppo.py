@@ -225,6 +225,46 @@ def test_box_actions_stay_in_bounds_and_gaussian_log_prob_is_right(box_actions):
     assert np.all(greedy >= space.low) and np.all(greedy <= space.high)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("action_space", [spaces.Discrete(3), spaces.Box(-1, 1, (2,), np.float32)])
+def test_numpy_actor_matches_torch_and_follows_updates(tmp_path, activation, action_space):
+    """The per-step numpy actor reads views of the parameters: it agrees with the torch actor
+    before and after a gradient step and after load_state_dict."""
+    obs_space = spaces.Box(-1, 1, (4,), np.float32)
+    cfg = {**FAST, "activation": activation, "n_steps": 4}
+    agent = PPO(obs_space, action_space, cfg, num_envs=2, seed=0)
+    assert agent.policy._numpy_actor is not None
+    probe = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+
+    def both():
+        numpy_out = agent.policy._numpy_actor(probe)
+        with torch.no_grad():
+            h = agent.policy.body(agent.policy.encoder(torch.as_tensor(probe)))[0]
+            torch_out = agent.policy.pi_head(h).numpy()
+        np.testing.assert_allclose(numpy_out, torch_out, rtol=1e-5, atol=1e-6)
+        return numpy_out
+
+    before = both()
+    for _ in range(4):
+        action = agent.act(probe[:2])
+        agent.observe(
+            Transition(
+                probe[:2],
+                action,
+                np.ones(2, np.float32),
+                probe[2:4],
+                np.zeros(2, bool),
+                np.zeros(2, bool),
+            )
+        )
+        agent.update()
+    assert not np.allclose(both(), before)  # it learned, and numpy saw it
+    fresh = PPO(obs_space, action_space, cfg, num_envs=2, seed=1)
+    fresh.load_state_dict(agent.state_dict())
+    agent = fresh
+    both()
+
+
 def test_image_observations_get_the_nature_cnn():
     agent = PPO(
         spaces.Box(0, 255, (4, 84, 84), np.uint8),
