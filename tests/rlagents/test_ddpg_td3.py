@@ -383,6 +383,19 @@ def test_image_observations_share_one_cnn_trained_by_the_critic():
     assert all(moved)
 
 
+def test_image_agent_checkpoint_round_trip(tmp_path):
+    obs_space = spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    act_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
+    agent = DDPG(obs_space, act_space, {"buffer_size": 64, "num_threads": 1}, seed=0)
+    ckpt.save_checkpoint(tmp_path / "ckpt", {"agent": "ddpg"}, agent.state_dict())
+    clone = DDPG(obs_space, act_space, {"buffer_size": 64, "num_threads": 1}, seed=1)
+    clone.load_state_dict(ckpt.read_state(tmp_path / "ckpt"))
+    obs = np.random.default_rng(0).integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
+    np.testing.assert_array_equal(agent.act(obs, explore=False), clone.act(obs, explore=False))
+    conv = clone.online.encoder.convs[0].weight  # still a channels-last view of the flat buffer
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+
+
 # ------------------------------------------------------------------------------ config, spaces
 @pytest.mark.parametrize("cls", AGENTS)
 def test_every_config_field_is_settable_from_its_text(cls):
