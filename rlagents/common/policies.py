@@ -201,8 +201,9 @@ class ActorCritic(nn.Module):
     # ------------------------------------------------------------------- the learning path
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(distribution parameters, values)`` for a batch of observations."""
-        h = self.body(self.encoder(obs))
-        return self.dist_params(h[0]), self.vf_head(h[-1]).squeeze(-1)
+        # unbind, not h[0] and h[-1]: indexing's backward fills a zero tensor per index
+        features = self.body(self.encoder(obs)).unbind(0)
+        return self.dist_params(features[0]), self.vf_head(features[-1]).squeeze(-1)
 
     def dist_params(self, pi_features: torch.Tensor) -> torch.Tensor:
         out = self.pi_head(pi_features)

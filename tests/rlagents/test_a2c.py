@@ -44,9 +44,9 @@ def test_solves_cartpole_other_seeds(tmp_path, seed):
         tmp_path,
         *("--env", "CartPole-v1", "--agent", "a2c", "--num-envs", "8", "--seed", str(seed)),
         *("--steps", "200000", "--eval-every", "10000", "--eval-episodes", "10"),
-        *("--stop-at-return", "475", "--set", "num_threads=1"),
+        *("--stop-at-return", "475"),
     )
-    assert summary["eval_mean_return"] >= 475
+    assert summary["reached_target"]
 
 
 def _rollout(agent, env, n_steps):

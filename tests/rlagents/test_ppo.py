@@ -99,6 +99,20 @@ def test_solves_cartpole_through_the_runner(tmp_path, objective):
     assert summary["eval_mean_return"] >= 450  # random play: about 22
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", ["clip", "kl"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_solves_cartpole_within_50k_steps_other_seeds(tmp_path, objective, seed):
+    """The issue's goal: a greedy evaluation (10 episodes) of at least 475 within 50k steps."""
+    summary = run(
+        tmp_path,
+        *("--env", "CartPole-v1", "--agent", "ppo", "--num-envs", "8", "--seed", str(seed)),
+        *("--steps", "50000", "--eval-every", "5000", "--eval-episodes", "10"),
+        *("--stop-at-return", "475", "--set", f"objective={objective}"),
+    )
+    assert summary["reached_target"]
+
+
 @pytest.mark.parametrize("box_actions", ["clip", "tanh"])
 def test_learns_continuous_actions(tmp_path, box_actions):
     summary = run(

@@ -38,6 +38,18 @@ def test_solves_cartpole_through_the_runner(tmp_path):
     assert summary["eval_mean_return"] >= 450  # random play: about 22
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_solves_cartpole_within_300k_steps_other_seeds(tmp_path, seed):
+    summary = run(
+        tmp_path,
+        *("--env", "CartPole-v1", "--agent", "reinforce", "--num-envs", "8", "--seed", str(seed)),
+        *("--steps", "300000", "--eval-every", "10000", "--eval-episodes", "10"),
+        *("--stop-at-return", "475"),
+    )
+    assert summary["reached_target"]
+
+
 def _step(agent, obs, reward, terminated, truncated, next_obs=None):
     obs = np.asarray(obs, np.float32)
     action = agent.act(obs)
