@@ -119,33 +119,42 @@ class DDPGConfig:
 
 # ------------------------------------------------------------------------------------- networks
 class QEnsemble(nn.Module):
-    """``n`` independent critics Q_i(s, a) evaluated as one network: each layer's weights are
-    stacked to (n, in, out) and applied with one batched matmul (``baddbmm``), so TD3's twin critics
-    cost one forward instead of two. DDPG uses n = 1. Initialised like ``nn.Linear``."""
+    """``n`` independent critics Q_i(s, a) evaluated as one network: each hidden layer's weights
+    are stacked to (n, in, out) and applied with one batched matmul (``baddbmm``), so TD3's twin
+    critics cost one forward instead of two. DDPG uses n = 1. Initialised like ``nn.Linear``."""
 
     def __init__(self, in_dim: int, hidden: tuple[int, ...], n: int) -> None:
         super().__init__()
-        dims = [in_dim, *hidden, 1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for d_in, d_out in itertools.pairwise(dims):
-            bound = 1.0 / math.sqrt(d_in)
-            self.weights.append(nn.Parameter(torch.empty(n, d_in, d_out).uniform_(-bound, bound)))
-            self.biases.append(nn.Parameter(torch.empty(n, 1, d_out).uniform_(-bound, bound)))
+        for d_in, d_out in itertools.pairwise([in_dim, *hidden]):
+            self.weights.append(_uniform((n, d_in, d_out), d_in))
+            self.biases.append(_uniform((n, 1, d_out), d_in))
+        self.out_weight = _uniform((n, 1, hidden[-1]), hidden[-1])  # one output: a row each
+        self.out_bias = _uniform((n, 1), hidden[-1])
         self.n = n
 
     def forward(self, features: torch.Tensor, actions: torch.Tensor, n: int = 0) -> torch.Tensor:
         """Q-values of the first ``n`` critics (all when 0), shape (n, batch)."""
         n = n or self.n
         x = torch.cat((features, actions), dim=1).expand(n, -1, -1)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+        for w, b in zip(self.weights, self.biases, strict=True):
             if n < self.n:  # slicing costs a zero-filled gradient buffer: only when needed
                 w, b = w[:n], b[:n]
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = x.relu_()  # in place: baddbmm's backward needs its inputs, not its output
-        return x.squeeze(-1)
+            x = torch.baddbmm(b, x, w).relu_()  # in place: baddbmm's backward needs its inputs
+        # A batched matmul with a unit dimension (and its backward) is several times slower on
+        # a CPU than the dot product it is.
+        w, b = (
+            (self.out_weight, self.out_bias)
+            if n == self.n
+            else (self.out_weight[:n], self.out_bias[:n])
+        )
+        return torch.linalg.vecdot(x, w) + b
+
+
+def _uniform(shape: tuple[int, ...], fan_in: int) -> nn.Parameter:
+    bound = 1.0 / math.sqrt(fan_in)
+    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
 
 
 class ActorCritic(nn.Module):

@@ -173,12 +173,11 @@ def constant_actor(agent, value: float) -> None:
 def linear_critics(critic: QEnsemble, slopes: list[float]) -> None:
     """Q_i(s, a) = slopes[i]·a for a ≥ 0: the action passes through one ReLU unit per layer."""
     with torch.no_grad():
-        for w, b in zip(critic.weights, critic.biases, strict=True):
-            w.zero_()
-            b.zero_()
+        for p in critic.parameters():
+            p.zero_()
         critic.weights[0][:, -1, 0] = 1.0  # the action is the last input
         critic.weights[1][:, 0, 0] = 1.0
-        critic.weights[2][:, 0, 0] = torch.tensor(slopes)
+        critic.out_weight[:, 0, 0] = torch.tensor(slopes)
 
 
 def batch(rewards, terminated, obs_dim=3) -> ReplayBatch:
@@ -245,10 +244,9 @@ def test_twin_critics_are_independent_and_match_a_loop_of_mlps():
     x = torch.cat((features, actions), 1)
     for i in range(2):
         h = x
-        for k, (w, b) in enumerate(zip(critic.weights, critic.biases, strict=True)):
-            h = h @ w[i] + b[i]
-            h = torch.relu(h) if k < 2 else h
-        torch.testing.assert_close(q[i], h.squeeze(-1))
+        for w, b in zip(critic.weights, critic.biases, strict=True):
+            h = torch.relu(h @ w[i] + b[i])
+        torch.testing.assert_close(q[i], h @ critic.out_weight[i, 0] + critic.out_bias[i])
     torch.testing.assert_close(critic(features, actions, n=1)[0], q[0])
 
 
