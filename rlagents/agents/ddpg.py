@@ -88,13 +88,8 @@ class DDPGConfig:
     """Torch CPU threads; 0 picks a sensible count (at most 4)."""
 
     def __post_init__(self) -> None:
-        for name in (
-            "learning_rate",
-            "buffer_size",
-            "batch_size",
-            "train_freq",
-            "noise_decay_steps",
-        ):
+        positive = ("learning_rate", "buffer_size", "batch_size", "train_freq", "noise_decay_steps")
+        for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0.0 < self.tau <= 1.0:
@@ -167,6 +162,15 @@ class ActorCritic(nn.Module):
         self.actor = mlp(feat, act_dim, config.net_arch, output_activation=nn.Tanh)
         self.critic = QEnsemble(feat + act_dim, config.net_arch, n_critics)
 
+    def flatten(self, with_grad: bool = True) -> list[nn.Parameter]:
+        """The actor's parameters, then the critic's (encoder included), each in one flat buffer
+        (see :func:`flatten_parameters`); the actor and the critic have an optimiser each."""
+        critic = [*self.encoder.parameters(), *self.critic.parameters()]
+        return [
+            flatten_parameters(list(self.actor.parameters()), with_grad),
+            flatten_parameters(critic, with_grad),
+        ]
+
 
 def flatten_parameters(params: list[nn.Parameter], with_grad: bool = True) -> nn.Parameter:
     """Move ``params`` into one contiguous buffer, returned as a parameter; with ``with_grad``
@@ -216,9 +220,9 @@ class DDPG(Agent):
             "gamma": 0.98,
             "buffer_size": 200_000,
             "learning_starts": 10_000,
+            "net_arch": (400, 300),
             "action_noise": "normal",
             "noise_std": 0.1,
-            "net_arch": (400, 300),
         },
         # CarRacing's preset (4 stacked 84x84 gray frames): frames are stored once (frame_dedup),
         # 7 kB a step, so 100k steps take 0.7 GB; one update per two steps keeps the CNN's cost
@@ -265,9 +269,8 @@ class DDPG(Agent):
         self._center, self._half = (high + low) / 2, np.maximum((high - low) / 2, 1e-12)
         self._low, self._high = low, high
 
-        self.online = ActorCritic(observation_space, self.act_dim, c, self.n_critics).to(
-            self.device
-        )
+        self.online = ActorCritic(observation_space, self.act_dim, c, self.n_critics)
+        self.online.to(self.device)
         if is_image_space(observation_space):
             # oneDNN's convolutions train about a quarter faster with channels-last weights
             self.online.encoder.to(memory_format=torch.channels_last)
@@ -275,19 +278,10 @@ class DDPG(Agent):
         # Each network's parameters live in one flat buffer (and their gradients in another), so
         # an Adam step, zeroing the gradients and the Polyak update are one op each, whatever the
         # number of layers: with small networks, per-op overhead is most of an update's cost.
+        self._online_flat = self.online.flatten()
+        self._target_flat = self.target.flatten(with_grad=False)
+        self._actor_flat, self._critic_flat = self._online_flat
         self._actor_params = list(self.online.actor.parameters())
-        self._actor_flat = flatten_parameters(self._actor_params)
-        self._critic_flat = flatten_parameters(
-            [*self.online.encoder.parameters(), *self.online.critic.parameters()]
-        )
-        self._online_flat = [self._actor_flat, self._critic_flat]
-        self._target_flat = [
-            flatten_parameters(list(self.target.actor.parameters()), with_grad=False),
-            flatten_parameters(
-                [*self.target.encoder.parameters(), *self.target.critic.parameters()],
-                with_grad=False,
-            ),
-        ]
         fused = self.device.type in ("cpu", "cuda")  # one kernel for the whole buffer
         self.actor_opt = torch.optim.Adam([self._actor_flat], lr=c.learning_rate, fused=fused)
         self.critic_opt = torch.optim.Adam([self._critic_flat], lr=c.learning_rate, fused=fused)
@@ -298,13 +292,9 @@ class DDPG(Agent):
         else:
             self.buffer = ReplayBuffer(c.buffer_size, observation_space, action_space, self.device)
 
-        self.noise = make_noise(  # its own generator, so noise and sampling stay independent
-            c.action_noise,
-            (num_envs, self.act_dim),
-            self.rng.spawn(1)[0],
-            theta=c.ou_theta,
-            dt=c.ou_dt,
-        )
+        noise_rng = self.rng.spawn(1)[0]  # its own generator: noise and sampling independent
+        shape = (num_envs, self.act_dim)
+        self.noise = make_noise(c.action_noise, shape, noise_rng, theta=c.ou_theta, dt=c.ou_dt)
         self.noise_std = (
             Constant(c.noise_std)
             if c.noise_final_std is None
@@ -351,9 +341,8 @@ class DDPG(Agent):
     def _numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
         """numpy views (not copies) of the actor's weights: the optimiser updates them in place,
         so the views stay current. Only for vector observations (no encoder parameters)."""
-        if not isinstance(self.observation_space, spaces.Box) or is_image_space(
-            self.observation_space
-        ):
+        space = self.observation_space
+        if not isinstance(space, spaces.Box) or is_image_space(space):
             return None
         linears = [m for m in self.online.actor if isinstance(m, nn.Linear)]
         return [(m.weight.detach().numpy().T, m.bias.detach().numpy()) for m in linears]
