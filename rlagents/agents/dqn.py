@@ -1,0 +1,470 @@
+"""Deep Q-network (Mnih et al. 2015) with the usual improvements, each a config switch.
+
+Regression of Q(s, a) onto y = R + γ^m·(1 − terminated)·Q_target(s', argmax_a' Q(s', a')):
+
+* experience replay decouples learning from acting (uniform; on frame-stacked images each frame
+  is stored once, :mod:`rlagents.common.frame_replay`);
+* a target network, copied every ``target_update_interval`` steps (``tau=1``) or moved towards
+  the online one by Polyak averaging (``tau<1``);
+* double-DQN targets (van Hasselt et al. 2016): the online net picks a', the target net values it;
+* an optional dueling head Q = V + A − mean(A) (Wang et al. 2016);
+* optional n-step returns (Sutton 1988; Hessel et al. 2018), cut where an episode terminated,
+  bootstrapped where it was truncated;
+* Huber loss and gradient-norm clipping; ε-greedy exploration decaying linearly.
+
+Vector observations go through an MLP, image stacks through the Nature CNN (uint8 until the
+network's first layer). On the CPU with images, the gradient steps run in a background thread
+while the runner keeps stepping the env and acting (torch releases the GIL in its kernels): the
+acting copy of the network lags the trained one by one training round, which keeps runs
+deterministic for a seed.
+
+    rlrun --env CartPole-v1 --agent dqn --steps 50000
+    rlrun --env ALE/BattleZone-v5 --agent dqn --steps 10000000          # the Atari preset
+    rlrun --env ALE/BattleZone-v5 --agent dqn --hyperparams atari100k --steps 100000
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from rlagents.agent import Agent, Transition
+from rlagents.common import numpy_mlp
+from rlagents.common.frame_replay import FrameReplayBuffer
+from rlagents.common.networks import is_image_space, make_encoder, mlp, polyak_update
+from rlagents.common.replay import NStepBatch, ReplayBuffer
+from rlagents.common.rng import rng_state, set_rng_state
+from rlagents.common.schedules import Linear
+from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
+
+METRICS_EVERY = 100  # gradient steps between metric reports (reading a tensor syncs the device)
+RANDOM_BLOCK = 4096
+
+
+@dataclasses.dataclass
+class DQNConfig:
+    """Hyper-parameters of DQN (names as in Stable-Baselines3 where the concept is the same)."""
+
+    learning_rate: float = 1e-4
+    """Adam step size."""
+    adam_eps: float = 1e-8
+    """Adam's ε (data-efficient Atari settings use 1.5e-4)."""
+    buffer_size: int = 100_000
+    """Transitions the replay buffer holds; an Atari frame costs 7 kB, so 1M ≈ 7.1 GB."""
+    learning_starts: int = 1_000
+    """Env steps (all envs) of ε-greedy play before the first gradient step."""
+    batch_size: int = 32
+    """Transitions per gradient step."""
+    gamma: float = 0.99
+    """Discount factor γ."""
+    train_freq: int = 4
+    """Vector steps between training rounds."""
+    gradient_steps: int = 1
+    """Gradient steps per training round (-1: one per env step collected in the round)."""
+    target_update_interval: int = 10_000
+    """Env steps between target-network updates (checked at each training round)."""
+    tau: float = 1.0
+    """Target update θ' ← τθ + (1−τ)θ': 1 copies (hard update), below 1 is Polyak averaging."""
+    exploration_steps: int = 100_000
+    """Env steps over which ε decays linearly (SB3: exploration_fraction × total_timesteps)."""
+    exploration_initial_eps: float = 1.0
+    """ε at the start."""
+    exploration_final_eps: float = 0.05
+    """ε after exploration_steps."""
+    double_q: bool = True
+    """Double-DQN targets: the online network picks the next action, the target values it."""
+    dueling: bool = False
+    """A dueling head: Q(s, a) = V(s) + A(s, a) − mean_a A(s, a)."""
+    n_steps: int = 1
+    """Steps of reward in each target (n-step returns); 1 is the one-step TD target."""
+    loss: Literal["huber", "mse"] = "huber"
+    """Regression loss: Huber (smooth L1, as in the Nature paper's clipped error) or MSE."""
+    max_grad_norm: float = 10.0
+    """Gradient-norm clipping (0: none)."""
+    net_arch: tuple[int, ...] = (64, 64)
+    """Hidden layers after the encoder (images: after the Nature CNN's 512 units)."""
+    frame_dedup: bool = True
+    """Store each frame of frame-stacked image observations once (about 8x less memory)."""
+    background_training: Literal["auto", "on", "off"] = "auto"
+    """Run gradient steps in a worker thread while the env is stepped (auto: CPU + images)."""
+    save_replay_buffer: bool = True
+    """Keep the replay buffer in checkpoints, so a resumed run continues exactly."""
+    device: str = "auto"
+    """Torch device: auto picks CUDA when present, else the CPU."""
+    num_threads: int = 0
+    """Torch CPU threads (0: 1 for MLPs, the CPUs this process may use (at most 4) for CNNs)."""
+
+    def __post_init__(self) -> None:
+        positive = ("learning_rate", "adam_eps", "buffer_size", "batch_size", "train_freq")
+        for name in (*positive, "target_update_interval", "n_steps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.gradient_steps == 0 or self.gradient_steps < -1:
+            raise ValueError(f"gradient_steps must be positive or -1, got {self.gradient_steps}")
+        if self.learning_starts < 0 or self.exploration_steps < 0 or self.max_grad_norm < 0:
+            raise ValueError("learning_starts, exploration_steps and max_grad_norm must be >= 0")
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        for name in ("exploration_initial_eps", "exploration_final_eps"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if any(width <= 0 for width in self.net_arch):
+            raise ValueError(f"net_arch widths must be positive, got {self.net_arch}")
+
+
+# ------------------------------------------------------------------------------------ network
+class QNetwork(nn.Module):
+    """Encoder (MLP input, one-hot or Nature CNN) → Q-values, optionally through a dueling head."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        n_actions: int,
+        net_arch: tuple[int, ...],
+        dueling: bool,
+    ) -> None:
+        super().__init__()
+        self.encoder = make_encoder(observation_space)
+        features = self.encoder.features_dim
+        self.dueling = dueling
+        self.head = mlp(features, n_actions, net_arch)  # the advantage stream when dueling
+        self.value = mlp(features, 1, net_arch) if dueling else None
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        features = self.encoder(obs)
+        q = self.head(features)
+        if self.value is not None:  # identifiable V and A: subtract the mean advantage
+            q = self.value(features) + q - q.mean(dim=1, keepdim=True)
+        return q
+
+
+# -------------------------------------------------------------------------------------- agent
+class DQN(Agent):
+    """DQN for Discrete actions on vector, Discrete or image observations."""
+
+    Config: ClassVar[type] = DQNConfig
+    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
+    action_spaces: ClassVar = (spaces.Discrete,)
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
+        # Tuned here for time to 475 (benchmarks/dqn_cartpole_vs_sb3.py): rl-zoo3's values
+        # with 3-step returns and a dueling head, training every 64 steps; reached 475 in
+        # 7k-11k steps on 5 of 5 seeds (zoo's values alone: 42.5k on seed 0).
+        "CartPole-v1": {
+            "learning_rate": 2.3e-3,
+            "batch_size": 64,
+            "buffer_size": 100_000,
+            "learning_starts": 1_000,
+            "gamma": 0.99,
+            "target_update_interval": 10,
+            "train_freq": 64,
+            "gradient_steps": 32,
+            "exploration_steps": 5_000,
+            "exploration_final_eps": 0.02,
+            "n_steps": 3,
+            "dueling": True,
+            "net_arch": (128, 128),
+        },
+        # rl-zoo3's tuned values.
+        "MountainCar-v0": {
+            "learning_rate": 4e-3,
+            "batch_size": 128,
+            "buffer_size": 10_000,
+            "learning_starts": 1_000,
+            "gamma": 0.98,
+            "target_update_interval": 600,
+            "train_freq": 16,
+            "gradient_steps": 8,
+            "exploration_steps": 24_000,
+            "exploration_final_eps": 0.07,
+            "net_arch": (256, 256),
+        },
+        "LunarLander-v3": {
+            "learning_rate": 6.3e-4,
+            "batch_size": 128,
+            "buffer_size": 50_000,
+            "learning_starts": 0,
+            "gamma": 0.99,
+            "target_update_interval": 250,
+            "train_freq": 4,
+            "gradient_steps": -1,
+            "exploration_steps": 12_000,
+            "exploration_final_eps": 0.1,
+            "net_arch": (256, 256),
+        },
+        # The Nature-DQN setting as rl-zoo3 runs it (10M steps), on the Atari preset.
+        "atari": {
+            "learning_rate": 1e-4,
+            "buffer_size": 1_000_000,
+            "learning_starts": 100_000,
+            "batch_size": 32,
+            "train_freq": 4,
+            "gradient_steps": 1,
+            "target_update_interval": 1_000,
+            "exploration_steps": 1_000_000,
+            "exploration_final_eps": 0.01,
+            "net_arch": (),
+        },
+        # Sample-efficient Atari (100k agent steps), after data-efficient Rainbow (van Hasselt
+        # et al. 2019) without its distributional and noisy parts: 10-step double dueling
+        # targets, early learning, one gradient step per env step, a slower target.
+        "atari100k": {
+            "learning_rate": 1e-4,
+            "adam_eps": 1.5e-4,
+            "buffer_size": 100_000,
+            "learning_starts": 1_600,
+            "batch_size": 32,
+            "train_freq": 1,
+            "gradient_steps": 1,
+            "target_update_interval": 2_000,
+            "n_steps": 10,
+            "dueling": True,
+            "double_q": True,
+            "exploration_steps": 10_000,
+            "exploration_final_eps": 0.01,
+            "max_grad_norm": 10.0,
+            "net_arch": (256,),
+        },
+    }
+
+    @classmethod
+    def check_spaces(
+        cls, observation_space: spaces.Space, action_space: spaces.Space
+    ) -> str | None:
+        if not isinstance(action_space, spaces.Discrete):
+            return f"dqn needs a Discrete action space, got {action_space}; try td3, ddpg or ppo"
+        if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
+            return f"dqn needs a Box or Discrete observation space, got {observation_space}"
+        return None
+
+    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+        super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
+        c: DQNConfig = self.config
+        images = is_image_space(observation_space)
+        # An MLP's ops are too small to share between threads: a second thread makes a
+        # CartPole gradient step slower, many times so on a busy machine (1.6 ms → 90 ms here).
+        configure_threads(c.num_threads if c.num_threads or images else 1)
+        self.device = select_device(c.device)
+        self.rng = seed_everything(seed)
+        self.n_actions = int(action_space.n)
+        self._act_start = int(action_space.start)
+
+        self.online = QNetwork(observation_space, self.n_actions, c.net_arch, c.dueling)
+        self.online.to(self.device)
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        fused = self.device.type in ("cpu", "cuda")  # one kernel for all parameters
+        self.optimizer = torch.optim.Adam(
+            self.online.parameters(), lr=c.learning_rate, eps=c.adam_eps, fused=fused
+        )
+        if images and c.frame_dedup:
+            self.buffer: Any = FrameReplayBuffer(
+                c.buffer_size, observation_space, action_space, self.device, num_envs=num_envs
+            )
+        else:
+            self.buffer = ReplayBuffer(c.buffer_size, observation_space, action_space, self.device)
+
+        background = c.background_training
+        if background == "auto":
+            background = "on" if images and self.device.type == "cpu" else "off"
+        self._executor = ThreadPoolExecutor(1, "dqn-train") if background == "on" else None
+        self._job: Future | None = None
+        # The network act() uses: the online one, or with background training a copy refreshed
+        # after each finished round (so acting never reads weights mid-update).
+        self.actor = copy.deepcopy(self.online).requires_grad_(False) if self._executor else None
+        self._numpy_q = _numpy_layers(self.actor or self.online, observation_space, self.device)
+
+        self.epsilon_schedule = Linear(
+            c.exploration_initial_eps, c.exploration_final_eps, c.exploration_steps
+        )
+        self.epsilon = c.exploration_initial_eps
+        self.steps = 0  # env steps observed (all envs)
+        self.vector_steps = 0
+        self.n_updates = 0
+        self.last_target_update = 0  # env step of the last target update
+        self._metric_sums = torch.zeros(2, device=self.device)  # loss, mean Q
+        self._metric_count = 0
+        self._one_action = [
+            _readonly(np.array([a + self._act_start])) for a in range(self.n_actions)
+        ]
+        self._refill()
+
+    # ------------------------------------------------------------------------------- acting
+    def _refill(self) -> None:
+        self._uniform: list[float] = self.rng.random(RANDOM_BLOCK).tolist()
+        self._random: list[int] = self.rng.integers(0, self.n_actions, RANDOM_BLOCK).tolist()
+        self._draw = 0
+
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        n = len(obs)
+        if explore and n == 1:  # the common case, in plain Python
+            k = self._draw
+            if k == RANDOM_BLOCK:
+                self._refill()
+                k = 0
+            self._draw = k + 1
+            if self._uniform[k] < self.epsilon:
+                return self._one_action[self._random[k]]
+            return self._one_action[int(self.greedy(obs)[0])]
+        if not explore:
+            return self.greedy(obs) + self._act_start
+        random = self.rng.random(n) < self.epsilon
+        actions = self.rng.integers(0, self.n_actions, n)
+        if not random.all():
+            actions = np.where(random, actions, self.greedy(obs))
+        return actions + self._act_start
+
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        """argmax_a Q(s, a) for a batch (0-based actions)."""
+        if self._numpy_q is not None:  # small MLPs on the CPU: numpy beats torch's overhead
+            x = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+            return _numpy_q(self._numpy_q, x).argmax(axis=1)
+        net = self.actor or self.online
+        with torch.inference_mode():
+            q = net(torch.as_tensor(np.asarray(obs), device=self.device))
+            return q.argmax(dim=1).cpu().numpy()
+
+    # ----------------------------------------------------------------------------- learning
+    def observe(self, t: Transition) -> None:
+        self.buffer.add(t)
+        self.steps += len(t.reward)
+        self.vector_steps += 1
+        self.epsilon = self.epsilon_schedule(self.steps)
+
+    def update(self) -> dict[str, float]:
+        c = self.config
+        if self.steps < c.learning_starts or self.vector_steps % c.train_freq:
+            return {}
+        n = c.gradient_steps if c.gradient_steps > 0 else c.train_freq * self.num_envs
+        # Batches are drawn here, on the caller's thread, so the buffer is never shared.
+        batches = [
+            self.buffer.sample_n_step(c.batch_size, self.rng, c.n_steps, c.gamma) for _ in range(n)
+        ]
+        if self._executor is None:
+            self._train(batches, self.steps)
+            return self._metrics() if self._metric_count >= METRICS_EVERY else {}
+        self.wait()  # one round in flight at most: the replay ratio stays exact
+        metrics = self._metrics() if self._metric_count >= METRICS_EVERY else {}
+        self._job = self._executor.submit(self._train, batches, self.steps)
+        return metrics
+
+    def wait(self) -> None:
+        """Finish the training round in flight (if any) and refresh the acting network."""
+        if self._job is None:
+            return
+        job, self._job = self._job, None
+        job.result()  # re-raises an error of the worker here
+        assert self.actor is not None
+        with torch.no_grad():
+            for a, p in zip(self.actor.parameters(), self.online.parameters(), strict=True):
+                a.copy_(p)
+
+    def _train(self, batches: list[NStepBatch], steps: int) -> None:
+        c = self.config
+        if steps - self.last_target_update >= c.target_update_interval:
+            polyak_update(self.target, self.online, c.tau)
+            self.last_target_update = steps
+        for batch in batches:
+            self._gradient_step(batch)
+
+    @torch.no_grad()
+    def td_target(self, b: NStepBatch) -> torch.Tensor:
+        """y = R + γ^m·(1 − terminated)·Q_target(s', a*), a* = argmax Q_online(s') (double) or
+        argmax Q_target(s'). A truncated window bootstraps: the buffer's ``next_obs`` is the
+        true last observation, never a reset one."""
+        next_q = self.target(b.next_obs)
+        if self.config.double_q:
+            next_action = self.online(b.next_obs).argmax(dim=1, keepdim=True)
+            next_value = next_q.gather(1, next_action).squeeze(1)
+        else:
+            next_value = next_q.max(dim=1).values
+        return b.returns + b.discounts * (1.0 - b.terminated) * next_value
+
+    def _gradient_step(self, b: NStepBatch) -> None:
+        c = self.config
+        target = self.td_target(b)
+        q = self.online(b.obs).gather(1, b.actions.long().reshape(-1, 1)).squeeze(1)
+        if c.loss == "huber":
+            loss = nn.functional.smooth_l1_loss(q, target)
+        else:
+            loss = nn.functional.mse_loss(q, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(self.online.parameters(), c.max_grad_norm)
+        self.optimizer.step()
+        self.n_updates += 1
+        self._metric_sums += torch.stack((loss.detach(), q.detach().mean()))
+        self._metric_count += 1
+
+    def _metrics(self) -> dict[str, float]:
+        loss, q = (self._metric_sums / max(self._metric_count, 1)).tolist()
+        self._metric_sums.zero_()
+        self._metric_count = 0
+        return {"loss": loss, "q": q, "epsilon": self.epsilon, "n_updates": self.n_updates}
+
+    # -------------------------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        self.wait()
+        state: dict[str, Any] = {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "steps": self.steps,
+            "vector_steps": self.vector_steps,
+            "n_updates": self.n_updates,
+            "last_target_update": self.last_target_update,
+            "rng": rng_state(self.rng),
+        }
+        if self.config.save_replay_buffer:
+            state["buffer"] = self.buffer.state_dict()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.wait()
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.actor is not None:
+            self.actor.load_state_dict(state["online"])
+        self.steps = int(state["steps"])
+        self.vector_steps = int(state["vector_steps"])
+        self.n_updates = int(state["n_updates"])
+        self.last_target_update = int(state["last_target_update"])
+        self.epsilon = self.epsilon_schedule(self.steps)
+        set_rng_state(self.rng, state["rng"])
+        self._refill()
+        if "buffer" in state:
+            self.buffer.load_state_dict(state["buffer"])
+
+
+def _numpy_layers(
+    net: QNetwork, observation_space: spaces.Space, device: torch.device
+) -> list[numpy_mlp.Layers] | None:
+    """numpy views of the MLP streams of a Q-network on vector observations on the CPU."""
+    if device.type != "cpu" or not isinstance(observation_space, spaces.Box):
+        return None
+    if is_image_space(observation_space):
+        return None
+    streams = [net.head] if net.value is None else [net.head, net.value]
+    return [numpy_mlp.linear_views(s) for s in streams]
+
+
+def _numpy_q(streams: list[numpy_mlp.Layers], x: np.ndarray) -> np.ndarray:
+    if len(streams) == 1:
+        return numpy_mlp.forward(streams[0], x)
+    advantage, value = (numpy_mlp.forward(s, x) for s in streams)
+    return value + advantage - advantage.mean(axis=1, keepdims=True)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array

@@ -1,0 +1,270 @@
+"""DQN: learning (vectors and images), targets, background training, checkpoints, config."""
+
+import dataclasses
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from gymnasium import spaces
+
+from cli.main import rlrun
+from rlagents import checkpoint as ckpt
+from rlagents.agent import Transition
+from rlagents.agents.dqn import DQN, DQNConfig
+from rlagents.common.frame_replay import FrameReplayBuffer
+from rlagents.common.replay import NStepBatch, ReplayBuffer
+from rlagents.config import build_config
+from rlagents.errors import ConfigError, SpaceMismatchError
+
+
+def _run(tmp_path, *args):
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def test_learns_cartpole_through_the_runner(tmp_path):
+    summary = _run(
+        tmp_path,
+        *("--env", "CartPole-v1", "--agent", "dqn", "--seed", "0", "--steps", "10000"),
+        *("--eval-every", "1000", "--stop-at-return", "475"),
+    )
+    assert summary["reached_target"]  # at 7000 steps with the CartPole preset
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cartpole_475_within_50k_steps(tmp_path, seed):
+    summary = _run(
+        tmp_path,
+        *("--env", "CartPole-v1", "--agent", "dqn", "--seed", str(seed), "--steps", "50000"),
+        *("--eval-every", "1000", "--stop-at-return", "475"),
+    )
+    assert summary["reached_target"]
+
+
+class BarEnv(gym.Env):
+    """A tiny Atari stand-in: frames of 36×36 uint8 with a bright bar in one of three columns,
+    stacked 4 deep (each step's stack shifts in one frame, the first padded with the reset
+    frame). Reward 1 for the action naming the bar's column; 20 steps an episode."""
+
+    observation_space = spaces.Box(0, 255, (4, 36, 36), np.uint8)
+    action_space = spaces.Discrete(3)
+
+    def _frame(self):
+        self.column = int(self.np_random.integers(3))
+        frame = np.zeros((36, 36), np.uint8)
+        frame[:, 12 * self.column : 12 * self.column + 12] = 255
+        return frame
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.stack = np.stack([self._frame()] * 4)
+        return self.stack.copy(), {}
+
+    def step(self, action):
+        reward = float(action == self.column)
+        self.t += 1
+        self.stack = np.concatenate([self.stack[1:], self._frame()[None]])
+        return self.stack.copy(), reward, False, self.t >= 20, {}
+
+
+BAR_CONFIG = {
+    "learning_starts": 200,
+    "gamma": 0.5,
+    "train_freq": 2,
+    "target_update_interval": 100,
+    "exploration_steps": 600,
+    "learning_rate": 5e-4,
+    "net_arch": (),
+    "buffer_size": 5_000,
+    "num_threads": 1,
+}
+
+
+def _play(agent, env, steps, seed=0):
+    obs, _ = env.reset(seed=seed)
+    for _ in range(steps):
+        obs = np.asarray(obs)
+        action = agent.act(obs[None])
+        next_obs, reward, terminated, truncated, _ = env.step(action[0])
+        agent.observe(
+            Transition(
+                obs[None],
+                action,
+                np.array([reward], np.float32),
+                np.asarray(next_obs)[None],
+                np.array([terminated]),
+                np.array([truncated]),
+            )
+        )
+        agent.update()
+        obs = env.reset()[0] if terminated or truncated else next_obs
+
+
+def _greedy_return(agent, env, episodes=5):
+    total = 0.0
+    for k in range(episodes):
+        obs, _ = env.reset(seed=1000 + k)
+        done = False
+        while not done:
+            obs, r, terminated, truncated, _ = env.step(agent.act(obs[None], explore=False)[0])
+            total += r
+            done = terminated or truncated
+    return total / episodes
+
+
+@pytest.mark.parametrize("background", ["on", pytest.param("off", marks=pytest.mark.slow)])
+def test_learns_from_stacked_frames(background):
+    env = BarEnv()
+    agent = DQN(
+        env.observation_space,
+        env.action_space,
+        {**BAR_CONFIG, "background_training": background},
+        seed=0,
+    )
+    assert isinstance(agent.buffer, FrameReplayBuffer)
+    assert (agent._executor is not None) == (background == "on")
+    _play(agent, env, 1_500)
+    agent.wait()
+    assert _greedy_return(agent, env) >= 18.0  # of 20; random play scores about 6.7
+
+
+def test_background_training_is_deterministic():
+    env = BarEnv()
+    weights = []
+    for _ in range(2):
+        agent = DQN(env.observation_space, env.action_space, BAR_CONFIG, seed=3)
+        _play(agent, env, 400, seed=3)
+        agent.wait()
+        weights.append([p.detach().clone() for p in agent.online.parameters()])
+    for a, b in zip(*weights, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_atari_preset_runs_with_frame_dedup(tmp_path):
+    summary = _run(
+        tmp_path,
+        *("--env", "ALE/Pong-v5", "--agent", "dqn", "--seed", "0", "--steps", "200"),
+        *("--set", "buffer_size=2000", "--set", "learning_starts=100", "--eval-episodes", "0"),
+        *("--set", "save_replay_buffer=false"),
+    )
+    assert summary["preset"] == "atari" and summary["steps"] == 200
+    meta = ckpt.read_meta(tmp_path / "run" / "checkpoint")
+    assert meta["observation_space"]["shape"] == [4, 84, 84]
+    assert meta["config"]["buffer_size"] == 2000 and meta["config"]["net_arch"] == []
+
+
+def _batch(terminated, returns=1.0, discount=0.5, obs_dim=4):
+    b = len(terminated)
+    return NStepBatch(
+        torch.zeros(b, obs_dim),
+        torch.zeros(b, dtype=torch.long),
+        torch.full((b,), returns),
+        torch.zeros(b, obs_dim),
+        torch.tensor(terminated, dtype=torch.float32),
+        torch.full((b,), discount),
+    )
+
+
+@pytest.mark.parametrize("double_q", [True, False])
+def test_targets_bootstrap_unless_terminated(double_q):
+    agent = DQN(spaces.Box(-1, 1, (4,)), spaces.Discrete(2), {"double_q": double_q})
+    with torch.no_grad():  # Q_target(s', ·) = (2, 3) for every s'
+        last = agent.target.head[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([2.0, 3.0]))
+    # Terminated: R only. Truncated or going on (0): R + γ^m · max Q_target = 1 + 0.5 · 3
+    # (the online net picks a' for double DQN: make it agree by giving it the same head).
+    agent.online.load_state_dict(agent.target.state_dict())
+    y = agent.td_target(_batch([1.0, 0.0]))
+    assert y.tolist() == [1.0, 2.5]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"dueling": True, "n_steps": 3},
+        {"loss": "mse", "tau": 0.01, "target_update_interval": 1, "max_grad_norm": 0},
+        {"gradient_steps": -1, "double_q": False},
+    ],
+)
+def test_options_train(config):
+    env = gym.make("CartPole-v1")
+    base = {"learning_starts": 50, "batch_size": 16, "train_freq": 4}
+    agent = DQN(env.observation_space, env.action_space, {**base, **config}, seed=0)
+    before = [p.detach().clone() for p in agent.online.parameters()]
+    _play(agent, env, 200)
+    assert agent.n_updates > 0
+    assert any(
+        not torch.equal(a, p) for a, p in zip(before, agent.online.parameters(), strict=True)
+    )
+
+
+def test_several_envs(tmp_path):
+    summary = _run(
+        tmp_path,
+        *("--env", "CartPole-v1", "--agent", "dqn", "--seed", "0", "--steps", "2000"),
+        *("--num-envs", "4", "--set", "learning_starts=200", "--eval-episodes", "2"),
+    )
+    assert summary["steps"] == 2000
+
+
+def test_discrete_observations():
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    agent = DQN(env.observation_space, env.action_space, {"learning_starts": 50}, seed=0)
+    assert isinstance(agent.buffer, ReplayBuffer)
+    _play(agent, env, 300)
+    assert agent.act(np.array([0, 5]), explore=False).shape == (2,)
+
+
+@pytest.mark.parametrize("images", [False, True])
+def test_save_load_gives_the_same_greedy_actions_and_resumes(images, tmp_path):
+    env = BarEnv() if images else gym.make("CartPole-v1")
+    config = {**BAR_CONFIG} if images else {"learning_starts": 100}
+    agent = DQN(env.observation_space, env.action_space, config, seed=0)
+    _play(agent, env, 400)
+    ckpt.save_checkpoint(tmp_path / "ck", {"agent": "dqn"}, agent.state_dict())
+    fresh = DQN(env.observation_space, env.action_space, config, seed=1)
+    fresh.load_state_dict(ckpt.read_state(tmp_path / "ck"))
+    rng = np.random.default_rng(0)
+    if images:
+        obs = rng.integers(0, 256, (8, *env.observation_space.shape), dtype=np.uint8)
+    else:
+        obs = rng.normal(size=(50, 4)).astype(np.float32)
+    np.testing.assert_array_equal(agent.act(obs, explore=False), fresh.act(obs, explore=False))
+    assert (fresh.steps, fresh.n_updates, fresh.epsilon) == (
+        agent.steps,
+        agent.n_updates,
+        agent.epsilon,
+    )
+    assert len(fresh.buffer) == len(agent.buffer)
+    # The optimizer's moments came along: one more identical step keeps the nets identical.
+    batch = agent.buffer.sample_n_step(8, np.random.default_rng(5), 1, 0.99)
+    agent._gradient_step(batch)
+    fresh._gradient_step(batch)
+    for a, b in zip(agent.online.parameters(), fresh.online.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_every_config_field_is_settable():
+    defaults = DQNConfig()
+    pairs = {f.name: str(getattr(defaults, f.name)) for f in dataclasses.fields(DQNConfig)}
+    assert build_config(DQNConfig, pairs) == defaults
+    for preset in DQN.hyperparams.values():
+        build_config(DQNConfig, {k: str(v) for k, v in preset.items()})
+    for bad in ({"tau": "0"}, {"gradient_steps": "0"}, {"exploration_final_eps": "2"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            build_config(DQNConfig, bad)
+
+
+def test_unsupported_spaces_are_refused():
+    with pytest.raises(SpaceMismatchError, match=r"Discrete action.*td3"):
+        DQN(spaces.Box(-1, 1, (3,)), spaces.Box(-1, 1, (1,)))
+    with pytest.raises(SpaceMismatchError, match="Box or Discrete observation"):
+        DQN(spaces.MultiBinary(3), spaces.Discrete(2))
