@@ -4,10 +4,12 @@ Three measurements, every run single-threaded (torch threads 1, OMP/MKL threads 
 sides, each run in a fresh subprocess, the two sides interleaved seed by seed so that drift in
 the machine's load hits both alike:
 
-* ``update`` — the cost of one gradient step at rl-zoo3's Pendulum hyper-parameters (400-300
-  networks, batch 256): one process builds both agents, fills both buffers with the same 2,000
-  random transitions and times alternating blocks of 25 updates (``agent.update()`` with
-  ``train_freq=1`` here, ``model.train(gradient_steps=25)`` for SB3); median ms per update.
+* ``update`` — at rl-zoo3's Pendulum hyper-parameters (400-300 networks, batch 256), in one
+  process holding both agents (their buffers filled with the same 2,000 random transitions),
+  alternating blocks of 25: (a) the cost of one gradient step (``agent.update()`` with
+  ``train_freq=1`` against ``model.train(gradient_steps=25)``) and (b) the cost of one env step
+  while learning (the runner's act, env step, store, update, against ``model.learn(25)``
+  continued); medians. Alternating blocks make these robust to a machine whose load drifts.
 * ``speed`` — steps/s at identical hyper-parameters (rl-zoo3's Pendulum-v1 set for both, 20k
   steps, 10k of them random warm-up as the zoo says): ``rlrun --hyperparams none --set …
   --eval-episodes 0`` (the runner's training steps/s) against ``model.learn(20_000)`` timed
@@ -101,10 +103,11 @@ def sb3_worker(spec: dict) -> dict:
 
     model = sb3_model(spec["algo"], spec["seed"], spec["learning_starts"])
     if spec["mode"] == "speed":
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model.learn(total_timesteps=spec["steps"])
-        seconds = time.perf_counter() - start
-        return {"steps": model.num_timesteps, "steps_per_second": model.num_timesteps / seconds}
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        n = model.num_timesteps
+        return {"steps": n, "steps_per_second": n / seconds, "cpu_steps_per_second": n / cpu}
 
     eval_env = gym.make(ENV)
     evals: list[tuple[int, float, float]] = []
@@ -146,24 +149,46 @@ def run_sb3(spec: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------- our side
+def ours_worker(args: list[str]) -> dict:
+    """One rlrun in this (fresh) process, timed in wall-clock and CPU time."""
+    import torch  # noqa: F401 - imported before the clock starts, as on the SB3 side
+
+    from cli.main import rlrun
+
+    start, cpu = time.perf_counter(), time.process_time()
+    try:
+        rlrun.main(args)
+    except SystemExit as done:
+        if done.code:
+            raise
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}
+
+
 def run_ours(algo: str, seed: int, steps: int, extra: list[str]) -> tuple[dict, list, str]:
+    """rlrun in a fresh process; its summary (plus the CPU time of the whole rlrun call, setup
+    and final checkpoint included) and evaluations."""
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        cmd = [
-            *(sys.executable, "-m", "cli.main", "--env", ENV, "--agent", algo),
-            *("--steps", str(steps), "--seed", str(seed), "--run-dir", str(run_dir), "--quiet"),
-            *extra,
+        args = [
+            *("--env", ENV, "--agent", algo, "--steps", str(steps), "--seed", str(seed)),
+            *("--run-dir", str(run_dir), "--quiet", *extra),
         ]
-        subprocess.run(
-            cmd, check=True, capture_output=True, text=True, env={**os.environ, **THREAD_ENV}
+        out = subprocess.run(
+            [sys.executable, __file__, "--ours-worker", json.dumps(args)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **THREAD_ENV},
         )
+        timing = json.loads(out.stdout.strip().splitlines()[-1])
         summary = json.loads((run_dir / "summary.json").read_text())
+        summary["cpu_steps_per_second"] = summary["steps_this_run"] / timing["cpu_seconds"]
         with open(run_dir / "evaluations.csv") as f:
             evals = [
                 (int(r["step"]), float(r["wall_seconds"]), float(r["mean_return"]))
                 for r in csv.DictReader(f)
             ]
-    command = "rlrun " + " ".join(cmd[3:]).replace(str(run_dir), "RUN_DIR")
+    command = "rlrun " + " ".join(args).replace(str(run_dir), "RUN_DIR")
     return summary, evals, command
 
 
@@ -204,7 +229,27 @@ def update_worker(spec: dict) -> dict:
         start = time.perf_counter()
         model.train(gradient_steps=block, batch_size=ZOO["batch_size"])
         sb3.append((time.perf_counter() - start) / block * 1e3)
-    return {"ours_ms": statistics.median(ours), "sb3_ms": statistics.median(sb3)}
+    result = {"ours_ms": statistics.median(ours), "sb3_ms": statistics.median(sb3)}
+
+    # Whole env steps while learning (act, env step, store, one update), alternating blocks:
+    # the runner's loop against SB3's learn() continued for `block` steps.
+    obs = env.reset(seed=0)[0][None]
+    ours, sb3 = [], []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(block):
+            action = agent.act(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action[0])
+            next_obs = next_obs[None]
+            flags = np.array([terminated]), np.array([truncated])
+            agent.observe(Transition(obs, action, np.array([reward], np.float32), next_obs, *flags))
+            agent.update()
+            obs = env.reset()[0][None] if terminated or truncated else next_obs
+        ours.append((time.perf_counter() - start) / block * 1e3)
+        start = time.perf_counter()
+        model.learn(total_timesteps=block, reset_num_timesteps=False)
+        sb3.append((time.perf_counter() - start) / block * 1e3)
+    return result | {"ours_step_ms": statistics.median(ours), "sb3_step_ms": statistics.median(sb3)}
 
 
 def measure_update(algo: str, args: argparse.Namespace) -> str:
@@ -218,31 +263,51 @@ def measure_update(algo: str, args: argparse.Namespace) -> str:
     )
     r = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"  {algo} update: rlagents {r['ours_ms']:.2f} ms, SB3 {r['sb3_ms']:.2f} ms")
-    ratio = r["sb3_ms"] / r["ours_ms"]
+    print(
+        f"  {algo} env step + update: rlagents {r['ours_step_ms']:.2f} ms, "
+        f"SB3 {r['sb3_step_ms']:.2f} ms"
+    )
     return (
-        f"| {algo} update, 400-300, batch 256, 1 thread | {ENV} | – | "
-        f"{r['ours_ms']:.2f} ms | {r['sb3_ms']:.2f} ms | {ratio:.2f}× faster |"
+        f"| {algo} one update, 400-300, batch 256, 1 thread | {ENV} | – | "
+        f"{r['ours_ms']:.2f} ms | {r['sb3_ms']:.2f} ms | "
+        f"{r['sb3_ms'] / r['ours_ms']:.2f}× faster |\n"
+        f"| {algo} one env step while learning (act, step, store, update), zoo hyper-parameters, "
+        f"alternating blocks in one process | {ENV} | – | {r['ours_step_ms']:.2f} ms | "
+        f"{r['sb3_step_ms']:.2f} ms | {r['sb3_step_ms'] / r['ours_step_ms']:.2f}× steps/s |"
     )
 
 
 def measure_speed(algo: str, args: argparse.Namespace) -> str:
     steps = 1_500 if args.quick else ZOO["n_timesteps"]
     warm_up = 500 if args.quick else ZOO["learning_starts"]
-    ours, sb3 = [], []
-    for seed in args.seeds:
+    ours: list[dict] = []
+    sb3: list[dict] = []
+    for k, seed in enumerate(args.seeds):
         extra = ["--hyperparams", "none", "--eval-episodes", "0", *zoo_as_rlrun_sets(warm_up)]
-        summary, _, command = run_ours(algo, seed, steps, extra)
-        ours.append(summary["steps_per_second"])
         spec = {"algo": algo, "mode": "speed", "seed": seed, "steps": steps}
-        s = run_sb3({**spec, "learning_starts": warm_up})
-        sb3.append(s["steps_per_second"])
-        print(f"  {algo} speed seed {seed}: rlagents {ours[-1]:.1f} steps/s, SB3 {sb3[-1]:.1f}")
-    print(f"  rlagents command: {command}")
-    o, s = statistics.median(ours), statistics.median(sb3)
+        for side in ("ours", "sb3") if k % 2 == 0 else ("sb3", "ours"):  # ABBA: load drift
+            if side == "ours":  # hits both sides alike
+                ours.append(run_ours(algo, seed, steps, extra)[0])
+            else:
+                sb3.append(run_sb3({**spec, "learning_starts": warm_up}))
+        print(
+            f"  {algo} speed seed {seed}: rlagents {ours[-1]['steps_per_second']:.1f} steps/s "
+            f"({ours[-1]['cpu_steps_per_second']:.1f} per CPU-second), SB3 "
+            f"{sb3[-1]['steps_per_second']:.1f} ({sb3[-1]['cpu_steps_per_second']:.1f})"
+        )
+    print(f"  rlagents command: {run_ours_command(algo, steps, extra)}")
+    o, s = (statistics.median(r["steps_per_second"] for r in runs) for runs in (ours, sb3))
+    oc, sc = (statistics.median(r["cpu_steps_per_second"] for r in runs) for runs in (ours, sb3))
     return (
         f"| {algo} steps/s, identical (zoo) hyper-parameters, {steps:,} steps | {ENV} | "
-        f"{len(ours)} | {o:.1f} | {s:.1f} | {o / s:.2f}× (goal 1.2×) |"
+        f"{len(ours)} | {o:.1f} ({oc:.1f} per CPU-s) | {s:.1f} ({sc:.1f} per CPU-s) | "
+        f"{o / s:.2f}× wall, {oc / sc:.2f}× CPU (goal 1.2×) |"
     )
+
+
+def run_ours_command(algo: str, steps: int, extra: list[str]) -> str:
+    args = ["--env", ENV, "--agent", algo, "--steps", str(steps), "--seed", "S", *extra]
+    return "rlrun " + " ".join(args)
 
 
 def measure_time(algo: str, args: argparse.Namespace) -> str:
@@ -295,9 +360,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one seed, tiny budgets")
     parser.add_argument("--sb3-worker", help=argparse.SUPPRESS)
     parser.add_argument("--update-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--ours-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sb3_worker:
         print(json.dumps(sb3_worker(json.loads(args.sb3_worker))))
+        return
+    if args.ours_worker:
+        print(json.dumps(ours_worker(json.loads(args.ours_worker))))
         return
     if args.update_worker:
         print(json.dumps(update_worker(json.loads(args.update_worker))))
