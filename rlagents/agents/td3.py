@@ -3,8 +3,9 @@
 DDPG's critic over-estimates: the actor climbs the critic's errors, and the target bootstraps from
 them. TD3 keeps everything of :mod:`rlagents.agents.ddpg` and changes three things:
 
-1. **Clipped double Q** — two critics learn from the same target y = r + γ·min(Q'_1, Q'_2)(s', a'),
-   the smaller of two independent estimates (the agent's ``QEnsemble`` computes both in one pass);
+1. **Clipped double Q** — two critics learn from the same target
+   y = r + γ(1 − terminated)·min(Q'_1, Q'_2)(s', a'), the smaller of two independent estimates
+   (DDPG's ``QEnsemble`` computes both critics in one pass);
 2. **Target-policy smoothing** — a' = clip(μ'(s') + clip(ε, −c, c), −1, 1) with ε ~ N(0, σ̃²), so
    the target averages Q over a small neighbourhood of the action instead of trusting a sharp peak;
 3. **Delayed policy updates** — the actor and the target networks move once every
