@@ -268,3 +268,15 @@ def test_unsupported_spaces_are_refused():
         DQN(spaces.Box(-1, 1, (3,)), spaces.Box(-1, 1, (1,)))
     with pytest.raises(SpaceMismatchError, match="Box or Discrete observation"):
         DQN(spaces.MultiBinary(3), spaces.Discrete(2))
+
+
+def test_background_training_threads():
+    before = torch.get_num_threads()
+    try:
+        env = BarEnv()
+        config = {**BAR_CONFIG, "num_threads": 2, "background_training": "on"}
+        agent = DQN(env.observation_space, env.action_space, config)
+        assert agent._executor.submit(torch.get_num_threads).result() == 2  # gradient steps
+        assert torch.get_num_threads() == 1  # acting, on the caller's thread
+    finally:
+        torch.set_num_threads(before)
