@@ -113,25 +113,30 @@ class CEM(Agent):
             "batch_size": 256,
             "net_arch": (128,),
         },
+        # Tuned here: greedy return 224 at 350k steps (seed 0); the CartPole values reach 146
+        # by 500k. More episodes per iteration, a stricter elite and a longer fit.
         "LunarLander-v3": {
-            "n_episodes": 32,
-            "elite_percentile": 80.0,
+            "n_episodes": 40,
+            "elite_percentile": 85.0,
             "learning_rate": 3e-3,
-            "n_epochs": 4,
-            "batch_size": 256,
+            "n_epochs": 8,
+            "batch_size": 512,
             "net_arch": (128, 128),
         },
+        # Noise correlated over ~50 steps swings the car up in most early episodes (white noise
+        # almost never does); a long fit on the elite swings, and noise that decays slowly.
+        # Tuned here: greedy return >= 90 at 20k-40k steps on 3 of 3 seeds.
         "MountainCarContinuous-v0": {
             "n_episodes": 16,
             "elite_percentile": 80.0,
             "noise_std": 1.0,
             "noise_correlation": 0.98,
-            "noise_final_std": 0.1,
-            "noise_decay_iterations": 20,
-            "net_arch": (64,),
-            "n_epochs": 5,
-            "batch_size": 1024,
-            "learning_rate": 3e-3,
+            "noise_final_std": 0.3,
+            "noise_decay_iterations": 100,
+            "net_arch": (32, 32),
+            "n_epochs": 20,
+            "batch_size": 256,
+            "learning_rate": 1e-2,
         },
     }
 
