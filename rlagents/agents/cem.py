@@ -89,7 +89,8 @@ class Policy(nn.Module):
     def __init__(self, observation_space: spaces.Space, out_dim: int, net_arch, discrete: bool):
         super().__init__()
         self.encoder = make_encoder(observation_space)
-        self.head = mlp(self.encoder.features_dim, out_dim, net_arch)
+        features = int(self.encoder.features_dim)  # type: ignore[arg-type]
+        self.head = mlp(features, out_dim, net_arch)
         self.discrete = discrete
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

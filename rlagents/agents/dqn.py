@@ -136,7 +136,7 @@ class QNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = make_encoder(observation_space)
-        features = self.encoder.features_dim
+        features = int(self.encoder.features_dim)  # type: ignore[arg-type]
         self.dueling = dueling
         self.head = mlp(features, n_actions, net_arch)  # the advantage stream when dueling
         self.value = mlp(features, 1, net_arch) if dueling else None

@@ -130,7 +130,7 @@ class TabularAgent(Agent):
         self._draw = k + 1
         if self._uniform[k] < self.epsilon:
             return self._random_actions[k]
-        return self.q[s].argmax()  # type: ignore[return-value]  # np.intp indexes like an int
+        return self.q[s].argmax()  # np.intp indexes lists and arrays like an int
 
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
         if not explore:
