@@ -214,6 +214,7 @@ class DDPG(Agent):
             "net_arch": (64, 64),
             "action_noise": "normal",
             "noise_std": 0.1,
+            "num_threads": 1,  # 64-64 networks gain nothing from more threads
         },
         # rl-zoo3's tuned values (DDPG reaches ~230 at 300k steps there).
         "LunarLanderContinuous-v3": {

@@ -193,7 +193,12 @@ def batch(rewards, terminated, obs_dim=3) -> ReplayBatch:
 
 def test_td3_target_takes_the_smaller_of_the_twin_critics():
     act_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
-    agent = TD3(PENDULUM_OBS, act_space, {"gamma": 0.5, "target_policy_noise": 0.0}, seed=0)
+    agent = TD3(
+        PENDULUM_OBS,
+        act_space,
+        {"gamma": 0.5, "target_policy_noise": 0.0, "num_threads": 1},
+        seed=0,
+    )
     constant_actor(agent, 0.5)
     linear_critics(agent.target.critic, [4.0, 2.0])  # Q'_1 = 2.0, Q'_2 = 1.0 at a' = 0.5
     y = agent.td_target(batch([1.0, -1.0], [0.0, 1.0]))
@@ -203,7 +208,7 @@ def test_td3_target_takes_the_smaller_of_the_twin_critics():
 
 def test_ddpg_target_uses_its_single_critic():
     act_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
-    agent = DDPG(PENDULUM_OBS, act_space, {"gamma": 0.5}, seed=0)
+    agent = DDPG(PENDULUM_OBS, act_space, {"gamma": 0.5, "num_threads": 1}, seed=0)
     assert agent.target.critic.n == 1
     constant_actor(agent, 0.5)
     linear_critics(agent.target.critic, [4.0])  # Q' = 2.0
@@ -213,7 +218,7 @@ def test_ddpg_target_uses_its_single_critic():
 
 def test_target_policy_smoothing_noise_is_clipped_then_the_action():
     act_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
-    cfg = {"target_policy_noise": 0.2, "target_noise_clip": 0.3}
+    cfg = {"target_policy_noise": 0.2, "target_noise_clip": 0.3, "num_threads": 1}
     agent = TD3(PENDULUM_OBS, act_space, cfg, seed=0)
     actions = torch.tensor([[0.0], [0.9], [-0.95], [0.5]] * 256)
     replay = torch.Generator().manual_seed(0)
@@ -231,7 +236,7 @@ def test_target_policy_smoothing_noise_is_clipped_then_the_action():
 
 
 def test_ddpg_target_action_has_no_smoothing():
-    agent = DDPG(PENDULUM_OBS, ODD_BOUNDS, seed=0)
+    agent = DDPG(PENDULUM_OBS, ODD_BOUNDS, {"num_threads": 1}, seed=0)
     actions = torch.rand(8, 2)
     assert torch.equal(agent.target_actions(actions), actions)
 
@@ -251,7 +256,12 @@ def test_twin_critics_are_independent_and_match_a_loop_of_mlps():
 
 
 def test_td3_delays_the_actor_and_the_targets():
-    agent = TD3(PENDULUM_OBS, ODD_BOUNDS, {"policy_delay": 3, "learning_starts": 0}, seed=0)
+    agent = TD3(
+        PENDULUM_OBS,
+        ODD_BOUNDS,
+        {"policy_delay": 3, "learning_starts": 0, "num_threads": 1},
+        seed=0,
+    )
     feed(agent, RandomEnv(), 40, learn=False)
     actor_before = agent._actor_flat.detach().clone()
     target_before = [t.detach().clone() for t in agent._target_flat]
@@ -305,10 +315,10 @@ def test_gaussian_noise_scale_and_state_round_trip():
 
 
 def test_noise_decays_linearly_as_configured():
-    cfg = {"noise_std": 0.5, "noise_final_std": 0.1, "noise_decay_steps": 1000}
+    cfg = {"noise_std": 0.5, "noise_final_std": 0.1, "noise_decay_steps": 1000, "num_threads": 1}
     agent = DDPG(PENDULUM_OBS, ODD_BOUNDS, cfg, seed=0)
     assert [round(agent.noise_std(t), 6) for t in (0, 500, 1000, 5000)] == [0.5, 0.3, 0.1, 0.1]
-    constant = DDPG(PENDULUM_OBS, ODD_BOUNDS, {"noise_std": 0.5}, seed=0)
+    constant = DDPG(PENDULUM_OBS, ODD_BOUNDS, {"noise_std": 0.5, "num_threads": 1}, seed=0)
     assert constant.noise_std(10**6) == 0.5
 
 
@@ -338,6 +348,7 @@ def test_resume_through_the_runner(tmp_path):
         tmp_path,
         *("--env", "Pendulum-v1", "--agent", "ddpg", "--seed", "0", "--steps", "400"),
         *("--eval-episodes", "1", "--set", "learning_starts=200", "--set", "batch_size=32"),
+        *("--set", "num_threads=1"),  # kept by the checkpoint for the resumed run
     )
     result = CliRunner().invoke(
         rlrun,
