@@ -31,6 +31,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlagents.agent import Agent, Transition
+from rlagents.agents.ddpg_td3_hyperparams import DDPG_HYPERPARAMS
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import is_image_space, make_encoder, mlp
 from rlagents.common.noise import make_noise
@@ -205,41 +206,7 @@ class DDPG(Agent):
     observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
     action_spaces: ClassVar = (spaces.Box,)
     n_critics: ClassVar[int] = 1
-    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
-        # Tuned here for wall-clock time to −200 (benchmarks/td3_ddpg_vs_sb3.py): small networks
-        # and a short warm-up; reached −200 within 3k–5k steps on seeds 0–5.
-        "Pendulum-v1": {
-            "gamma": 0.98,
-            "learning_starts": 1_000,
-            "net_arch": (64, 64),
-            "action_noise": "normal",
-            "noise_std": 0.1,
-            "num_threads": 1,  # 64-64 networks gain nothing from more threads
-        },
-        # rl-zoo3's tuned values (DDPG reaches ~230 at 300k steps there).
-        "LunarLanderContinuous-v3": {
-            "gamma": 0.98,
-            "buffer_size": 200_000,
-            "learning_starts": 10_000,
-            "net_arch": (400, 300),
-            "action_noise": "normal",
-            "noise_std": 0.1,
-        },
-        # CarRacing's preset (4 stacked 84x84 gray frames): frames are stored once (frame_dedup),
-        # 7 kB a step, so 100k steps take 0.7 GB; one update per two steps keeps the CNN's cost
-        # on a CPU bearable; σ decays as the policy learns to stay on the track.
-        "car_racing": {
-            "buffer_size": 100_000,
-            "learning_starts": 5_000,
-            "batch_size": 128,
-            "train_freq": 2,
-            "learning_rate": 3e-4,
-            "action_noise": "normal",
-            "noise_std": 0.2,
-            "noise_final_std": 0.05,
-            "noise_decay_steps": 250_000,
-        },
-    }
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = DDPG_HYPERPARAMS  # ddpg_td3_hyperparams.py
 
     @classmethod
     def check_spaces(

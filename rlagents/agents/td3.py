@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from rlagents.agents.ddpg import DDPG, DDPGConfig
+from rlagents.agents.ddpg_td3_hyperparams import TD3_HYPERPARAMS
 
 
 @dataclass
@@ -50,25 +51,7 @@ class TD3(DDPG):
 
     Config: ClassVar[type] = TD3Config
     n_critics: ClassVar[int] = 2  # (1) clipped double Q: DDPG.td_target takes their minimum
-    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
-        # Tuned here for wall-clock time to −200 (benchmarks/td3_ddpg_vs_sb3.py): reached −200
-        # within 6k–7k steps on seeds 0–5.
-        "Pendulum-v1": {
-            "gamma": 0.98,
-            "learning_starts": 1_000,
-            "net_arch": (64, 64),
-            "num_threads": 1,  # 64-64 networks gain nothing from more threads
-        },
-        # rl-zoo3's tuned values (TD3 reaches ~207 at 300k steps there).
-        "LunarLanderContinuous-v3": {
-            "gamma": 0.98,
-            "buffer_size": 200_000,
-            "learning_starts": 10_000,
-            "noise_std": 0.1,
-            "net_arch": (400, 300),
-        },
-        "car_racing": dict(DDPG.hyperparams["car_racing"]),
-    }
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = TD3_HYPERPARAMS  # ddpg_td3_hyperparams.py
 
     @property
     def policy_delay(self) -> int:  # (3) delayed actor and target updates
