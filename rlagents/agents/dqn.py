@@ -176,6 +176,7 @@ class DQN(Agent):
         # An MLP's ops are too small to share between threads: a second thread makes a
         # CartPole gradient step slower, many times so on a busy machine (1.6 ms → 90 ms here).
         threads = configure_threads(c.num_threads if c.num_threads or images else 1)
+        self._images = images
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)
         self.n_actions = int(action_space.n)
@@ -312,13 +313,15 @@ class DQN(Agent):
             self._gradient_step(batch)
 
     @torch.no_grad()
-    def td_target(self, b: NStepBatch) -> torch.Tensor:
+    def td_target(self, b: NStepBatch, online_next_q: torch.Tensor | None = None) -> torch.Tensor:
         """y = R + γ^m·(1 − terminated)·Q_target(s', a*), a* = argmax Q_online(s') (double) or
         argmax Q_target(s'). A truncated window bootstraps: the buffer's ``next_obs`` is the
         true last observation, never a reset one."""
         next_q = self.target(b.next_obs)
         if self.config.double_q:
-            next_action = self.online(b.next_obs).argmax(dim=1, keepdim=True)
+            if online_next_q is None:
+                online_next_q = self.online(b.next_obs)
+            next_action = online_next_q.argmax(dim=1, keepdim=True)
             next_value = next_q.gather(1, next_action).squeeze(1)
         else:
             next_value = next_q.max(dim=1).values
@@ -326,8 +329,14 @@ class DQN(Agent):
 
     def _gradient_step(self, b: NStepBatch) -> None:
         c = self.config
-        target = self.td_target(b)
-        q = self.online(b.obs).gather(1, b.actions.long().reshape(-1, 1)).squeeze(1)
+        if c.double_q and not self._images:
+            # An MLP step costs per call, not per row: one forward pass over s and s' together.
+            both = self.online(torch.cat((b.obs, b.next_obs)))
+            q_all, online_next_q = both[: len(b.obs)], both[len(b.obs) :].detach()
+        else:
+            q_all, online_next_q = self.online(b.obs), None
+        target = self.td_target(b, online_next_q)
+        q = q_all.gather(1, b.actions.long().reshape(-1, 1)).squeeze(1)
         if c.loss == "huber":
             loss = nn.functional.smooth_l1_loss(q, target)
         else:
