@@ -61,9 +61,7 @@ def _fail(message: str, code: int) -> None:
 @click.option(
     "--num-envs",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Envs stepped together.",
+    help="Envs stepped together. [default: what the agent's tuned set was made for, else 1]",
 )
 @click.option(
     "--set",

@@ -35,7 +35,7 @@ class RunOptions:
     steps: int | None
     episodes: int | None
     seed: int | None
-    num_envs: int
+    num_envs: int | None  # None: the number the agent's tuned set was made for, else 1
     set_pairs: tuple[str, ...]
     env_kwargs: tuple[str, ...]
     preset: str
@@ -92,12 +92,13 @@ class Run:
             self.preset = envlib.choose_preset(opts.preset, self.env_id, self.agent_cls, raw_obs)
         self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset)
         self.config = self._build_config()
+        self.num_envs = opts.num_envs or self._recommended_num_envs()
 
         self.stepper = self._make_stepper()
         obs_space, act_space = self.observation_space, self.action_space
         self._check_spaces(obs_space, act_space)
         self.agent: Agent = self.agent_cls(
-            obs_space, act_space, self.config, num_envs=opts.num_envs, seed=self.seed
+            obs_space, act_space, self.config, num_envs=self.num_envs, seed=self.seed
         )
         self.state = LoopState()
         if self.meta:
@@ -106,6 +107,7 @@ class Run:
         self.checkpoint_dir = Path(opts.save) if opts.save else self.run_dir / "checkpoint"
         self.eval_env = None
         self.eval_seconds = 0.0
+        self.train_wall = self.train_eval_seconds = 0.0
 
     # ------------------------------------------------------------------------------ building
     def _probe_observation_space(self, make_kwargs: dict[str, Any]) -> spaces.Space | None:
@@ -144,10 +146,20 @@ class Run:
                 return dict(table[key])
         return {}
 
+    def _recommended_num_envs(self) -> int:
+        """On-policy presets are tuned for a number of envs (rl-zoo3's n_envs); use it."""
+        if self.opts.hyperparams == envlib.NONE:
+            return 1
+        table = getattr(self.agent_cls, "recommended_num_envs", {})
+        for key in (self.opts.hyperparams, self.env_id, self.preset):
+            if key and key in table:
+                return int(table[key])
+        return 1
+
     def _make_stepper(self):
-        if self.opts.num_envs == 1:
+        if self.num_envs == 1:
             return SingleEnvStepper(self.factory.make())
-        return VectorEnvStepper(self.factory.make_vector(self.opts.num_envs))
+        return VectorEnvStepper(self.factory.make_vector(self.num_envs))
 
     @property
     def observation_space(self) -> spaces.Space:
@@ -224,6 +236,8 @@ class Run:
                 self._train(log)
         except KeyboardInterrupt:
             interrupted = True
+        self.train_wall = self.state.wall if not self.opts.eval_only else 0.0
+        self.train_eval_seconds = self.eval_seconds
         try:
             if not interrupted and self.opts.eval_episodes > 0:
                 self.state.last_eval = self._evaluate()
@@ -305,7 +319,7 @@ class Run:
             "preset": self.preset,
             "env_kwargs": self.factory.make_kwargs,
             "seed": self.seed,
-            "num_envs": self.opts.num_envs,
+            "num_envs": self.num_envs,
             "config": config_to_dict(self.config),
             "options": dataclasses.asdict(self.opts),
             "package_version": rlagents.__version__,
@@ -313,8 +327,8 @@ class Run:
 
     def summary(self, interrupted: bool) -> dict[str, Any]:
         steps = self.state.step - self.state.started_at_step
-        wall = self.state.wall if not self.opts.eval_only else 0.0
-        train_seconds = max(wall - self.eval_seconds, 1e-9)
+        wall = self.train_wall  # training, with its periodic evaluations; not the final one
+        train_seconds = max(wall - self.train_eval_seconds, 1e-9)
         mean, std, episodes = self.state.last_eval or (math.nan, math.nan, 0)
         return {
             "agent": self.agent_name,

@@ -233,3 +233,21 @@ def test_atari_evaluation_plays_whole_games_with_true_rewards(tmp_path):
     assert eval_env.get_wrapper_attr("clip_reward") is False
     assert eval_env.get_wrapper_attr("terminal_on_life_loss") is False
     run.stepper.close()
+
+
+def test_num_envs_defaults_to_what_the_tuned_set_expects(run_cli):
+    r = run_cli(*CARTPOLE, "--agent", "ppo", "--steps", "256", "--eval-episodes", "1")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((r.run_dir / "config.json").read_text())["num_envs"] == 8
+    r = run_cli(
+        *CARTPOLE,
+        "--agent",
+        "ppo",
+        "--steps",
+        "256",
+        "--eval-episodes",
+        "1",
+        "--hyperparams",
+        "none",
+    )
+    assert json.loads((r.run_dir / "config.json").read_text())["num_envs"] == 1
