@@ -109,12 +109,12 @@ def report(name: str, task: Task, results: list[dict], quick: bool) -> None:
         verdict = f"{'yes' if ok else 'NO'} ({cell} steps)"
     else:
         verdict = "last " + ", ".join(f"{r['final']:.1f}" for r in results)
-    extra = " ".join(task.extra)
+    extra = "".join(f" {x}" for x in task.extra)
     bests = ", ".join(f"{r['best']:.1f}" for r in results)
     target = "-" if task.target is None else f"{task.target:g}"
     print(
         f"| {task.agent} {task.env} | {target} within {budget:,} steps | {verdict} | "
-        f"best eval {bests} | `rlrun --env {task.env} --agent {task.agent} {extra} "
+        f"best eval {bests} | `rlrun --env {task.env} --agent {task.agent}{extra} "
         f"--steps {budget} --seed S` |"
     )
 
