@@ -159,7 +159,11 @@ class ActorCritic(nn.Module):
         return self._numpy_actor is not None
 
     def _make_numpy_actor(self) -> Callable[[np.ndarray], np.ndarray] | None:
-        activation = {"tanh": np.tanh, "relu": _relu}.get(self.activation_name)
+        numpy_activations: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "tanh": np.tanh,
+            "relu": _relu,
+        }
+        activation = numpy_activations.get(self.activation_name)
         on_cpu = self.pi_head.weight.device.type == "cpu"
         if activation is None or not on_cpu or not isinstance(self.encoder, FlattenEncoder):
             return None
