@@ -13,10 +13,11 @@ Regression of Q(s, a) onto y = R + γ^m·(1 − terminated)·Q_target(s', argmax
 * Huber loss and gradient-norm clipping; ε-greedy exploration decaying linearly.
 
 Vector observations go through an MLP, image stacks through the Nature CNN (uint8 until the
-network's first layer). On the CPU with images, the gradient steps run in a background thread
-while the runner keeps stepping the env and acting (torch releases the GIL in its kernels): the
-acting copy of the network lags the trained one by one training round, which keeps runs
-deterministic for a seed.
+network's first layer). On the CPU with images, training is pipelined over two threads (torch
+releases the GIL in its kernels): a worker runs a round's gradient steps while the runner's
+thread steps the env, acts, and computes the next round's targets. Acting and double DQN's a*
+use a copy of the online network refreshed after each round (one round behind), so nothing
+reads weights mid-update and runs stay deterministic for a seed.
 
     rlrun --env CartPole-v1 --agent dqn --steps 50000
     rlrun --env ALE/BattleZone-v5 --agent dqn --steps 10000000          # the Atari preset
@@ -285,13 +286,27 @@ class DQN(Agent):
         batches = [
             self.buffer.sample_n_step(c.batch_size, self.rng, c.n_steps, c.gamma) for _ in range(n)
         ]
+        if self.steps - self.last_target_update >= c.target_update_interval:
+            self.wait()  # the target moves towards weights no thread is changing
+            polyak_update(self.target, self.online, c.tau)
+            self.last_target_update = self.steps
         if self._executor is None:
-            self._train(batches, self.steps)
+            for batch in batches:
+                self._gradient_step(batch)
             return self._metrics() if self._metric_count >= METRICS_EVERY else {}
+        # Pipeline: this thread computes the targets of the next round (the target network
+        # changes only here, and double DQN's a* comes from the acting copy, one round behind)
+        # while the worker still runs the previous round's gradient steps.
+        targets = [self.td_target(b, self._acting_q(b.next_obs)) for b in batches]
         self.wait()  # one round in flight at most: the replay ratio stays exact
         metrics = self._metrics() if self._metric_count >= METRICS_EVERY else {}
-        self._job = self._executor.submit(self._train, batches, self.steps)
+        self._job = self._executor.submit(self._train, batches, targets)
         return metrics
+
+    @torch.no_grad()
+    def _acting_q(self, obs: torch.Tensor) -> torch.Tensor | None:
+        """Q of the acting copy, for double-DQN targets computed beside the worker."""
+        return self.actor(obs) if self.config.double_q and self.actor is not None else None
 
     def wait(self) -> None:
         """Finish the training round in flight (if any) and refresh the acting network."""
@@ -304,13 +319,9 @@ class DQN(Agent):
             for a, p in zip(self.actor.parameters(), self.online.parameters(), strict=True):
                 a.copy_(p)
 
-    def _train(self, batches: list[NStepBatch], steps: int) -> None:
-        c = self.config
-        if steps - self.last_target_update >= c.target_update_interval:
-            polyak_update(self.target, self.online, c.tau)
-            self.last_target_update = steps
-        for batch in batches:
-            self._gradient_step(batch)
+    def _train(self, batches: list[NStepBatch], targets: list[torch.Tensor]) -> None:
+        for batch, target in zip(batches, targets, strict=True):
+            self._gradient_step(batch, target)
 
     @torch.no_grad()
     def td_target(self, b: NStepBatch, online_next_q: torch.Tensor | None = None) -> torch.Tensor:
@@ -327,15 +338,17 @@ class DQN(Agent):
             next_value = next_q.max(dim=1).values
         return b.returns + b.discounts * (1.0 - b.terminated) * next_value
 
-    def _gradient_step(self, b: NStepBatch) -> None:
+    def _gradient_step(self, b: NStepBatch, target: torch.Tensor | None = None) -> None:
         c = self.config
-        if c.double_q and not self._images:
+        if target is None and c.double_q and not self._images:
             # An MLP step costs per call, not per row: one forward pass over s and s' together.
             both = self.online(torch.cat((b.obs, b.next_obs)))
-            q_all, online_next_q = both[: len(b.obs)], both[len(b.obs) :].detach()
+            q_all = both[: len(b.obs)]
+            target = self.td_target(b, both[len(b.obs) :].detach())
         else:
-            q_all, online_next_q = self.online(b.obs), None
-        target = self.td_target(b, online_next_q)
+            q_all = self.online(b.obs)
+            if target is None:
+                target = self.td_target(b)
         q = q_all.gather(1, b.actions.long().reshape(-1, 1)).squeeze(1)
         if c.loss == "huber":
             loss = nn.functional.smooth_l1_loss(q, target)
