@@ -14,9 +14,11 @@ in fresh subprocesses, alternating, --repeats times.
 * SB3: `DQN("CnnPolicy", ...)` on SB3's own Atari pipeline (`make_atari_env` + `VecFrameStack(4)`,
   sticky actions 0.25), or with --sb3-env ours on the same wrappers.atari env as ours.
 
-Also printed: the time of one gradient step of our agent alone (batch 32, T threads), which
-bounds steps/s at train_freq 4 from above when the step is compute-bound, and replay bytes per
-transition on both sides.
+Also printed: the time of one whole gradient step of our agent alone (batch 32 with its target
+pass, T threads; what an unpipelined loop pays per round of train_freq steps), and replay bytes
+per transition on both sides. Ours with T threads runs its gradient steps on T torch threads in
+a worker while the runner's thread acts and computes targets on one (see rlagents/agents/dqn.py);
+SB3 runs everything on one thread with T torch threads.
 
     python benchmarks/dqn_atari_speed.py --threads 1              # full: ~10 minutes
     python benchmarks/dqn_atari_speed.py --threads 1 2 --repeats 2
@@ -173,8 +175,8 @@ def main() -> None:
         )
         print(
             f"ours {ours:.1f} steps/s, SB3 {sb3:.1f} steps/s: ratio {ours / sb3:.2f} "
-            f"(goal >= 1.7); one gradient step of ours alone {grad:.0f} ms -> compute-bound "
-            f"limit {limit:.0f} steps/s at train_freq {PRESET['train_freq']}"
+            f"(goal >= 1.7); one whole gradient step of ours alone {grad:.0f} ms, i.e. "
+            f"{limit:.0f} steps/s at train_freq {PRESET['train_freq']} without pipelining"
         )
         print(
             f"replay bytes per transition: ours {ours_runs[0]['bytes_per_transition']:.0f} "

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 
 import gymnasium as gym
 import numpy as np
@@ -278,5 +279,9 @@ def test_background_training_threads():
         agent = DQN(env.observation_space, env.action_space, config)
         assert agent._executor.submit(torch.get_num_threads).result() == 2  # gradient steps
         assert torch.get_num_threads() == 1  # acting, on the caller's thread
+        # By default the worker leaves one CPU to the acting thread.
+        default = DQN(env.observation_space, env.action_space, {**config, "num_threads": 0})
+        cpus = min(4, len(os.sched_getaffinity(0)))
+        assert default._executor.submit(torch.get_num_threads).result() == max(1, cpus - 1)
     finally:
         torch.set_num_threads(before)
