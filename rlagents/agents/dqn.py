@@ -87,6 +87,8 @@ class DQNConfig:
     """A dueling head: Q(s, a) = V(s) + A(s, a) − mean_a A(s, a)."""
     n_steps: int = 1
     """Steps of reward in each target (n-step returns); 1 is the one-step TD target."""
+    clip_reward: bool = False
+    """Learn from sign(r), the Nature paper's reward clipping (the runner still logs the score)."""
     loss: Literal["huber", "mse"] = "huber"
     """Regression loss: Huber (smooth L1, as in the Nature paper's clipped error) or MSE."""
     max_grad_norm: float = 10.0
@@ -276,6 +278,8 @@ class DQN(Agent):
 
     # ----------------------------------------------------------------------------- learning
     def observe(self, t: Transition) -> None:
+        if self.config.clip_reward:  # one scale of TD error for all games (Mnih et al. 2015)
+            t = t._replace(reward=np.sign(t.reward).astype(np.float32))
         self.buffer.add(t)
         self.steps += len(t.reward)
         self.vector_steps += 1

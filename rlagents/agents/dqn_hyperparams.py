@@ -60,6 +60,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # about 20% of a CPU gradient step).
     "atari": {
         "double_q": False,
+        "clip_reward": True,
         "learning_rate": 1e-4,
         "buffer_size": 1_000_000,
         "learning_starts": 100_000,
@@ -75,6 +76,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # et al. 2019) without its distributional and noisy parts: 10-step double dueling
     # targets, early learning, one gradient step per env step, a slower target.
     "atari100k": {
+        "clip_reward": True,
         "learning_rate": 1e-4,
         "adam_eps": 1.5e-4,
         "buffer_size": 100_000,

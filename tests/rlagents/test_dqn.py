@@ -285,3 +285,11 @@ def test_background_training_threads():
         assert default._executor.submit(torch.get_num_threads).result() == max(1, cpus - 1)
     finally:
         torch.set_num_threads(before)
+
+
+def test_clip_reward_stores_the_sign():
+    agent = DQN(spaces.Box(-1, 1, (2,)), spaces.Discrete(2), {"clip_reward": True})
+    obs, no = np.zeros((3, 2), np.float32), np.zeros(3, bool)
+    rewards = np.array([1000.0, -0.5, 0.0], np.float32)
+    agent.observe(Transition(obs, np.zeros(3, np.int64), rewards, obs, no, no))
+    assert agent.buffer.rewards[:3].tolist() == [1.0, -1.0, 0.0]
