@@ -1,27 +1,18 @@
 """Deep cross-entropy method: learning, elite selection, checkpoints, config, spaces."""
 
 import dataclasses
-import json
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from gymnasium import spaces
+from rlagents_test_plugin.runner import run_summary as _run
 
-from cli.main import rlrun
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
 from rlagents.agents.cem import CEM, CEMConfig
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
-
-
-def _run(tmp_path, *args):
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(run_dir), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return json.loads((run_dir / "summary.json").read_text())
 
 
 def test_learns_cartpole_through_the_runner(tmp_path):

@@ -13,6 +13,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from gymnasium import spaces
+from rlagents_test_plugin.runner import run_summary as run
 
 from cli.main import rlrun
 from rlagents import checkpoint as ckpt
@@ -29,13 +30,6 @@ from rlagents.errors import ConfigError, SpaceMismatchError
 AGENTS = [DDPG, TD3]
 PENDULUM_OBS = spaces.Box(-8.0, 8.0, (3,), np.float32)
 ODD_BOUNDS = spaces.Box(np.array([-2.0, 0.0], np.float32), np.array([1.0, 5.0], np.float32))
-
-
-def run(tmp_path, *args: str) -> dict:
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(run_dir), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return json.loads((run_dir / "summary.json").read_text())
 
 
 def feed(agent, env, n_steps: int, seed: int = 0, learn: bool = True) -> dict:

@@ -1,17 +1,15 @@
 """DQN: learning (vectors and images), targets, background training, checkpoints, config."""
 
 import dataclasses
-import json
 import os
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from gymnasium import spaces
+from rlagents_test_plugin.runner import run_summary as _run
 
-from cli.main import rlrun
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
 from rlagents.agents.dqn import DQN, DQNConfig
@@ -19,13 +17,6 @@ from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.replay import NStepBatch, ReplayBuffer
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
-
-
-def _run(tmp_path, *args):
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(run_dir), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return json.loads((run_dir / "summary.json").read_text())
 
 
 def test_learns_cartpole_through_the_runner(tmp_path):

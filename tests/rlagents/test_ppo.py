@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from gymnasium import spaces
+from rlagents_test_plugin.runner import run_summary as run
 
-from cli.main import rlrun
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
 from rlagents.agents.ppo import PPO, adapt_kl_beta
@@ -76,14 +74,6 @@ class ImageSide(gym.Env):
 for _env_id, _cls in (("PPOTest/TargetBox-v0", TargetBox), ("PPOTest/ImageSide-v0", ImageSide)):
     if _env_id not in gym.registry:
         gym.register(_env_id, entry_point=_cls)
-
-
-def run(tmp_path, *args: str) -> dict:
-    """``rlrun`` in-process; returns summary.json."""
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(run_dir), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return json.loads((run_dir / "summary.json").read_text())
 
 
 # ------------------------------------------------------------------------------- learning

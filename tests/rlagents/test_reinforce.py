@@ -4,28 +4,19 @@ truncation bootstrapping, checkpoints, config and spaces."""
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from gymnasium import spaces
+from rlagents_test_plugin.runner import run_summary as run
 
-from cli.main import rlrun
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
 from rlagents.agents.reinforce import REINFORCE, Episode
 from rlagents.config import build_config
 from rlagents.errors import SpaceMismatchError
-
-
-def run(tmp_path, *args: str) -> dict:
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(run_dir), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return json.loads((run_dir / "summary.json").read_text())
 
 
 def test_solves_cartpole_through_the_runner(tmp_path):
