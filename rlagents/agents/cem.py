@@ -158,7 +158,7 @@ class CEM(Agent):
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c: CEMConfig = self.config
         images = is_image_space(observation_space)
-        configure_threads(c.num_threads if c.num_threads or images else 1)
+        configure_threads(c.num_threads, images=images)
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)
         self.discrete = isinstance(action_space, spaces.Discrete)

@@ -229,7 +229,7 @@ class DDPG(Agent):
         c: DDPGConfig = self.config
         # Small MLPs lose to thread overhead (10-50x on a busy 2-core machine): one thread
         # unless asked, as the other vector-observation agents do; images use several.
-        configure_threads(c.num_threads or (0 if is_image_space(observation_space) else 1))
+        configure_threads(c.num_threads, images=is_image_space(observation_space))
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)
         self.gen = torch.Generator(device=self.device)  # target-smoothing noise (TD3)

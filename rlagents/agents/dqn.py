@@ -179,7 +179,7 @@ class DQN(Agent):
         images = is_image_space(observation_space)
         # An MLP's ops are too small to share between threads: a second thread makes a
         # CartPole gradient step slower, many times so on a busy machine (1.6 ms → 90 ms here).
-        threads = configure_threads(c.num_threads if c.num_threads or images else 1)
+        threads = configure_threads(c.num_threads, images=images)
         self._images = images
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)

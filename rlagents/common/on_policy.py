@@ -88,7 +88,7 @@ class OnPolicyAgent(Agent):
             )
         # A small MLP gains nothing from more threads and loses a lot on a busy machine (CartPole
         # PPO: 4x slower with 2 threads on 2 shared cores); a CNN does gain from them.
-        configure_threads(cfg.num_threads or (0 if image else 1))
+        configure_threads(cfg.num_threads, images=image)
         self.device = select_device(cfg.device)
         self.rng = seed_everything(seed)
         self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)

@@ -52,6 +52,20 @@ def test_values_outside_the_bounds_land_in_edge_bins() -> None:
     assert flat.observation(low * 10) == 0
 
 
+def test_flat_index_agrees_with_the_per_dimension_bins() -> None:
+    """The flat path (a plain loop, the tabular hot path) and the numpy path cut the same bins."""
+    low, high = classic_control_bounds("CartPole-v1")  # type: ignore[misc]
+    flat = Discretize(gym.make("CartPole-v1"), (3, 4, 5, 6), low=low, high=high)
+    multi = Discretize(gym.make("CartPole-v1"), (3, 4, 5, 6), low=low, high=high, flatten=False)
+    strides = np.array([4 * 5 * 6, 5 * 6, 6, 1])
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(5000, 4)) * rng.choice([0.1, 1.0, 10.0], size=(5000, 1))
+    specials = np.array([[np.nan, np.inf, -np.inf, 0.0], [np.inf, np.nan, 0.0, -np.inf]])
+    for value in np.concatenate([values.astype(np.float32), specials.astype(np.float32)]):
+        assert flat.observation(value) == multi.observation(value) @ strides, value
+    np.testing.assert_array_equal(multi.observation(specials[0]), [0, 3, 0, 3])
+
+
 @pytest.mark.parametrize("flatten", [True, False])
 def test_inverse_maps_a_bin_to_a_value_inside_it(flatten: bool) -> None:
     env = wrappers.discretized("Acrobot-v1", bins=(2, 3, 4, 5, 6, 7), flatten=flatten)
