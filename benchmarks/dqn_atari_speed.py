@@ -14,6 +14,11 @@ in fresh subprocesses, alternating, --repeats times.
 * SB3: `DQN("CnnPolicy", ...)` on SB3's own Atari pipeline (`make_atari_env` + `VecFrameStack(4)`,
   sticky actions 0.25), or with --sb3-env ours on the same wrappers.atari env as ours.
 
+`--threads 0` compares the two out of the box on this machine instead: ours with num_threads=0
+(on 2 CPUs: one training thread in the worker and the acting thread, two cores in all) and SB3
+with torch's default thread count (one per core). With T >= 1 ours has T training threads plus
+the acting thread, so T = 2 oversubscribes a 2-core machine (3 busy threads on 2 cores).
+
 Also printed: the time of one whole gradient step of our agent alone (batch 32 with its target
 pass, T threads; what an unpipelined loop pays per round of train_freq steps), and replay bytes
 per transition on both sides. Ours with T threads runs its gradient steps on T torch threads in
@@ -100,7 +105,8 @@ from stable_baselines3.common.env_util import make_atari_env
 from stable_baselines3.common.vec_env import VecFrameStack, DummyVecEnv
 env_id, warmup, steps, threads, buffer_size, seed = sys.argv[1], *map(int, sys.argv[2:7])
 env_kind, preset = sys.argv[7], json.loads(sys.argv[8])
-torch.set_num_threads(threads)
+if threads:  # 0: torch's default, one thread per core
+    torch.set_num_threads(threads)
 gym.register_envs(ale_py)
 if env_kind == "sb3":
     env = VecFrameStack(make_atari_env(env_id, n_envs=1, seed=seed,
@@ -166,8 +172,9 @@ def main() -> None:
         sb3 = statistics.median(x["steps_per_second"] for x in sb3_runs)
         grad = statistics.median(x["grad_step_ms"] for x in ours_runs)
         limit = 1000.0 * PRESET["train_freq"] / grad
+        label = "each side's default" if threads == 0 else str(threads)
         print(
-            f"\n{args.env}, torch threads {threads}, {args.steps} training steps after "
+            f"\n{args.env}, torch threads {label}, {args.steps} training steps after "
             f"{args.warmup} warm-up steps, median of {args.repeats}; SB3 on "
             f"{'its own Atari pipeline' if args.sb3_env == 'sb3' else 'wrappers.atari'}; "
             f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), load avg "
@@ -183,7 +190,7 @@ def main() -> None:
             f"({ours_runs[0]['replay']}), SB3 {sb3_runs[0]['bytes_per_transition']:.0f}"
         )
         print(
-            f"| dqn {args.env} CPU training speed, {threads} thread(s) | {ours:.1f} | {sb3:.1f} "
+            f"| dqn {args.env} CPU training speed, threads {label} | {ours:.1f} | {sb3:.1f} "
             f"| {ours / sb3:.2f} | {ours_runs[0]['bytes_per_transition']:.0f} B/transition | "
             f"`python benchmarks/dqn_atari_speed.py --threads {threads} "
             f"--repeats {args.repeats}` |"

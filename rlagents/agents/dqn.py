@@ -45,7 +45,12 @@ from rlagents.common.networks import is_image_space, make_encoder, mlp, polyak_u
 from rlagents.common.replay import NStepBatch, ReplayBuffer
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
-from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
+from rlagents.common.torch_utils import (
+    configure_threads,
+    seed_everything,
+    select_device,
+    thread_count,
+)
 
 METRICS_EVERY = 100  # gradient steps between metric reports (reading a tensor syncs the device)
 RANDOM_BLOCK = 4096
@@ -179,9 +184,15 @@ class DQN(Agent):
         images = is_image_space(observation_space)
         # An MLP's ops are too small to share between threads: a second thread makes a
         # CartPole gradient step slower, many times so on a busy machine (1.6 ms → 90 ms here).
-        threads = configure_threads(c.num_threads, images=images)
         self._images = images
         self.device = select_device(c.device)
+        background = c.background_training
+        if background == "auto":
+            background = "on" if images and self.device.type == "cpu" else "off"
+        threads = thread_count(c.num_threads, images=images)
+        # With training in the background this (acting) thread keeps one torch thread from the
+        # start, so no wider OpenMP pool is ever created on it (see the background set-up).
+        configure_threads(1 if background == "on" else threads)
         self.rng = seed_everything(seed)
         self.n_actions = int(action_space.n)
         self._act_start = int(action_space.start)
@@ -204,9 +215,6 @@ class DQN(Agent):
         else:
             self.buffer = ReplayBuffer(c.buffer_size, observation_space, action_space, self.device)
 
-        background = c.background_training
-        if background == "auto":
-            background = "on" if images and self.device.type == "cpu" else "off"
         self._executor = None
         if background == "on":
             # OpenMP thread counts are per thread: the gradient steps get `threads` in the
@@ -215,7 +223,6 @@ class DQN(Agent):
             # By default the worker leaves a core to the acting thread: on 2 CPUs, 1 + 1 threads
             # ran BattleZone at 103 steps/s, 2 + 1 at 82.
             train_threads = threads if c.num_threads else max(1, threads - 1)
-            torch.set_num_threads(1)
             torch.get_num_threads()  # fixes this thread's count before the worker sets its own
             self._executor = ThreadPoolExecutor(
                 1, "dqn-train", initializer=torch.set_num_threads, initargs=(train_threads,)

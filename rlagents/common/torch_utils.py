@@ -15,22 +15,28 @@ def select_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
-def configure_threads(num_threads: int = 0, *, images: bool = False) -> int:
-    """Set torch's intra-op threads; 0 picks a sensible count for the network at hand.
+def thread_count(num_threads: int = 0, *, images: bool = False) -> int:
+    """The torch thread count ``configure_threads`` would set; 0 picks one for the network.
 
     Vector observations (``images=False``) mean small MLPs: one thread, because their
     matrices are too small to split and a second thread that has to wait for a busy core
     stalls each update 10-50x. Image observations mean CNNs, which gain from threads up to the
     cores this process may use (at most 4, past which thread overhead wins).
     """
-    if num_threads <= 0 and not images:
-        num_threads = 1
-    if num_threads <= 0:
-        try:
-            available = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            available = os.cpu_count() or 1
-        num_threads = max(1, min(4, available))
+    if num_threads > 0:
+        return num_threads
+    if not images:
+        return 1
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(4, available))
+
+
+def configure_threads(num_threads: int = 0, *, images: bool = False) -> int:
+    """Set this thread's torch intra-op threads to ``thread_count(...)`` and return it."""
+    num_threads = thread_count(num_threads, images=images)
     if torch.get_num_threads() != num_threads:
         torch.set_num_threads(num_threads)
     return num_threads
