@@ -164,6 +164,8 @@ def tabular_speed(quick: bool) -> None:
 
 
 def main() -> None:
+    # Each seed's line as soon as it is known: a long run cut short keeps what it measured.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=DEFAULT, choices=[*TASKS, "tabular_speed"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
