@@ -227,8 +227,6 @@ class DDPG(Agent):
     def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c: DDPGConfig = self.config
-        # Small MLPs lose to thread overhead (10-50x on a busy 2-core machine): one thread
-        # unless asked, as the other vector-observation agents do; images use several.
         configure_threads(c.num_threads, images=is_image_space(observation_space))
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)

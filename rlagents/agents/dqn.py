@@ -182,14 +182,12 @@ class DQN(Agent):
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c: DQNConfig = self.config
         images = is_image_space(observation_space)
-        # An MLP's ops are too small to share between threads: a second thread makes a
-        # CartPole gradient step slower, many times so on a busy machine (1.6 ms → 90 ms here).
         self._images = images
         self.device = select_device(c.device)
         background = c.background_training
         if background == "auto":
             background = "on" if images and self.device.type == "cpu" else "off"
-        threads = thread_count(c.num_threads, images=images)
+        threads = thread_count(c.num_threads, images=images)  # MLPs 1, CNNs the cores (<= 4)
         # With training in the background this (acting) thread keeps one torch thread from the
         # start, so no wider OpenMP pool is ever created on it (see the background set-up).
         configure_threads(1 if background == "on" else threads)
