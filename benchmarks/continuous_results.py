@@ -13,6 +13,7 @@ benchmarks/RESULTS.md.
     python benchmarks/continuous_results.py --envs CarRacing-v3 --steps 200000 --seeds 0
     python benchmarks/continuous_results.py --jobs 3                 # 3 runs at a time
     python benchmarks/continuous_results.py --quick                  # a smoke test
+    python benchmarks/continuous_results.py --keep-runs runs/        # keep the run directories
 
 Budgets and targets are the issue's: Pendulum-v1 ≥ −200 within 20k steps, LunarLanderContinuous-v3
 ≥ 200 within 300k steps (rl-zoo3 reports 230 for DDPG and 207 for TD3 at 300k).
@@ -29,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 # env: (target or None, step budget, eval every, quick-mode --set overrides)
@@ -48,7 +49,9 @@ def run_one(agent: str, env_id: str, seed: int, args: argparse.Namespace) -> dic
     if args.quick:
         steps, eval_every, episodes = (300 if "CarRacing" in env_id else 1_500), 0, 1
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = Path(tmp) / "run"
+        run_dir = (
+            args.keep_runs / f"{agent}_{env_id}_s{seed}" if args.keep_runs else Path(tmp) / "run"
+        )
         cmd = [
             *(sys.executable, "-m", "cli.main", "--env", env_id, "--agent", agent),
             *("--seed", str(seed), "--steps", str(steps), "--eval-every", str(eval_every)),
@@ -118,6 +121,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (one core each)")
     parser.add_argument("--set", action="append", default=[], help="extra --set KEY=VALUE")
     parser.add_argument("--quick", action="store_true", help="one seed, tiny budgets")
+    parser.add_argument(
+        "--keep-runs", type=Path, metavar="DIR", help="keep each run's directory under DIR"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds = args.seeds[:1]
@@ -128,14 +134,19 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f} at start"
     )
     jobs = [(a, e, s) for e in args.envs for a in args.agents for s in args.seeds]
+    results = []
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda job: run_one(*job, args), jobs))
-    for r in results:
-        print(
-            f"  {r['agent']} {r['env']} seed {r['seed']}: {describe(r)}, last eval "
-            f"{r['last_eval']}, {r['steps_per_second']:.1f} steps/s, {r['wall']:.0f} s"
-        )
-        print(f"    {r['command']}")
+        # Each run's lines as soon as it ends: a session cut short keeps what it measured.
+        for future in as_completed([pool.submit(run_one, *job, args) for job in jobs]):
+            r = future.result()
+            results.append(r)
+            print(
+                f"  {r['agent']} {r['env']} seed {r['seed']}: {describe(r)}, last eval "
+                f"{r['last_eval']}, {r['steps_per_second']:.1f} steps/s, {r['wall']:.0f} s\n"
+                f"    {r['command']}",
+                flush=True,
+            )
+    results.sort(key=lambda r: jobs.index((r["agent"], r["env"], r["seed"])))
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     print(
         "| agent | env | goal | seeds | first eval ≥ target (per seed) | last eval (per seed) "

@@ -12,6 +12,7 @@ ALE/BattleZone-v5 for 100k agent steps (400k frames, sticky actions on) and eval
     python benchmarks/value_based_results.py --tasks dqn_mountaincar dqn_lunarlander
     python benchmarks/value_based_results.py --tasks atari100k --seeds 0
     python benchmarks/value_based_results.py --quick            # smoke test: tiny budgets
+    python benchmarks/value_based_results.py --keep-runs runs/  # keep the run directories
 """
 
 from __future__ import annotations
@@ -57,11 +58,11 @@ TASKS = {
 DEFAULT = [name for name in TASKS if name != "atari100k"] + ["tabular_speed"]
 
 
-def run_task(name: str, task: Task, seed: int, quick: bool) -> dict:
+def run_task(name: str, task: Task, seed: int, quick: bool, keep: Path | None) -> dict:
     steps = min(task.steps, 2_000) if quick else task.steps
     eval_every = min(task.eval_every, 1_000) if quick and task.eval_every else task.eval_every
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = Path(tmp) / "run"
+        run_dir = keep / f"{name}_s{seed}" if keep else Path(tmp) / "run"
         cmd = [*RLRUN, "--env", task.env, "--agent", task.agent, "--seed", str(seed)]
         cmd += ["--steps", str(steps), "--eval-episodes", "2" if quick else "10"]
         cmd += ["--run-dir", str(run_dir), "-q", *task.extra]
@@ -170,6 +171,9 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=DEFAULT, choices=[*TASKS, "tabular_speed"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="tiny budgets, one seed")
+    parser.add_argument(
+        "--keep-runs", type=Path, metavar="DIR", help="keep each run's directory under DIR"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds = args.seeds[:1]
@@ -184,7 +188,7 @@ def main() -> None:
             tabular_speed(args.quick)
             continue
         task = TASKS[name]
-        results = [run_task(name, task, seed, args.quick) for seed in args.seeds]
+        results = [run_task(name, task, seed, args.quick, args.keep_runs) for seed in args.seeds]
         report(name, task, results, args.quick)
     print(f"\nload avg at the end {os.getloadavg()[0]:.2f}")
 
