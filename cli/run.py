@@ -239,7 +239,8 @@ class Run:
         self.train_wall = self.state.wall if not self.opts.eval_only else 0.0
         self.train_eval_seconds = self.eval_seconds
         try:
-            if not interrupted and self.opts.eval_episodes > 0:
+            evaluated_here = self.state.last_eval_step == self.state.step
+            if not interrupted and self.opts.eval_episodes > 0 and not evaluated_here:
                 self.state.last_eval = self._evaluate()
                 log.evaluation(self.state.step, self.state.wall, *self.state.last_eval)
             if not self.opts.eval_only:

@@ -42,6 +42,7 @@ class LoopState:
     wall_start: float = field(default_factory=time.perf_counter)
     recent_returns: deque = field(default_factory=lambda: deque(maxlen=100))
     last_eval: tuple[float, float, int] | None = None
+    last_eval_step: int | None = None  # the step of last_eval: the final one is not played twice
     reached_target: bool = False
 
     @property
@@ -118,7 +119,7 @@ def _next_multiple(step: int, every: int) -> int | None:
 
 def _evaluate_and_check(state: LoopState, log: RunLog, evaluate_fn, stop_at: float | None) -> bool:
     mean, std, episodes = evaluate_fn()
-    state.last_eval = (mean, std, episodes)
+    state.last_eval, state.last_eval_step = (mean, std, episodes), state.step
     log.evaluation(state.step, state.wall, mean, std, episodes)
     if stop_at is not None and mean >= stop_at:
         state.reached_target = True

@@ -72,6 +72,8 @@ def test_stop_at_return_stops_early(run_cli):
     )
     assert r.exit_code == 0, r.stderr
     assert r.summary["reached_target"] and r.summary["steps"] == 500
+    # the evaluation that reached the target is the final one: it is not played a second time
+    assert [int(e["step"]) for e in _rows(r.run_dir / "evaluations.csv")] == [500]
 
 
 def test_set_and_plugin_agent(run_cli):
