@@ -2,7 +2,9 @@
 
 The runner builds a config from ``--set key=value`` strings; :func:`build_config` checks each key
 against the dataclass fields and parses each value by the field's type, so a typo or a wrong type
-fails before any env step with a message that names the field.
+fails before any env step with a message that names the field. Each value is then checked
+(:func:`check_value`): floats must be finite, numbers must lie in the range that
+:data:`RANGE_RULES` gives their field's name, and a ``device`` must exist on this machine.
 
 Each field is documented by an attribute docstring, the string literal right below it (as in
 tyro and CleanRL); :func:`field_help` reads them back for ``rlrun --show-config``.
@@ -13,11 +15,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import math
+import numbers
 import textwrap
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, NamedTuple, TypeVar, Union
 
 from rlagents.errors import ConfigError, did_you_mean
 
@@ -40,7 +45,9 @@ def build_config(config_cls: type[C], overrides: dict[str, Any] | None = None) -
                 f"unknown hyper-parameter {key!r}{did_you_mean(key, fields)}: "
                 f"{config_cls.__qualname__} has no such field; {known}"
             )
-        kwargs[key] = parse_value(key, hints[key], raw)
+        value = parse_value(key, hints[key], raw)
+        check_value(key, hints[key], raw, value)
+        kwargs[key] = value
     try:
         return config_cls(**kwargs)
     except (TypeError, ValueError) as err:  # a __post_init__ check of the config itself
@@ -54,6 +61,82 @@ def parse_value(name: str, annotation: Any, raw: Any) -> Any:
     except (ValueError, TypeError, SyntaxError):
         shown = _type_name(annotation)
         raise ConfigError(f"--set {name}={raw}: expected {shown}, got {raw!r}") from None
+
+
+class Rule(NamedTuple):
+    """A range rule: ``ok`` tells whether a number is allowed, ``text`` ends "must be ..."."""
+
+    ok: Callable[[float], bool]
+    text: str
+
+
+_POSITIVE = Rule(lambda v: v > 0, "> 0")
+_NON_NEGATIVE = Rule(lambda v: v >= 0, ">= 0")
+_AT_LEAST_ONE = Rule(lambda v: v >= 1, ">= 1")
+_FRACTION = Rule(lambda v: 0 <= v <= 1, "in [0, 1]")
+
+# Range rules by field name. Config fields are named as in Stable-Baselines3 wherever the concept
+# is the same (the SB3 naming convention), so a name means the same thing in every agent, built
+# in or plugin, and one rule per name checks them all. A rule applies to a number, or to each
+# number of a tuple (net_arch); None, where a field allows it, is not checked. An agent's
+# ``__post_init__`` may be stricter (tabular: learning_rate <= 1; dqn, ppo: batch_size >= 1).
+# Only names that some agent here has belong in this table.
+RANGE_RULES: dict[str, Rule] = {
+    "learning_rate": _POSITIVE,
+    "rms_prop_eps": _POSITIVE,
+    "gamma": _FRACTION,
+    "gae_lambda": _FRACTION,
+    "tau": Rule(lambda v: 0 < v <= 1, "in (0, 1] (1: copy the online network)"),
+    "buffer_size": _AT_LEAST_ONE,
+    # cem reads 0 as "all the elite pairs in one step"; the agents without that refuse 0
+    "batch_size": Rule(lambda v: v >= 0, ">= 1 (0 only where an agent reads it as all at once)"),
+    "n_steps": _AT_LEAST_ONE,
+    "n_epochs": _AT_LEAST_ONE,
+    "train_freq": _AT_LEAST_ONE,
+    "gradient_steps": Rule(lambda v: v >= 1 or v == -1, ">= 1, or -1 (one per env step)"),
+    "target_update_interval": _AT_LEAST_ONE,
+    "policy_delay": _AT_LEAST_ONE,
+    "learning_starts": _NON_NEGATIVE,
+    "num_threads": Rule(lambda v: v >= 0, ">= 0 (0: automatic)"),
+    "ent_coef": _NON_NEGATIVE,
+    "vf_coef": _NON_NEGATIVE,
+    "clip_range": _POSITIVE,
+    "clip_range_vf": _POSITIVE,
+    "max_grad_norm": Rule(lambda v: v >= 0, ">= 0 (0: no clipping)"),
+    "target_policy_noise": _NON_NEGATIVE,
+    "target_noise_clip": _NON_NEGATIVE,
+    "exploration_initial_eps": _FRACTION,
+    "exploration_final_eps": _FRACTION,
+    "net_arch": Rule(lambda v: v >= 1, "layer widths >= 1 (one per hidden layer)"),
+}
+
+
+def check_value(name: str, annotation: Any, raw: Any, value: Any) -> None:
+    """Refuse a parsed ``value`` of field ``name`` that holds a non-finite float, breaks the
+    field's :data:`RANGE_RULES` entry, or names a ``device`` this machine does not have."""
+    off = "; use None to turn it off" if _allows_none(annotation) else ""
+    found = _numbers(value)
+    if any(not isinstance(x, numbers.Integral) and not math.isfinite(x) for x in found):
+        raise ConfigError(f"--set {name}={raw}: must be a finite number{off}")
+    rule = RANGE_RULES.get(name)
+    if rule is not None and not all(rule.ok(x) for x in found):
+        raise ConfigError(f"--set {name}={raw}: must be {rule.text}{off}")
+    if name == "device" and isinstance(value, str) and value != "auto":
+        # Only torch agents have a device field, so importing torch here costs the others nothing.
+        from rlagents.common.torch_utils import select_device
+
+        select_device(value)  # raises ConfigError for a device this machine does not have
+
+
+def _numbers(value: Any) -> list[Any]:
+    """The real numbers (not bools) in ``value``: itself, or the items of a tuple or list."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return [x for x in items if isinstance(x, numbers.Real) and not isinstance(x, bool)]
+
+
+def _allows_none(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    return origin in (Union, types.UnionType) and type(None) in typing.get_args(annotation)
 
 
 def _convert(annotation: Any, raw: Any) -> Any:

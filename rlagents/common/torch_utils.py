@@ -7,12 +7,31 @@ import os
 import numpy as np
 import torch
 
+from rlagents.errors import ConfigError
+
 
 def select_device(preference: str = "auto") -> torch.device:
-    """``auto``: CUDA when present, else the CPU."""
+    """``auto``: CUDA when present, else the CPU; anything else must name a torch device this
+    machine has, or :class:`ConfigError` says what to use instead."""
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
+    setting = f"--set device={preference}"
+    try:
+        device = torch.device(preference)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"{setting}: not a torch device (use auto, cpu or cuda)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"{setting}: this machine has no CUDA GPU; use device=cpu or auto")
+        if device.index is not None and device.index >= count:
+            raise ConfigError(
+                f"{setting}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}; "
+                "use one of them, cpu or auto"
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"{setting}: this machine has no MPS device; use device=cpu or auto")
+    return device
 
 
 def thread_count(num_threads: int = 0, *, images: bool = False) -> int:
