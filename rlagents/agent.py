@@ -124,4 +124,12 @@ class Agent(abc.ABC):
         return {}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
-        """Restore what :meth:`state_dict` returned."""
+        """Restore what :meth:`state_dict` returned.
+
+        A resumed run restores its envs too where they can be snapshotted, so an agent keeps
+        what spans steps (a partial rollout, open n-step windows, per-env memory) and the run
+        goes on as if it had never stopped."""
+
+    def envs_restarted(self) -> None:  # noqa: B027 - optional hook
+        """Called after :meth:`load_state_dict` when the runner could not restore the envs and
+        starts new episodes instead: forget what belonged to the episodes in progress."""

@@ -281,15 +281,50 @@ class CEM(Agent):
 
     # -------------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
+        """Policy, optimiser, generator, and the iteration's play so far (each env's episode in
+        progress, the finished episodes, the exploration noise), so that a resumed run with its
+        envs restored continues exactly."""
         return {
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "iterations": self.iterations,
             "rng": rng_state(self.rng),
+            "noise": self._noise.copy(),
+            "in_progress": [
+                {"obs": np.asarray(o), "actions": np.asarray(a), "return": g, "discount": d}
+                for o, a, g, d in zip(
+                    self._ep_obs, self._ep_act, self._ep_return, self._ep_discount, strict=True
+                )
+            ],
+            "finished": [{"obs": o, "actions": a, "return": g} for o, a, g in self._finished],
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; an older checkpoint, without the play in progress (or
+        one of another number of envs), starts the iteration's episodes afresh."""
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iterations = int(state["iterations"])
         set_rng_state(self.rng, state["rng"])
+        self.envs_restarted()
+        self._finished = [
+            (np.asarray(e["obs"]), np.asarray(e["actions"]), float(e["return"]))
+            for e in state.get("finished", [])
+        ]
+        running = state.get("in_progress", [])
+        if len(running) != self.num_envs:
+            return
+        self._noise[:] = state["noise"]
+        for e, episode in enumerate(running):
+            self._ep_obs[e] = list(episode["obs"])
+            self._ep_act[e] = list(episode["actions"])
+            self._ep_return[e] = float(episode["return"])
+            self._ep_discount[e] = float(episode["discount"])
+
+    def envs_restarted(self) -> None:
+        """The run reset its envs instead of restoring them: the episodes in progress end
+        unscored, their exploration noise with them."""
+        for e in range(self.num_envs):
+            self._ep_obs[e], self._ep_act[e] = [], []
+            self._ep_return[e], self._ep_discount[e] = 0.0, 1.0
+        self._noise[:] = 0.0

@@ -388,6 +388,10 @@ class DDPG(Agent):
 
     # ------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
+        """Networks, optimisers, replay buffer, noise process, both generators, counters and
+        the metrics summed so far: with the envs restored, a resumed run goes on exactly as this
+        one would. With ``save_replay_buffer=false`` the buffer is left out and a resumed run
+        learns from an empty one: it cannot be exact then."""
         return {
             "online": self.online.state_dict(),
             "target": self.target.state_dict(),
@@ -398,9 +402,12 @@ class DDPG(Agent):
             "rng": self.rng.bit_generator.state,
             "torch_gen": self.gen.get_state(),
             "counters": [self.steps, self.vector_steps, self.n_updates],
+            "metric_sums": self._metric_sums.clone(),
+            "metric_counts": list(self._metric_counts),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` (an older checkpoint, without metrics, sums from zero)."""
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
         self.actor_opt.load_state_dict(state["actor_opt"])
@@ -412,3 +419,6 @@ class DDPG(Agent):
         self.rng.bit_generator.state = state["rng"]
         self.gen.set_state(state["torch_gen"])
         self.steps, self.vector_steps, self.n_updates = (int(x) for x in state["counters"])
+        if "metric_sums" in state:
+            self._metric_sums.copy_(state["metric_sums"])
+            self._metric_counts = [int(x) for x in state["metric_counts"]]

@@ -384,7 +384,13 @@ class DQN(Agent):
 
     # -------------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
-        self.wait()
+        """Everything a resumed run needs to go on exactly as this one would: networks (the
+        acting copy too, which runs one round behind with background training), optimiser,
+        counters, the generator and the unused rest of its pre-drawn block, the metrics summed
+        so far, and the replay buffer. With ``save_replay_buffer=false`` the buffer is left out
+        and a resumed run learns from an empty one: it cannot be exact then."""
+        if self._job is not None:
+            self._job.result()  # the round in flight finishes; the acting copy's refresh stays due
         state: dict[str, Any] = {
             "online": self.online.state_dict(),
             "target": self.target.state_dict(),
@@ -394,12 +400,24 @@ class DQN(Agent):
             "n_updates": self.n_updates,
             "last_target_update": self.last_target_update,
             "rng": rng_state(self.rng),
+            "random_block": {
+                "uniform": np.array(self._uniform),
+                "actions": np.array(self._random, dtype=np.int64),
+                "draw": self._draw,
+            },
+            "metric_sums": self._metric_sums.clone(),
+            "metric_count": self._metric_count,
         }
+        if self.actor is not None:
+            state["actor"] = self.actor.state_dict()
+            state["actor_refresh_due"] = self._job is not None
         if self.config.save_replay_buffer:
             state["buffer"] = self.buffer.state_dict()
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`. Keys an older checkpoint lacks fall back to what was done
+        before: a fresh random block, metrics from zero, the acting copy from ``online``."""
         self.wait()
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
@@ -411,16 +429,36 @@ class DQN(Agent):
                 if torch.is_tensor(value) and value.shape == p.shape:
                     slots[key] = torch.empty_like(p).copy_(value)
         if self.actor is not None:
-            self.actor.load_state_dict(state["online"])
+            self.actor.load_state_dict(state.get("actor", state["online"]))
+            if state.get("actor_refresh_due"):  # wait() refreshes it after the next round
+                self._job = Future()
+                self._job.set_result(None)
         self.steps = int(state["steps"])
         self.vector_steps = int(state["vector_steps"])
         self.n_updates = int(state["n_updates"])
         self.last_target_update = int(state["last_target_update"])
         self.epsilon = self.epsilon_schedule(self.steps)
         set_rng_state(self.rng, state["rng"])
-        self._refill()
+        if "random_block" in state:
+            block = state["random_block"]
+            self._uniform = np.asarray(block["uniform"]).tolist()
+            self._random = np.asarray(block["actions"]).tolist()
+            self._draw = int(block["draw"])
+        else:
+            self._refill()
+        if "metric_sums" in state:
+            self._metric_sums.copy_(state["metric_sums"])
+            self._metric_count = int(state["metric_count"])
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])
+
+    def envs_restarted(self) -> None:
+        """The run reset its envs instead of restoring them: no n-step window may run on from
+        an env's newest stored step into its new episode. (A FrameReplayBuffer sees that by
+        itself: the new observation is not the stored one.)"""
+        buffer = self.buffer
+        if isinstance(buffer, ReplayBuffer) and len(buffer) and buffer.num_envs:
+            buffer.cut[(buffer.pos - 1 - np.arange(buffer.num_envs)) % buffer.capacity] = True
 
 
 def _numpy_layers(

@@ -5,12 +5,14 @@ It imports no torch, so ``rlrun --agent random`` starts fast.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from rlagents.agent import Agent
+from rlagents.common.rng import rng_state, set_rng_state
 
 
 class RandomAgent(Agent):
@@ -42,3 +44,17 @@ class RandomAgent(Agent):
         actions = self._pool[self._next : self._next + n]
         self._next += n
         return actions
+
+    def state_dict(self) -> dict[str, Any]:
+        # The generator and the rest of the drawn block: a resumed run draws what an
+        # uninterrupted one would.
+        return {
+            "rng": rng_state(self.action_space.np_random),
+            "pool": self._pool[self._next :].copy(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if "rng" in state:
+            set_rng_state(self.action_space.np_random, state["rng"])
+            self._pool = np.asarray(state["pool"], dtype=np.int64)
+            self._next = 0

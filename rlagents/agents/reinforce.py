@@ -118,6 +118,30 @@ class EpisodeStore:
     def clear(self) -> None:
         self.lengths[:] = 0
 
+    def state_dict(self) -> dict[str, Any]:
+        n = int(self.lengths.max())
+        return {
+            "obs": self.obs[:, :n].copy(),
+            "actions": self.actions[:, :n].copy(),
+            "rewards": self.rewards[:, :n].copy(),
+            "lengths": self.lengths.copy(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        lengths = np.asarray(state["lengths"], dtype=np.int64)
+        if lengths.shape != self.lengths.shape:  # a resume with another --num-envs
+            self.clear()
+            return
+        n = int(lengths.max())
+        while self.capacity < n:
+            self.capacity *= 2
+        for name in ("obs", "actions", "rewards"):
+            array = getattr(self, name)
+            grown = np.zeros((array.shape[0], self.capacity, *array.shape[2:]), array.dtype)
+            grown[:, :n] = state[name]
+            setattr(self, name, grown)
+        self.lengths[:] = lengths
+
 
 class REINFORCE(OnPolicyAgent):
     """Monte-Carlo policy gradient over whole episodes, with a value or mean-return baseline."""
@@ -264,9 +288,26 @@ class REINFORCE(OnPolicyAgent):
         return float(stacked.var(dim=0, unbiased=True).sum()) if len(grads) > 1 else float("nan")
 
     def state_dict(self) -> dict[str, Any]:
-        return super().state_dict()  # episodes in progress restart with the envs on resume
+        """The base state plus each env's episode in progress and the finished episodes not
+        learnt from yet, so that a resumed run (envs restored) continues them."""
+        return {
+            **super().state_dict(),
+            "running": self.running.state_dict(),
+            "finished": [e._asdict() for e in self.finished],
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; an older checkpoint, without episodes, starts afresh."""
         super().load_state_dict(state)
+        if "running" in state:
+            self.running.load_state_dict(state["running"])
+        else:
+            self.running.clear()
+        self.finished = [
+            Episode(e["obs"], e["raw_actions"], e["rewards"], bool(e["truncated"]), e["final_obs"])
+            for e in state.get("finished", [])
+        ]
+
+    def envs_restarted(self) -> None:
+        """The run reset its envs instead of restoring them: the episodes in progress end."""
         self.running.clear()
-        self.finished = []

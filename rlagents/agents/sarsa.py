@@ -24,6 +24,8 @@ class SARSA(TabularAgent):
     """SARSA on a Q-table with ε-greedy exploration (the course's ε = 1/k by default)."""
 
     name: ClassVar[str] = "sarsa"
+    # The action chosen for s' in update() is the one act() takes next: a resume keeps it.
+    per_env_state: ClassVar[tuple[str, ...]] = ("_next_state", "_next_act")
     hyperparams: ClassVar = {
         "Taxi-v4": {"learning_rate": 0.5, "gamma": 0.99},
         "FrozenLake-v1": {

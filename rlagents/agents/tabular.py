@@ -74,6 +74,9 @@ class TabularAgent(Agent):
     observation_spaces: ClassVar = (spaces.Discrete,)
     action_spaces: ClassVar = (spaces.Discrete,)
     name: ClassVar[str] = "tabular"
+    per_env_state: ClassVar[tuple[str, ...]] = ()
+    """Per-env lists a subclass keeps from one step to the next (SARSA: the A' it chose in
+    ``update`` for the next ``act``), saved in checkpoints with the table."""
 
     @classmethod
     def check_spaces(
@@ -184,15 +187,25 @@ class TabularAgent(Agent):
 
     # ------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
+        """The table, the episode count (ε), the generator with the unused rest of its drawn
+        block, and :attr:`per_env_state`: a resumed run with its envs restored goes on
+        exactly."""
         return {
             "q": self.q,
             "episodes": self.episodes,
-            # The generator's state as plain numbers (the checkpoint format holds no pickles);
-            # the unused part of the drawn block is dropped and redrawn after loading.
+            # The generator's state as plain numbers (the checkpoint format holds no pickles).
             "rng": rng_state(self.rng),
+            "random_block": {
+                "uniform": np.array(self._uniform),
+                "actions": np.array(self._random_actions, dtype=np.int64),
+                "draw": self._draw,
+            },
+            "per_env": {name: list(getattr(self, name)) for name in self.per_env_state},
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; from an older checkpoint, without the drawn block, a
+        new block is drawn."""
         q = np.asarray(state["q"], dtype=np.float64)
         if q.shape != self.q.shape:
             raise ValueError(f"saved Q-table has shape {q.shape}, this agent's is {self.q.shape}")
@@ -201,7 +214,16 @@ class TabularAgent(Agent):
         self.epsilon = self.schedule(self.episodes + 1)
         if "rng" in state:
             set_rng_state(self.rng, state["rng"])
-            self._refill()
+            if "random_block" in state:
+                block = state["random_block"]
+                self._uniform = np.asarray(block["uniform"]).tolist()
+                self._random_actions = np.asarray(block["actions"]).tolist()
+                self._draw = int(block["draw"])
+            else:
+                self._refill()
+        for name, values in state.get("per_env", {}).items():
+            if name in self.per_env_state and len(values) == self.num_envs:
+                setattr(self, name, [int(v) for v in values])
 
 
 def _make_schedule(cfg: TabularConfig):

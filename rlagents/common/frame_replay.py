@@ -32,6 +32,7 @@ import torch
 from gymnasium import spaces
 
 from rlagents.agent import Transition
+from rlagents.common.memory import array_bytes, check_allocation
 from rlagents.common.replay import NStepBatch, ReplayBatch, n_step_window
 
 _STATE_ARRAYS = ("frames", "actions", "rewards", "terminated", "cut", "is_step")
@@ -72,6 +73,13 @@ class FrameReplayBuffer:
         self.device = torch.device(device)
         act_shape, act_dtype = _action_shape_dtype(action_space)
         e, n = self.num_envs, self.ring
+        # What the arrays below take, refused before numpy tries if the machine cannot hold it:
+        # per slot a frame, an action, a float32 reward and three bool flags; per env two int64
+        # counters, the last stack and a bool.
+        frame_bytes = array_bytes(shape[1:], observation_space.dtype)
+        per_slot = frame_bytes + array_bytes(act_shape, act_dtype) + 7
+        total = e * n * per_slot + e * (17 + self.stack * frame_bytes)
+        check_allocation(total, "the replay buffer", "buffer_size", count=self.capacity)
         self.frames = np.zeros((e, n, *shape[1:]), dtype=observation_space.dtype)
         self.actions = np.zeros((e, n, *act_shape), dtype=act_dtype)
         self.rewards = np.zeros((e, n), dtype=np.float32)
@@ -198,10 +206,18 @@ class FrameReplayBuffer:
 
     # ------------------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
+        """The rings, and each env's last ``next_obs``: loaded, the buffer continues an env's
+        episode if the next observation is that one (envs restored on resume) and starts a new
+        one otherwise (envs reset)."""
         n = int(self.written.max())  # the rings are filled from slot 0 until they wrap
         state: dict[str, Any] = {k: getattr(self, k)[:, :n] for k in _STATE_ARRAYS}
         state.update(
-            pos=self.pos.copy(), written=self.written.copy(), steps=self.steps, ring=self.ring
+            pos=self.pos.copy(),
+            written=self.written.copy(),
+            steps=self.steps,
+            ring=self.ring,
+            last_next=self._last_next.copy(),
+            open=self._open.copy(),
         )
         return state
 
@@ -217,7 +233,12 @@ class FrameReplayBuffer:
         self.pos[:] = state["pos"]
         self.written[:] = state["written"]
         self.steps = int(state["steps"])
-        # A resumed run resets its envs: every env starts a new episode at its next add().
+        if "open" in state:
+            self._last_next[:] = state["last_next"]
+            self._open[:] = state["open"]
+            return
+        # An older checkpoint came with a run that reset its envs on resume: every env starts
+        # a new episode at its next add().
         for e in range(self.num_envs):
             if self.written[e]:
                 self.cut[e, (self.pos[e] - 1) % self.ring] = True

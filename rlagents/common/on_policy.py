@@ -211,8 +211,9 @@ class OnPolicyAgent(Agent):
 
     # ------------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        # A partly collected rollout is not saved: a resumed run starts its envs afresh, so the
-        # next step would not continue the stored ones (SB3 does the same).
+        """Weights, optimiser, counters, generator, normalisers, and the rollout collected so
+        far (with its position): with the envs restored from their snapshot, a resumed run
+        continues exactly where this one stopped."""
         state: dict[str, Any] = {
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -224,9 +225,13 @@ class OnPolicyAgent(Agent):
             state["obs_normalizer"] = self.obs_normalizer.state_dict()
         if self.reward_normalizer is not None:
             state["reward_normalizer"] = self.reward_normalizer.state_dict()
+        if self.uses_rollout:
+            state["rollout"] = self.buffer.state_dict()
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; a checkpoint without a rollout (older ones) starts the
+        next rollout afresh."""
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.num_timesteps = int(state["num_timesteps"])
@@ -236,6 +241,16 @@ class OnPolicyAgent(Agent):
             self.obs_normalizer.load_state_dict(state["obs_normalizer"])
         if self.reward_normalizer is not None:
             self.reward_normalizer.load_state_dict(state["reward_normalizer"])
+        if self.uses_rollout:
+            if "rollout" in state:
+                self.buffer.load_state_dict(state["rollout"])
+            else:
+                self.buffer.reset()
+
+    def envs_restarted(self) -> None:
+        """The run reset its envs instead of restoring them (an env that cannot be snapshotted,
+        an older checkpoint): drop the partial rollout, whose last step the new episodes do not
+        continue."""
         if self.uses_rollout:
             self.buffer.reset()
 

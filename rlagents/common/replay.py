@@ -22,6 +22,7 @@ import torch
 from gymnasium import spaces
 
 from rlagents.agent import Transition
+from rlagents.common.memory import array_bytes, check_allocation
 
 
 class ReplayBatch(NamedTuple):
@@ -62,6 +63,12 @@ class ReplayBuffer:
         self.device = torch.device(device)
         obs_shape, obs_dtype = _shape_dtype(observation_space)
         act_shape, act_dtype = _shape_dtype(action_space)
+        # What the arrays below take: obs and next_obs, actions, float32 rewards and terminated,
+        # bool cut; refused before numpy tries if the machine cannot hold it.
+        per_item = 2 * array_bytes(obs_shape, obs_dtype) + array_bytes(act_shape, act_dtype) + 9
+        check_allocation(
+            self.capacity * per_item, "the replay buffer", "buffer_size", count=self.capacity
+        )
         self.obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
         self.next_obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
         self.actions = np.zeros((self.capacity, *act_shape), dtype=act_dtype)
@@ -138,6 +145,9 @@ class ReplayBuffer:
         )
 
     def state_dict(self) -> dict[str, Any]:
+        """The stored transitions, as they are: loaded, the buffer samples what this one would,
+        and the newest steps' windows run on into the next steps (a resumed run that restores
+        its envs continues their episodes)."""
         n = self.size
         return {
             "obs": self.obs[:n],
@@ -149,6 +159,7 @@ class ReplayBuffer:
             "num_envs": self.num_envs,
             "pos": self.pos,
             "size": self.size,
+            "newest_open": True,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -160,8 +171,9 @@ class ReplayBuffer:
         self.cut[:n] = state["cut"] if "cut" in state else self.terminated[:n] > 0
         self.size, self.pos = n, int(state["pos"]) % self.capacity
         self.num_envs = int(state.get("num_envs", 0))
-        # A resumed run resets its envs: no n-step window may run on from the newest steps.
-        if n and self.num_envs:
+        # A checkpoint from before "newest_open" came with a run that reset its envs on resume:
+        # no n-step window may run on from its newest steps.
+        if not state.get("newest_open", False) and n and self.num_envs:
             self.cut[(self.pos - 1 - np.arange(self.num_envs)) % self.capacity] = True
 
 

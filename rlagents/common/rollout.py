@@ -186,3 +186,37 @@ class RolloutBuffer:
         self._boot_steps.clear()
         self._boot_envs.clear()
         self._boot_obs.clear()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The steps collected so far and the final observations kept for them."""
+        p = self.pos
+        return {
+            "pos": p,
+            "obs": self.obs[:p].copy(),
+            "actions": self.actions[:p].copy(),
+            "rewards": self.rewards[:p].copy(),
+            "terminated": self.terminated[:p].copy(),
+            "truncated": self.truncated[:p].copy(),
+            "boot_steps": np.array(self._boot_steps, dtype=np.int64),
+            "boot_envs": _concat(self._boot_envs, np.zeros(0, dtype=np.int64)),
+            "boot_obs": _concat(self._boot_obs, np.zeros((0, *self.obs.shape[2:]), self.obs.dtype)),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`; a rollout of another length or number of envs (a resume
+        with other settings) is dropped, the next one starts afresh."""
+        self.reset()
+        p = int(state["pos"])
+        if p > self.n_steps or np.shape(state["obs"])[1] != self.num_envs:
+            return
+        for key in ("obs", "actions", "rewards", "terminated", "truncated"):
+            getattr(self, key)[:p] = state[key]
+        self.pos = p
+        if len(state["boot_steps"]):  # kept as one batch: final_obs() concatenates them anyway
+            self._boot_steps.extend(np.asarray(state["boot_steps"]).tolist())
+            self._boot_envs.append(np.array(state["boot_envs"], dtype=np.int64))
+            self._boot_obs.append(np.array(state["boot_obs"], dtype=self.obs.dtype))
+
+
+def _concat(arrays: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else empty
