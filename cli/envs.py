@@ -7,14 +7,17 @@ picks it from the env id and from what the agent accepts.
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
+from gymnasium.envs.registration import load_env_creator
 
 from rlagents.agent import Agent
 from rlagents.errors import RLAgentsError
@@ -48,8 +51,16 @@ def parse_env_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:
     return kwargs
 
 
+ENV_ENTRY_POINTS = "rlagents.envs"  # entry-point group: ``EnvId = module:EnvClassOrFactory``
+
+
 def register_env_namespace(env_id: str) -> None:
-    """Make ``ALE/...`` ids resolvable without the user importing ale_py."""
+    """Make the id resolvable: ``ALE/...`` without the user importing ale_py, ``module:EnvId``
+    by importing ``module`` (Gymnasium's own form), and ids that a distribution registers
+    through the ``rlagents.envs`` entry-point group."""
+    module, _, _name = env_id.rpartition(":")
+    if module:
+        _import_env_module(module, env_id)
     if env_id.startswith("ALE/"):
         try:
             import ale_py
@@ -58,14 +69,77 @@ def register_env_namespace(env_id: str) -> None:
         gym.register_envs(ale_py)
         # ALE prints its emulator banner on every ROM load; keep the terminal to our own output.
         ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+    register_plugin_envs()
+
+
+def _import_env_module(module: str, env_id: str) -> None:
+    try:
+        importlib.import_module(module)
+    except Exception as err:  # a plugin's own bug must read as one line too
+        raise EnvError(
+            f"--env {env_id}: cannot import {module!r} ({_one_line(err)}); "
+            "check the module name and that its package is installed"
+        ) from None
+
+
+def register_plugin_envs() -> None:
+    """Register every env id of the ``rlagents.envs`` entry points (without importing them)."""
+    for entry in metadata.entry_points(group=ENV_ENTRY_POINTS):
+        if entry.name not in gym.registry:
+            gym.register(id=entry.name, entry_point=entry.value)
 
 
 def check_env_id(env_id: str) -> None:
     """Fail early on an unknown id, with Gymnasium's did-you-mean."""
+    name = env_id.rpartition(":")[2]
     try:
-        gym.spec(env_id)
+        gym.spec(name)
     except gym.error.Error as err:
         raise EnvError(_one_line(err)) from None
+
+
+def check_render_mode(env_id: str, make_kwargs: dict[str, Any]) -> None:
+    """A ``render_mode`` the env does not offer is refused (Gymnasium only warns)."""
+    mode = make_kwargs.get("render_mode")
+    if mode is None:
+        return
+    spec = gym.spec(env_id.rpartition(":")[2])
+    modes: Any = None
+    if isinstance(spec.entry_point, str):
+        try:
+            creator = load_env_creator(spec.entry_point)
+        except Exception:
+            return  # make() reports a broken entry point in its own words
+        modes = getattr(creator, "metadata", {}).get("render_modes")
+    elif callable(spec.entry_point):
+        modes = getattr(spec.entry_point, "metadata", {}).get("render_modes")
+    if not isinstance(mode, str) or (modes is not None and mode not in modes):
+        offered = ", ".join(map(str, modes)) if modes else "none"
+        raise EnvError(
+            f"--env-kwargs render_mode={mode}: {env_id} renders as {offered}; "
+            "or use --render to watch the evaluation episodes"
+        )
+    if mode == "human" and not has_display():
+        raise EnvError("render_mode=human needs a display (DISPLAY is not set)")
+
+
+# Building an env of these ids loads an emulator or a physics world (megabytes, tens of ms each).
+HEAVY_ENV_PREFIXES = ("ALE/", "CarRacing", "LunarLander", "BipedalWalker")
+MAX_ENVS = 1024
+MAX_HEAVY_ENVS_PER_CPU = 32
+
+
+def check_num_envs(env_id: str, num_envs: int) -> None:
+    """Refuse an env count that would take minutes and gigabytes to build before step 1."""
+    name = env_id.rpartition(":")[2]
+    heavy = name.startswith(HEAVY_ENV_PREFIXES)
+    limit = max(64, MAX_HEAVY_ENVS_PER_CPU * (os.cpu_count() or 1)) if heavy else MAX_ENVS
+    if num_envs > limit:
+        why = " (each one loads an emulator or a physics world)" if heavy else ""
+        raise EnvError(
+            f"--num-envs {num_envs} is more than {limit}, the most rlrun builds for {name}{why}; "
+            "use a smaller --num-envs"
+        )
 
 
 @dataclass

@@ -7,18 +7,24 @@ config.json       the agent, env, preset, seed and every hyper-parameter the run
 summary.json      the run's totals and its final evaluation
 
 Rows are buffered and flushed every few seconds and at exit, so logging stays off the hot loop.
+A non-finite number is written as an empty CSV cell and as ``null`` in JSON (``NaN`` is not JSON);
+a write that fails (a full disk) raises :class:`~cli.failures.RunFailure`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from cli.failures import RunFailure, describe
 
 FLUSH_SECONDS = 5.0
 
@@ -47,16 +53,23 @@ class RunLog:
 
     def metrics(self, metrics: dict[str, float]) -> None:
         for key, value in metrics.items():
-            self._metric_sums[key] += float(value)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise RunFailure(
+                    "agent", f"update() returned metric {key!r} = {value!r}, not a number"
+                ) from None
+            self._metric_sums[key] += number
             self._metric_counts[key] += 1
 
     def write_metrics(self, step: int) -> None:
         """Write the mean of each metric since the last call (no line if there were none)."""
         if not self._metric_counts:
             return
-        row = {"step": step}
-        row.update({k: self._metric_sums[k] / n for k, n in self._metric_counts.items()})
-        self._metrics_file.write(json.dumps(row) + "\n")
+        row: dict[str, Any] = {"step": step}
+        row.update({k: _num(self._metric_sums[k] / n) for k, n in self._metric_counts.items()})
+        with _disk_errors(self.run_dir / "metrics.jsonl"):
+            self._metrics_file.write(json.dumps(row) + "\n")
         self._metric_sums.clear()
         self._metric_counts.clear()
 
@@ -65,20 +78,35 @@ class RunLog:
             self.flush()
 
     def flush(self) -> None:
+        self._last_flush = time.monotonic()
         self._progress.flush()
         self._evaluations.flush()
-        self._metrics_file.flush()
-        self._last_flush = time.monotonic()
+        with _disk_errors(self.run_dir / "metrics.jsonl"):
+            self._metrics_file.flush()
 
     def close(self) -> None:
-        self.flush()
-        self._progress.close()
-        self._evaluations.close()
-        self._metrics_file.close()
+        """Flush and close every file; closes them all even when a flush fails."""
+        try:
+            self.flush()
+        finally:
+            for f in (self._progress, self._evaluations):
+                f.close()
+            with contextlib.suppress(OSError):  # already reported by the flush
+                self._metrics_file.close()
+
+
+@contextlib.contextmanager
+def _disk_errors(path: Path) -> Iterator[None]:
+    """Turn an OSError while writing ``path`` into a RunFailure of the disk."""
+    try:
+        yield
+    except OSError as err:
+        raise RunFailure("disk", f"cannot write {path}: {describe(err)}") from err
 
 
 class _CsvFile:
     def __init__(self, path: Path, header: list[str]) -> None:
+        self.path = path
         new = not path.exists() or path.stat().st_size == 0
         self._file = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115
         self._writer = csv.writer(self._file)
@@ -87,22 +115,49 @@ class _CsvFile:
         self.rows: list[tuple[Any, ...]] = []
 
     def flush(self) -> None:
-        if self.rows:
-            self._writer.writerows(self.rows)
-            self.rows.clear()
-        self._file.flush()
+        with _disk_errors(self.path):
+            if self.rows:
+                rows, self.rows = self.rows, []
+                self._writer.writerows(rows)
+            self._file.flush()
 
     def close(self) -> None:
-        self.flush()
-        self._file.close()
+        try:
+            self.flush()
+        except RunFailure:
+            pass  # the caller's flush has reported it
+        finally:
+            with contextlib.suppress(OSError):
+                self._file.close()
 
 
-def _num(value: float) -> float:
-    return round(float(value), 6) if math.isfinite(value) else value
+def _num(value: Any) -> float | None:
+    """A number rounded for the logs; None (empty cell, JSON null) where it is not finite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, 6) if math.isfinite(number) else None
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically (a crash never leaves half a file)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(_finite_json(data), indent=2, default=str, allow_nan=False)
+    try:
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise RunFailure("disk", f"cannot write {path}: {describe(err)}") from err
+
+
+def _finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so the JSON stays standard."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(v) for v in value]
+    return value

@@ -7,12 +7,23 @@ rlrun --agent dqn --show-config
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from typing import Any
 
 import click
 
-from cli.run import EXIT_INTERRUPTED, Run, RunOptions, describe_spaces
+from cli.failures import describe
+from cli.run import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Run,
+    RunOptions,
+    Terminated,
+    describe_spaces,
+)
 from rlagents import registry
 from rlagents.config import describe_config
 from rlagents.errors import RLAgentsError
@@ -31,9 +42,22 @@ class OneLineErrors(click.Command):
             _fail(f"{err.format_message()} (see rlrun --help)", err.exit_code)
         except RLAgentsError as err:
             _fail(str(err), EXIT_USAGE)
-        except click.exceptions.Abort:  # Ctrl-C outside the training loop, e.g. while building
+        except Terminated:  # SIGTERM outside the training loop, e.g. while building
+            click.echo("rlrun: terminated", err=True)
+            sys.exit(EXIT_TERMINATED)
+        except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C while building
             click.echo("rlrun: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except MemoryError:
+            _fail("out of memory while building the run; lower --num-envs or buffer sizes", 1)
+        except Exception as err:  # a bug, ours or a plugin's: one line, the traceback on request
+            if os.environ.get("RLRUN_TRACEBACK"):
+                traceback.print_exc()
+            _fail(
+                f"internal error: {describe(err)} (set RLRUN_TRACEBACK=1 to see where; "
+                "please report it)",
+                EXIT_FAILED,
+            )
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -57,7 +81,11 @@ def _fail(message: str, code: int) -> None:
 @click.option(
     "--episodes", type=click.IntRange(min=1), help="Train until this many episodes have finished."
 )
-@click.option("--seed", type=int, help="Seed of envs and agent. [default: random, recorded]")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**32 - 1),
+    help="Seed of envs and agent. [default: the checkpoint's with --load, else random, recorded]",
+)
 @click.option(
     "--num-envs",
     type=click.IntRange(min=1),
@@ -127,10 +155,25 @@ def _fail(message: str, code: int) -> None:
     show_default=True,
     help="Also checkpoint every N steps.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Let --save replace a directory that is not this run's checkpoint (moved aside).",
+)
 @click.option("--load", type=click.Path(), help="Resume from this checkpoint directory.")
 @click.option("--eval-only", is_flag=True, help="With --load: only evaluate the checkpoint.")
 @click.option(
     "--render", is_flag=True, help="Show evaluation episodes in a window (needs a display)."
+)
+@click.option(
+    "--eval-max-steps",
+    type=click.IntRange(min=1),
+    help="Cut evaluation episodes after N steps. [default: the env's limit, else 100000]",
+)
+@click.option(
+    "--allow-nonfinite",
+    is_flag=True,
+    help="Train on NaN/inf rewards, observations and actions instead of stopping.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--list-agents", is_flag=True, help="List every agent, built-in or plugin, and exit.")

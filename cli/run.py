@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
+import signal
 import sys
 import time
+import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,16 +20,20 @@ from gymnasium import spaces
 
 import rlagents
 from cli import envs as envlib
+from cli.failures import RunFailure, describe
+from cli.guards import action_check
 from cli.logs import RunLog, write_json
 from cli.steppers import SingleEnvStepper, VectorEnvStepper
 from cli.training import LoopSettings, LoopState, evaluate, train
 from rlagents import checkpoint as ckpt
-from rlagents import registry
+from rlagents import env_snapshot, registry
 from rlagents.agent import Agent
 from rlagents.config import build_config, config_to_dict
 from rlagents.errors import CheckpointError, ConfigError, RLAgentsError, SpaceMismatchError
 
-EXIT_INTERRUPTED = 130
+EXIT_FAILED = 1  # the env, the agent or the disk failed during the run
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
+EXIT_TERMINATED = 143  # SIGTERM (what schedulers and `timeout` send)
 
 
 @dataclass
@@ -50,9 +58,13 @@ class RunOptions:
     eval_only: bool
     render: bool
     quiet: bool
+    overwrite: bool = False  # --save onto something else than this run's checkpoint: move it aside
+    allow_nonfinite: bool = False  # NaN/inf rewards, observations and actions do not stop the run
+    eval_max_steps: int | None = None  # cut evaluation episodes (None: the env's limit, else 100k)
 
 
 DEFAULT_STEPS = 100_000
+EVAL_MAX_STEPS = 100_000  # an evaluation episode of an env without a time limit is cut here
 
 # Evaluation scores whole games with their true rewards, whatever the training env does
 # (life-loss terminals and clipped rewards are training aids, not the task).
@@ -65,6 +77,10 @@ class Run:
     def __init__(self, opts: RunOptions) -> None:
         self.opts = opts
         self.meta = ckpt.read_meta(opts.load) if opts.load else None
+        if self.meta:
+            warning = ckpt.newer_version_warning(self.meta)
+            if warning:
+                _note(f"warning: {warning}")
         self.agent_name = opts.agent or (self.meta or {}).get("agent")
         self.env_id = opts.env_id or (self.meta or {}).get("env_id")
         if not self.agent_name:
@@ -79,12 +95,13 @@ class Run:
                 f"not {self.agent_name!r}; "
                 f"run with --agent {self.meta['agent']} or leave --agent out"
             )
-        self.seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(2), "little")
+        self.seed = self._choose_seed()
         self.agent_cls = registry.load(self.agent_name)
 
         envlib.register_env_namespace(self.env_id)
         envlib.check_env_id(self.env_id)
         make_kwargs = envlib.parse_env_kwargs(opts.env_kwargs)
+        envlib.check_render_mode(self.env_id, make_kwargs)
         if self.meta and opts.preset == envlib.AUTO and "preset" in self.meta:
             self.preset = self.meta["preset"]  # resume with the wrappers it was trained with
         else:
@@ -93,6 +110,9 @@ class Run:
         self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset)
         self.config = self._build_config()
         self.num_envs = opts.num_envs or self._recommended_num_envs()
+        envlib.check_num_envs(self.env_id, self.num_envs)
+        self.checkpoint_dir = Path(opts.save) if opts.save else None
+        self._move_aside_before_saving = self._check_save_target() if opts.save else False
 
         self.stepper = self._make_stepper()
         obs_space, act_space = self.observation_space, self.action_space
@@ -104,10 +124,20 @@ class Run:
         if self.meta:
             self._load_checkpoint()
         self.run_dir = self._make_run_dir()
-        self.checkpoint_dir = Path(opts.save) if opts.save else self.run_dir / "checkpoint"
+        if self.checkpoint_dir is None:
+            self.checkpoint_dir = self.run_dir / "checkpoint"
+        self.emergency_checkpoint: Path | None = None
         self.eval_env = None
         self.eval_seconds = 0.0
         self.train_wall = self.train_eval_seconds = 0.0
+
+    def _choose_seed(self) -> int:
+        """The seed given; when resuming, the checkpoint's; else a random one (recorded)."""
+        if self.opts.seed is not None:
+            return self.opts.seed
+        if self.meta and self.meta.get("seed") is not None:
+            return int(self.meta["seed"])
+        return int.from_bytes(os.urandom(2), "little")
 
     # ------------------------------------------------------------------------------ building
     def _probe_observation_space(self, make_kwargs: dict[str, Any]) -> spaces.Space | None:
@@ -156,10 +186,12 @@ class Run:
                 return int(table[key])
         return 1
 
-    def _make_stepper(self):
+    def _make_stepper(self) -> SingleEnvStepper | VectorEnvStepper:
+        check = not self.opts.allow_nonfinite
         if self.num_envs == 1:
-            return SingleEnvStepper(self.factory.make())
-        return VectorEnvStepper(self.factory.make_vector(self.num_envs))
+            return SingleEnvStepper(self.factory.make(), check_finite=check, name=self.env_id)
+        envs = self.factory.make_vector(self.num_envs)
+        return VectorEnvStepper(envs, check_finite=check, name=self.env_id)
 
     @property
     def observation_space(self) -> spaces.Space:
@@ -192,17 +224,95 @@ class Run:
         ckpt.check_compatible(
             self.meta, self.opts.load, self.agent_name, self.observation_space, self.action_space
         )
-        state = ckpt.read_state(self.opts.load)
-        try:
-            self.agent.load_state_dict(state)
-        except (KeyError, ValueError, RuntimeError, TypeError) as err:
-            raise CheckpointError(
-                f"checkpoint {self.opts.load!r} does not fit agent {self.agent_name!r}: "
-                f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
-            ) from None
+        ckpt.load_agent_state(self.agent, self.opts.load)
         self.state.step = int(self.meta.get("steps", 0))
         self.state.episode = int(self.meta.get("episodes", 0))
         self.state.started_at_step = self.state.step
+        self._resume_episodes(ckpt.read_run_state(self.opts.load))
+
+    def _resume_episodes(self, run_state: dict[str, Any] | None) -> None:
+        """Continue the checkpoint's episodes where the envs can be restored exactly."""
+        why = self._why_episodes_cannot_continue(run_state)
+        if why:
+            _note(f"note: the resumed run starts new episodes: {why}")
+            self.agent.envs_restarted()
+            return
+        assert run_state is not None
+        try:
+            env_snapshot.restore_env(self._env_object(), run_state["env"])
+            self.stepper.load_episode_state(run_state["episodes"])
+        except (KeyError, ValueError, TypeError, IndexError) as err:
+            raise CheckpointError(
+                f"checkpoint {self.opts.load!r}: its env snapshot does not fit {self.env_id} "
+                f"({describe(err)}); pass --load a checkpoint of this env"
+            ) from None
+        self.state.obs = run_state["obs"]
+        self.state.recent_returns.extend(float(r) for r in run_state.get("recent_returns", []))
+
+    def _why_episodes_cannot_continue(self, run_state: dict[str, Any] | None) -> str | None:
+        if not run_state:
+            return "the checkpoint holds no env state (it was written by an older rlagents)"
+        if run_state.get("why_not"):
+            return str(run_state["why_not"])
+        if run_state.get("num_envs") != self.num_envs:
+            return f"the checkpoint ran {run_state.get('num_envs')} envs, this run {self.num_envs}"
+        obs = run_state.get("obs")
+        space = self.observation_space
+        expected = (self.num_envs, *(space.shape or ()))
+        if not isinstance(obs, np.ndarray) or obs.shape != expected or obs.dtype != space.dtype:
+            return "its saved observations do not fit this env"
+        return None
+
+    def _env_object(self) -> Any:
+        stepper = self.stepper
+        return stepper.env if isinstance(stepper, SingleEnvStepper) else stepper.envs
+
+    def _check_save_target(self) -> bool:
+        """Refuse a --save that would replace something else than this run's own checkpoint;
+        return whether it is to be moved aside (``--overwrite``) before the first save."""
+        path = self.checkpoint_dir
+        assert path is not None
+        if path.is_symlink():
+            raise ConfigError(
+                f"--save {str(path)!r} is a symbolic link; pass the directory it points to "
+                f"({os.path.realpath(path)!r}) or another one"
+            )
+        kind = ckpt.describe_target(path)
+        problem = None
+        if kind == "other":
+            problem = (
+                "is not empty and is not a checkpoint"
+                if path.is_dir()
+                else "is a file, not a directory"
+            )
+        elif kind == "checkpoint" and not self._is_own_checkpoint(path):
+            problem = self._foreign_checkpoint_text(path)
+        if problem and not self.opts.overwrite:
+            raise ConfigError(
+                f"--save {str(path)!r} {problem}; choose a new or empty directory, or add "
+                "--overwrite to move it aside (nothing is deleted)"
+            )
+        _check_writable(path, "--save")
+        return problem is not None
+
+    def _is_own_checkpoint(self, path: Path) -> bool:
+        if self.opts.load and os.path.realpath(self.opts.load) == os.path.realpath(path):
+            return True
+        try:
+            meta = ckpt.read_meta(path)
+        except CheckpointError:
+            return False
+        return meta.get("agent") == self.agent_name and meta.get("env_id") == self.env_id
+
+    def _foreign_checkpoint_text(self, path: Path) -> str:
+        try:
+            meta = ckpt.read_meta(path)
+        except CheckpointError:
+            return "holds a damaged checkpoint"
+        return (
+            f"holds a checkpoint of {meta.get('agent')!r} on {meta.get('env_id')} "
+            f"(step {meta.get('steps')}), not of {self.agent_name!r} on {self.env_id}"
+        )
 
     def _make_run_dir(self) -> Path:
         if self.opts.run_dir:
@@ -214,7 +324,7 @@ class Run:
                 )
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            env_part = self.env_id.replace("/", "-")
+            env_part = self.env_id.replace("/", "-").replace(":", "-")
             agent_part = self.agent_name.replace(":", "-")
             name = f"{env_part}_{agent_part}_s{self.seed}_{stamp}"
             run_dir = Path("runs") / name
@@ -222,42 +332,100 @@ class Run:
             while run_dir.exists():
                 suffix += 1
                 run_dir = Path("runs") / f"{name}-{suffix}"
-        run_dir.mkdir(parents=True, exist_ok=True)
+        _check_writable(run_dir, "--run-dir")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot create the run directory {str(run_dir)!r}: {describe(err)}; "
+                "choose another --run-dir"
+            ) from None
         return run_dir
 
     # ------------------------------------------------------------------------------ running
     def execute(self) -> int:
-        """Train (or only evaluate), then save and summarise; return the exit status."""
-        write_json(self.run_dir / "config.json", self.config_record())
-        log = RunLog(self.run_dir)
-        interrupted = False
-        try:
-            if not self.opts.eval_only:
-                self._train(log)
-        except KeyboardInterrupt:
-            interrupted = True
-        self.train_wall = self.state.wall if not self.opts.eval_only else 0.0
-        self.train_eval_seconds = self.eval_seconds
-        try:
-            evaluated_here = self.state.last_eval_step == self.state.step
-            if not interrupted and self.opts.eval_episodes > 0 and not evaluated_here:
-                self.state.last_eval = self._evaluate()
-                log.evaluation(self.state.step, self.state.wall, *self.state.last_eval)
-            if not self.opts.eval_only:
-                self.save()
-        except KeyboardInterrupt:
-            interrupted = True
-            if not self.opts.eval_only:
-                self.save()  # a second Ctrl-C during the final evaluation still keeps the work
-        finally:
-            log.close()
-            self.stepper.close()
-            if self.eval_env is not None:
-                self.eval_env.close()
-        summary = self.summary(interrupted)
-        write_json(self.run_dir / "summary.json", summary)
+        """Train (or only evaluate), then save and summarise; return the exit status.
+
+        Whatever happens after step 1 — Ctrl-C, SIGTERM, the env, the agent or the disk
+        failing — the logs are flushed, a summary is written and the last good checkpoint is
+        kept; a failure also writes an emergency checkpoint beside it where it can.
+        """
+        outcome = Outcome()
+        with _signals_as_interrupts():
+            log = self._start_log(outcome)
+            if log is not None:
+                self._run(log, outcome)
+        summary = self.summary(outcome)
+        with contextlib.suppress(RunFailure):  # a full disk: the summary line still tells it all
+            write_json(self.run_dir / "summary.json", summary)
         print(self.summary_line(summary), flush=True)
-        return EXIT_INTERRUPTED if interrupted else 0
+        if outcome.failure is not None:
+            _note(f"error: {self.failure_line(outcome)}")
+            return EXIT_FAILED
+        if outcome.interrupted:
+            return EXIT_TERMINATED if outcome.interrupted == "SIGTERM" else EXIT_INTERRUPTED
+        return 0
+
+    def _start_log(self, outcome: Outcome) -> RunLog | None:
+        try:
+            write_json(self.run_dir / "config.json", self.config_record())
+            return RunLog(self.run_dir)
+        except RunFailure as failure:
+            outcome.failure = failure
+        except OSError as err:
+            outcome.failure = RunFailure("disk", f"cannot write to {self.run_dir}: {describe(err)}")
+        self.stepper.close()
+        return None
+
+    def _run(self, log: RunLog, outcome: Outcome) -> None:
+        try:
+            with outcome.catching():
+                if not self.opts.eval_only:
+                    self._train(log)
+            self.train_wall = self.state.wall if not self.opts.eval_only else 0.0
+            self.train_eval_seconds = self.eval_seconds
+            with outcome.catching():
+                evaluated_here = self.state.last_eval_step == self.state.step
+                if outcome.ok and self.opts.eval_episodes > 0 and not evaluated_here:
+                    self.state.last_eval = self._evaluate()
+                    log.evaluation(self.state.step, self.state.wall, *self.state.last_eval)
+            if not self.opts.eval_only:
+                # A second Ctrl-C while saving must not cost the work: signals wait for the save.
+                with _signals_deferred(outcome), outcome.catching():
+                    self._final_save(outcome)
+        finally:
+            with outcome.catching():
+                log.close()
+            self._close_envs()
+
+    def _final_save(self, outcome: Outcome) -> None:
+        if outcome.failure is None:
+            self.save()
+            return
+        # The env, the agent or the disk failed: the last good checkpoint stays as it is, and
+        # the state reached is written beside it, where the user can inspect or resume it.
+        path = self._emergency_path()
+        try:
+            ckpt.save_checkpoint(path, self.checkpoint_meta(), self.agent.state_dict())
+        except Exception as err:
+            _note(f"note: no emergency checkpoint could be written ({describe(err)})")
+            return
+        self.emergency_checkpoint = path
+
+    def _emergency_path(self) -> Path:
+        assert self.checkpoint_dir is not None
+        base = self.checkpoint_dir.with_name(self.checkpoint_dir.name + "-emergency")
+        path, k = base, 1
+        while ckpt.describe_target(path) == "other" or path.is_symlink():
+            k += 1
+            path = base.with_name(f"{base.name}-{k}")
+        return path
+
+    def _close_envs(self) -> None:
+        for env in (self.stepper, self.eval_env):
+            if env is not None:
+                with contextlib.suppress(Exception):  # a broken env must not hide the summary
+                    env.close()
 
     def _train(self, log: RunLog) -> None:
         opts = self.opts
@@ -270,6 +438,9 @@ class Run:
             save_every=opts.save_every,
             stop_at_return=opts.stop_at_return,
             seed=self.seed,
+            check_actions=action_check(
+                self.action_space, self.num_envs, allow_nonfinite=opts.allow_nonfinite
+            ),
         )
         with Progress(total=steps, start=self.state.step, disable=opts.quiet) as progress:
             self.state.wall_start = time.perf_counter()
@@ -291,12 +462,44 @@ class Run:
             if self.opts.render:
                 extra["render_mode"] = "human"
             self.eval_env = self.factory.make(**extra)
-        returns = evaluate(self.agent, self.eval_env, self.opts.eval_episodes, self.seed + 10_000)
+        returns = evaluate(
+            self.agent,
+            self.eval_env,
+            self.opts.eval_episodes,
+            self.seed + 10_000,
+            max_steps=self._eval_max_steps(),
+        )
         self.eval_seconds += time.perf_counter() - start
         return float(np.mean(returns)), float(np.std(returns)), len(returns)
 
+    def _eval_max_steps(self) -> int | None:
+        if self.opts.eval_max_steps:
+            return self.opts.eval_max_steps
+        assert self.eval_env is not None
+        has_limit = self.eval_env.spec is not None and self.eval_env.spec.max_episode_steps
+        return None if has_limit else EVAL_MAX_STEPS
+
     def save(self) -> None:
-        meta = {
+        """Write the checkpoint (agent and, where they can be snapshotted, the envs)."""
+        assert self.checkpoint_dir is not None
+        if self._move_aside_before_saving:
+            moved = ckpt.move_aside(self.checkpoint_dir)
+            _note(f"note: --overwrite: moved {str(self.checkpoint_dir)!r} aside to {str(moved)!r}")
+            self._move_aside_before_saving = False
+        try:
+            ckpt.save_checkpoint(
+                self.checkpoint_dir,
+                self.checkpoint_meta(),
+                self.agent.state_dict(),
+                run_state=self.run_state(),
+            )
+        except OSError as err:
+            raise RunFailure(
+                "disk", f"cannot write the checkpoint {self.checkpoint_dir}: {describe(err)}"
+            ) from err
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {
             "agent": self.agent_name,
             "package_version": rlagents.__version__,
             "agent_class": f"{type(self.agent).__module__}:{type(self.agent).__qualname__}",
@@ -310,7 +513,23 @@ class Run:
             "episodes": self.state.episode,
             "seed": self.seed,
         }
-        ckpt.save_checkpoint(self.checkpoint_dir, meta, self.agent.state_dict())
+
+    def run_state(self) -> dict[str, Any]:
+        """The episodes in progress: the envs' snapshot, the next observation, the returns so
+        far — what makes N/2 steps and N/2 resumed the same run as N steps."""
+        state: dict[str, Any] = {"num_envs": self.num_envs, "why_not": None}
+        if self.state.obs is None:
+            state["why_not"] = "the run stopped before its first step"
+            return state
+        try:
+            state["env"] = env_snapshot.snapshot_env(self._env_object())
+        except ValueError as err:  # an emulator or a physics world: not plain data
+            state["why_not"] = str(err)
+            return state
+        state["obs"] = np.array(self.state.obs, copy=True)
+        state["episodes"] = self.stepper.episode_state()
+        state["recent_returns"] = list(self.state.recent_returns)
+        return state
 
     # ------------------------------------------------------------------------------ reporting
     def config_record(self) -> dict[str, Any]:
@@ -326,11 +545,12 @@ class Run:
             "package_version": rlagents.__version__,
         }
 
-    def summary(self, interrupted: bool) -> dict[str, Any]:
+    def summary(self, outcome: Outcome) -> dict[str, Any]:
         steps = self.state.step - self.state.started_at_step
-        wall = self.train_wall  # training, with its periodic evaluations; not the final one
+        wall = self.train_wall or (self.state.wall if outcome.failure else 0.0)
         train_seconds = max(wall - self.train_eval_seconds, 1e-9)
         mean, std, episodes = self.state.last_eval or (math.nan, math.nan, 0)
+        failure = outcome.failure
         return {
             "agent": self.agent_name,
             "env": self.env_id,
@@ -341,29 +561,154 @@ class Run:
             "episodes": self.state.episode,
             "wall_seconds": round(wall, 3),
             "steps_per_second": round(steps / train_seconds, 1) if steps else 0.0,
-            "eval_mean_return": None if math.isnan(mean) else mean,
-            "eval_std_return": None if math.isnan(std) else std,
+            "eval_mean_return": _finite_or_none(mean),
+            "eval_std_return": _finite_or_none(std),
             "eval_episodes": episodes,
             "reached_target": self.state.reached_target,
-            "interrupted": interrupted,
+            "interrupted": bool(outcome.interrupted),
+            "signal": outcome.interrupted,
+            "error": str(failure) if failure else None,
+            "failed": failure.who if failure else None,
             "run_dir": str(self.run_dir),
-            "checkpoint": None if self.opts.eval_only else str(self.checkpoint_dir),
+            "checkpoint": self._last_good_checkpoint(),
+            "emergency_checkpoint": str(self.emergency_checkpoint)
+            if self.emergency_checkpoint
+            else None,
         }
+
+    def _last_good_checkpoint(self) -> str | None:
+        if self.opts.eval_only or self.checkpoint_dir is None:
+            return None
+        kind = ckpt.describe_target(self.checkpoint_dir)
+        return str(self.checkpoint_dir) if kind == "checkpoint" else None
+
+    def failure_line(self, outcome: Outcome) -> str:
+        assert outcome.failure is not None
+        parts = [f"{self.agent_name} on {self.env_id}: {outcome.failure}"]
+        parts.append(f"logs and summary in {self.run_dir}")
+        good = self._last_good_checkpoint()
+        if good and ckpt.describe_target(Path(good)) == "checkpoint":
+            meta = ckpt.read_meta(good)
+            parts.append(f"last good checkpoint {good} (step {meta.get('steps')})")
+        if self.emergency_checkpoint:
+            parts.append(
+                f"the state at step {self.state.step} is in {self.emergency_checkpoint} "
+                "(--load it to inspect or resume)"
+            )
+        return "; ".join(parts)
 
     @staticmethod
     def summary_line(s: dict[str, Any]) -> str:
-        ev = (
-            f"eval {s['eval_mean_return']:.2f} ± {s['eval_std_return']:.2f} "
-            f"over {s['eval_episodes']} episodes"
-            if s["eval_episodes"]
-            else "no evaluation"
-        )
-        head = "interrupted" if s["interrupted"] else "done"
+        if s["eval_episodes"]:
+            mean, std = _fmt(s["eval_mean_return"]), _fmt(s["eval_std_return"])
+            ev = f"eval {mean} ± {std} over {s['eval_episodes']} episodes"
+        else:
+            ev = "no evaluation"
+        head = "failed" if s.get("error") else "interrupted" if s["interrupted"] else "done"
         return (
             f"{head}: {s['agent']} on {s['env']} (seed {s['seed']}): {s['steps']} steps, "
-            f"{s['episodes']} episodes, {s['wall_seconds']:.1f} s, "
-            f"{s['steps_per_second']:.0f} steps/s; {ev}; run dir {s['run_dir']}"
+            f"{s['episodes']} episodes, {_fmt(s['wall_seconds'], 1)} s, "
+            f"{_fmt(s['steps_per_second'], 0)} steps/s; {ev}; run dir {s['run_dir']}"
         )
+
+
+class Outcome:
+    """How the run ended: normally, interrupted by a signal, or by a failure."""
+
+    def __init__(self) -> None:
+        self.interrupted: str | None = None  # "SIGINT" or "SIGTERM"
+        self.failure: RunFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.interrupted is None and self.failure is None
+
+    @contextlib.contextmanager
+    def catching(self) -> Iterator[None]:
+        """Record an interrupt or a failure (the first failure wins) and carry on."""
+        try:
+            yield
+        except KeyboardInterrupt as err:
+            self.interrupted = self.interrupted or getattr(err, "signal_name", "SIGINT")
+        except RunFailure as failure:
+            self.failure = self.failure or failure
+        except Exception as err:  # a bug of ours: the run still ends with its work kept
+            if os.environ.get("RLRUN_TRACEBACK"):
+                traceback.print_exc()
+            self.failure = self.failure or RunFailure(
+                "rlrun", f"{describe(err)} (a bug in rlrun: please report it)"
+            )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that both stop the run the same way."""
+
+    signal_name = "SIGTERM"
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` like SIGINT raises KeyboardInterrupt."""
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    try:
+        previous: Any = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (a worker): leave signals to the host
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred(outcome: Outcome) -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done; one that came is recorded as such."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (ValueError, AttributeError, OSError):  # not the main thread, or no sigmask
+        yield
+        return
+    try:
+        yield
+    finally:
+        with outcome.catching():
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """``path`` (or the nearest folder above it that exists) must be a writable directory."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ConfigError(
+            f"{option} {str(path)!r}: {str(existing)!r} is a file, not a directory; "
+            f"choose another {option}"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{option} {str(path)!r}: {str(existing)!r} is not writable; choose another {option}"
+        )
+
+
+def _note(text: str) -> None:
+    print(f"rlrun: {text}", file=sys.stderr, flush=True)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    """Any summary value as text: numbers with ``digits`` decimals, None and NaN as n/a."""
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f"{value:.{digits}f}"
+    return "n/a"
 
 
 class Progress:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
+from cli.failures import RunFailure, describe
+from cli.guards import ActionCheck
 from cli.logs import RunLog
 from rlagents.agent import Agent, Transition
 
@@ -30,6 +32,7 @@ class LoopSettings:
     save_every: int  # 0: only the final checkpoint
     stop_at_return: float | None
     seed: int | None
+    check_actions: ActionCheck | None = None  # None: actions go to the env unchecked
 
 
 @dataclass
@@ -44,6 +47,7 @@ class LoopState:
     last_eval: tuple[float, float, int] | None = None
     last_eval_step: int | None = None  # the step of last_eval: the final one is not played twice
     reached_target: bool = False
+    obs: np.ndarray | None = None  # the observation to act on next; set: resume without a reset
 
     @property
     def wall(self) -> float:
@@ -63,52 +67,77 @@ def train(
     """Run the loop until the step or episode budget is spent, or the target return is reached.
 
     KeyboardInterrupt propagates to the caller, which saves and closes; ``state`` is always
-    consistent between steps.
+    consistent between steps, and ``state.obs`` holds the observation the next step acts on.
+    A failure of the env or the agent raises :class:`RunFailure` naming the call and the step.
     """
     n = stepper.num_envs
     end_step = state.step + settings.max_steps if settings.max_steps else None
     max_episodes = state.episode + settings.max_episodes if settings.max_episodes else None
     next_eval = _next_multiple(state.step, settings.eval_every)
     next_save = _next_multiple(state.step, settings.save_every)
-    next_progress = state.step + PROGRESS_EVERY
+    # On multiples, so that a resumed run logs its metrics over the same intervals.
+    next_progress = (state.step // PROGRESS_EVERY + 1) * PROGRESS_EVERY
     next_event = min(x for x in (next_eval, next_save, next_progress, end_step) if x is not None)
 
-    obs = stepper.reset(settings.seed)
+    obs = state.obs if state.obs is not None else stepper.reset(settings.seed)
+    state.obs = None
     act, observe, update, env_step = agent.act, agent.observe, agent.update, stepper.step
-    while True:
-        actions = act(obs)
-        next_obs, obs_after, reward, terminated, truncated, finished = env_step(actions)
-        observe(Transition(obs, actions, reward, next_obs, terminated, truncated))
-        metrics = update()
-        if metrics:
-            log.metrics(metrics)
-        obs = obs_after
-        state.step += n
-        if finished:
-            for ret, length in finished:
-                state.episode += 1
-                state.recent_returns.append(ret)
-                log.episode(state.step, state.episode, ret, length, state.wall)
-            if max_episodes is not None and state.episode >= max_episodes:
-                break
-        if state.step >= next_event:
-            if end_step is not None and state.step >= end_step:
-                break
-            if state.step >= next_progress:
-                next_progress = state.step + PROGRESS_EVERY
-                log.write_metrics(state.step)
-                log.maybe_flush()
-                progress.show(state)
-            if next_save is not None and state.step >= next_save:
-                next_save = _next_multiple(state.step, settings.save_every)
-                save_fn()
-            if next_eval is not None and state.step >= next_eval:
-                next_eval = _next_multiple(state.step, settings.eval_every)
-                if _evaluate_and_check(state, log, evaluate_fn, settings.stop_at_return):
+    check_actions = settings.check_actions
+    # try blocks cost nothing until they catch: each call's failure is named by its own.
+    try:
+        while True:
+            try:
+                actions = act(obs)
+            except Exception as err:
+                raise RunFailure("agent", f"act() raised {describe(err)}") from err
+            if check_actions is not None:
+                check_actions(actions)
+            next_obs, obs_after, reward, terminated, truncated, finished = env_step(actions)
+            try:
+                observe(Transition(obs, actions, reward, next_obs, terminated, truncated))
+                metrics = update()
+            except Exception as err:
+                raise RunFailure("agent", f"observe()/update() raised {describe(err)}") from err
+            if metrics:
+                log.metrics(metrics)
+            obs = obs_after
+            state.step += n
+            if finished:
+                for ret, length in finished:
+                    state.episode += 1
+                    state.recent_returns.append(ret)
+                    log.episode(state.step, state.episode, ret, length, state.wall)
+                if max_episodes is not None and state.episode >= max_episodes:
                     break
-            next_event = min(
-                x for x in (next_eval, next_save, next_progress, end_step) if x is not None
-            )
+            if state.step >= next_event:
+                if end_step is not None and state.step >= end_step:
+                    break
+                if state.step >= next_progress:
+                    next_progress = state.step + PROGRESS_EVERY - state.step % PROGRESS_EVERY
+                    log.write_metrics(state.step)
+                    log.maybe_flush()
+                    progress.show(state)
+                if next_save is not None and state.step >= next_save:
+                    next_save = _next_multiple(state.step, settings.save_every)
+                    state.obs = obs
+                    try:
+                        save_fn()
+                    except RunFailure as failure:
+                        failure.step = state.step
+                        raise
+                if next_eval is not None and state.step >= next_eval:
+                    next_eval = _next_multiple(state.step, settings.eval_every)
+                    if _evaluate_and_check(state, log, evaluate_fn, settings.stop_at_return):
+                        break
+                next_event = min(
+                    x for x in (next_eval, next_save, next_progress, end_step) if x is not None
+                )
+    except RunFailure as failure:
+        if failure.step is None:
+            failure.step = state.step + n  # the step being played when it failed
+        raise
+    finally:
+        state.obs = obs  # what the next step would act on: a checkpoint resumes from here
     log.write_metrics(state.step)
     progress.show(state)
 
@@ -118,7 +147,11 @@ def _next_multiple(step: int, every: int) -> int | None:
 
 
 def _evaluate_and_check(state: LoopState, log: RunLog, evaluate_fn, stop_at: float | None) -> bool:
-    mean, std, episodes = evaluate_fn()
+    try:
+        mean, std, episodes = evaluate_fn()
+    except RunFailure as failure:
+        failure.step = state.step
+        raise
     state.last_eval, state.last_eval_step = (mean, std, episodes), state.step
     log.evaluation(state.step, state.wall, mean, std, episodes)
     if stop_at is not None and mean >= stop_at:
@@ -127,19 +160,36 @@ def _evaluate_and_check(state: LoopState, log: RunLog, evaluate_fn, stop_at: flo
     return False
 
 
-def evaluate(agent: Agent, env: gym.Env, episodes: int, seed: int | None) -> list[float]:
+def evaluate(
+    agent: Agent, env: gym.Env, episodes: int, seed: int | None, max_steps: int | None = None
+) -> list[float]:
     """Play ``episodes`` full episodes greedily (``explore=False``) on ``env``; return returns.
 
-    Each episode runs to the env's own end (termination or its time limit).
+    Each episode runs to the env's own end (termination or its time limit), or is cut after
+    ``max_steps`` steps, so that an env that never ends cannot hang the run.
     """
     returns = []
     for k in range(episodes):
-        obs, _ = env.reset(seed=None if seed is None else seed + k)
-        total, done = 0.0, False
+        try:
+            obs, _ = env.reset(seed=None if seed is None else seed + k)
+        except Exception as err:
+            raise RunFailure(
+                "env", f"the evaluation env raised in reset(): {describe(err)}"
+            ) from err
+        total, done, length = 0.0, False, 0
         while not done:
-            action = agent.act(np.expand_dims(obs, 0), explore=False)[0]
-            obs, reward, terminated, truncated, _ = env.step(action)
+            try:
+                action = agent.act(np.expand_dims(obs, 0), explore=False)[0]
+            except Exception as err:
+                raise RunFailure("agent", f"act(explore=False) raised {describe(err)}") from err
+            try:
+                obs, reward, terminated, truncated, _ = env.step(action)
+            except Exception as err:
+                raise RunFailure(
+                    "env", f"the evaluation env raised in step(): {describe(err)}"
+                ) from err
             total += float(reward)
-            done = terminated or truncated
+            length += 1
+            done = terminated or truncated or (max_steps is not None and length >= max_steps)
         returns.append(total)
     return returns

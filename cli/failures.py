@@ -1,0 +1,34 @@
+"""What ends a run after its first step: the env, the agent or the disk failed.
+
+A :class:`RunFailure` is not a user's typing mistake (those are ``RLAgentsError``, exit status 2,
+raised before step 1); it is a fault found while training. The runner catches it, flushes the
+logs, writes the summary with the error, keeps the last good checkpoint, writes an emergency one
+where it can, prints one line and exits with status 1.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Who = Literal["env", "agent", "disk", "rlrun"]  # rlrun: a bug of ours, to be reported
+
+
+class RunFailure(Exception):
+    """The env, the agent or the disk failed during the run; ``str()`` is one line."""
+
+    def __init__(self, who: Who, message: str, step: int | None = None) -> None:
+        super().__init__(message)
+        self.who = who
+        self.message = message
+        self.step = step
+
+    def __str__(self) -> str:
+        where = f" at step {self.step}" if self.step is not None else ""
+        return f"the {self.who} failed{where}: {self.message}"
+
+
+def describe(err: BaseException) -> str:
+    """``TypeName: message`` on one line, at most 300 characters."""
+    text = " ".join(str(err).split())
+    text = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
