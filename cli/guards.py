@@ -43,19 +43,38 @@ def _discrete_check(space: spaces.Discrete, num_envs: int) -> ActionCheck:
     low, high = int(space.start), int(space.start + space.n)  # valid: low <= a < high
     expected = (num_envs,)
 
-    def check(actions: np.ndarray) -> None:
+    def diagnose(actions: np.ndarray) -> None:
         if type(actions) is not np.ndarray or actions.shape != expected:
             raise _shape_problem(actions, expected)
         if actions.dtype.kind not in "iu":
             raise _bad(f"actions of dtype {actions.dtype}; {space} takes integers")
-        if num_envs == 1:
-            if not low <= actions[0] < high:
-                raise _bad(f"action {actions[0]} for env 0, outside {space}")
-        elif actions.min() < low or actions.max() >= high:
-            bad = int(np.flatnonzero((actions < low) | (actions >= high))[0])
-            raise _bad(f"action {actions[bad]} for env {bad}, outside {space}")
+        bad = int(np.flatnonzero((actions < low) | (actions >= high))[0])
+        raise _bad(f"action {actions[bad]} for env {bad}, outside {space}")
 
-    return check
+    if num_envs == 1:  # the runner's fastest path: one test, the diagnosis only on failure
+
+        def check(actions: np.ndarray) -> None:
+            if not (
+                type(actions) is np.ndarray
+                and actions.shape == expected
+                and actions.dtype.kind in "iu"
+                and low <= actions[0] < high
+            ):
+                diagnose(actions)
+
+        return check
+
+    def check_batch(actions: np.ndarray) -> None:
+        if not (
+            type(actions) is np.ndarray
+            and actions.shape == expected
+            and actions.dtype.kind in "iu"
+            and actions.min() >= low
+            and actions.max() < high
+        ):
+            diagnose(actions)
+
+    return check_batch
 
 
 def _box_check(space: spaces.Box, num_envs: int, allow_nonfinite: bool) -> ActionCheck:

@@ -55,7 +55,9 @@ class SingleEnvStepper:
         self.action_space = env.action_space
         self.check_obs = check_finite and _float_box(env.observation_space)
         self.check_reward = check_finite
-        self.small_obs = int(np.prod(env.observation_space.shape or (1,))) <= SMALL_OBS
+        shape = env.observation_space.shape or ()
+        # The common case (a short float vector) is checked by one Python sum with the reward.
+        self.quick_check = self.check_obs and len(shape) == 1 and shape[0] <= SMALL_OBS
         self._return = 0.0
         self._length = 0
 
@@ -73,21 +75,27 @@ class SingleEnvStepper:
             raise _nonfinite_failure(f"{self.name}.reset()", obs, 0.0, None)
         return obs
 
-    def _finite(self, obs: np.ndarray) -> bool:
-        total = sum(obs.ravel().tolist()) if self.small_obs else float(obs.sum())
+    @staticmethod
+    def _finite(obs: np.ndarray) -> bool:
         # A sum of large finite numbers can overflow; look at each number before failing.
-        return math.isfinite(total) or bool(np.isfinite(obs).all())
+        return math.isfinite(float(obs.sum())) or bool(np.isfinite(obs).all())
+
+    def _check_step(self, obs: np.ndarray, reward: Any) -> None:
+        finite = math.isfinite(reward) and (not self.check_obs or self._finite(obs))
+        if not finite:
+            raise _nonfinite_failure(f"{self.name}.step()", obs, reward, None)
 
     def step(self, actions: np.ndarray) -> tuple[Any, ...]:
         try:
             obs, reward, terminated, truncated, _ = self.env.step(actions[0])
         except Exception as err:
             raise RunFailure("env", f"{self.name} raised in step(): {describe(err)}") from err
-        if self.check_reward and not math.isfinite(reward):
-            raise _nonfinite_failure(f"{self.name}.step()", obs, reward, None)
         next_obs = np.asarray(obs)
-        if self.check_obs and not self._finite(next_obs):
-            raise _nonfinite_failure(f"{self.name}.step()", next_obs, reward, None)
+        if self.quick_check:
+            if not math.isfinite(reward + sum(next_obs.tolist())):
+                self._check_step(next_obs, reward)
+        elif self.check_reward:
+            self._check_step(next_obs, reward)
         self._return += reward
         self._length += 1
         next_obs = next_obs[None]
