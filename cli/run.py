@@ -8,6 +8,7 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -403,23 +404,20 @@ class Run:
             self.save()
             return
         # The env, the agent or the disk failed: the last good checkpoint stays as it is, and
-        # the state reached is written beside it, where the user can inspect or resume it.
-        path = self._emergency_path()
-        try:
-            ckpt.save_checkpoint(path, self.checkpoint_meta(), self.agent.state_dict())
-        except Exception as err:
-            _note(f"note: no emergency checkpoint could be written ({describe(err)})")
-            return
-        self.emergency_checkpoint = path
-
-    def _emergency_path(self) -> Path:
+        # the state reached is written beside it (or, if that place cannot be written, in the
+        # run directory or the temp folder), where the user can inspect or resume it.
         assert self.checkpoint_dir is not None
-        base = self.checkpoint_dir.with_name(self.checkpoint_dir.name + "-emergency")
-        path, k = base, 1
-        while ckpt.describe_target(path) == "other" or path.is_symlink():
-            k += 1
-            path = base.with_name(f"{base.name}-{k}")
-        return path
+        problems = []
+        for folder in (self.checkpoint_dir.parent, self.run_dir, Path(tempfile.gettempdir())):
+            path = _free_checkpoint_path(folder / f"{self.checkpoint_dir.name}-emergency")
+            try:
+                ckpt.save_checkpoint(path, self.checkpoint_meta(), self.agent.state_dict())
+            except Exception as err:
+                problems.append(f"{path}: {describe(err)}")
+                continue
+            self.emergency_checkpoint = path
+            return
+        _note(f"note: no emergency checkpoint could be written ({'; '.join(problems)})")
 
     def _close_envs(self) -> None:
         for env in (self.stepper, self.eval_env):
@@ -678,6 +676,15 @@ def _signals_deferred(outcome: Outcome) -> Iterator[None]:
     finally:
         with outcome.catching():
             signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _free_checkpoint_path(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``…: the first that is not something else than ours."""
+    path, k = base, 1
+    while ckpt.describe_target(path) == "other" or path.is_symlink():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
 
 
 def _check_writable(path: Path, option: str) -> None:

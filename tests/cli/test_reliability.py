@@ -433,6 +433,25 @@ def test_full_disk_during_a_periodic_save(run_cli, tmp_path, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
 
 
+def test_emergency_checkpoint_goes_where_it_can_be_written(run_cli, tmp_path, monkeypatch):
+    real_savez = np.savez
+    broken = tmp_path / "broken_disk"
+
+    def savez(file, *args, **kwargs):
+        if str(getattr(file, "name", "")).startswith(str(broken)):
+            raise OSError(5, "Input/output error")
+        return real_savez(file, *args, **kwargs)
+
+    monkeypatch.setattr(np, "savez", savez)
+    r = run_cli(
+        "--agent", "random", *CARTPOLE, "--steps", "3000", "--save-every", "1000",
+        "--save", broken / "ck",
+    )  # fmt: skip
+    s = _failed(r, "disk", "Input/output error", "step 1000")
+    assert Path(s["emergency_checkpoint"]).parent == r.run_dir
+    assert ckpt.read_meta(s["emergency_checkpoint"])["steps"] == 1000
+
+
 def test_full_disk_while_writing_the_logs(run_cli, monkeypatch):
     import cli.logs
 
