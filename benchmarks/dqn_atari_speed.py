@@ -7,7 +7,8 @@ and nothing else), same torch thread count (`torch.set_num_threads(T)` for SB3,
 for --steps env steps; steps/s counts only the training phase. Sides run one after the other
 in fresh subprocesses, alternating, --repeats times.
 
-* ours: the real `rlrun` code path (cli.run.Run) with `--preset atari` (wrappers.atari: 84×84
+* ours: the real `rlrun` code path (rlagents.run.runner.Run) with `--preset atari`
+  (wrappers.atari: 84×84
   gray, frame skip 4, stack 4, sticky actions 0.25) and the dqn agent out of the box (its
   `atari` hyper-parameters, frame-dedup replay, gradient steps in a background thread on the
   CPU); ε decays over the first 10% of the steps, as SB3's exploration_fraction=0.1 does;
@@ -55,18 +56,16 @@ PRESET = {  # our `atari` preset, and the same values for SB3
 OURS_CHILD = r"""
 import json, sys, time, tempfile, os, contextlib, io
 import numpy as np, torch
-from cli.run import Run, RunOptions
+from rlagents.run.runner import Run, RunOptions
 env, warmup, steps, threads, buffer_size, seed = sys.argv[1], *map(int, sys.argv[2:7])
 # SB3 decays ε over exploration_fraction (0.1) of the steps it is asked for: the same here, so
 # both sides act greedily (a CNN forward pass) as often during the measured steps.
-sets = (f"num_threads={threads}", f"buffer_size={buffer_size}", f"learning_starts={warmup}",
-        f"exploration_steps={(warmup + steps) // 10}", "save_replay_buffer=false")
+sets = {"num_threads": threads, "buffer_size": buffer_size, "learning_starts": warmup,
+        "exploration_steps": (warmup + steps) // 10, "save_replay_buffer": False}
 with tempfile.TemporaryDirectory() as tmp:
-    opts = RunOptions(env_id=env, agent="dqn", steps=warmup + steps, episodes=None, seed=seed,
-        num_envs=1, set_pairs=sets, env_kwargs=(), preset="atari", hyperparams="auto",
-        run_dir=os.path.join(tmp, "run"), eval_every=0, eval_episodes=0, stop_at_return=None,
-        save=os.path.join(tmp, "ck"), save_every=0, load=None, eval_only=False, render=False,
-        quiet=True)
+    opts = RunOptions(env_id=env, agent="dqn", steps=warmup + steps, seed=seed, num_envs=1,
+        config=sets, preset="atari", run_dir=os.path.join(tmp, "run"), eval_episodes=0,
+        save=os.path.join(tmp, "ck"), tensorboard=False)
     run = Run(opts)
     agent = run.agent
     marks = {}

@@ -1,8 +1,9 @@
 """How much rlrun's loop costs over a bare Gymnasium loop, on CartPole-v1 with one env.
 
 Both sides sample random actions from the env's action space and reset at episode ends; the
-runner side is the real `rlrun` code path (cli.run.Run with the built-in `random` agent: act,
-env step, Transition, observe, update, episode logging, progress), without evaluation. A
+runner side is the real `rlrun` code path (`rlagents.train` with the built-in `random` agent:
+act, env step, Transition, observe, update, episode logging with TensorBoard on), without
+evaluation. A
 SyncVectorEnv of one env is measured too, as the reference point the runner avoids.
 
     python benchmarks/runner_overhead.py --steps 200000 --repeats 5
@@ -11,20 +12,16 @@ SyncVectorEnv of one env is measured too, as the reference point the runner avoi
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import os
 import platform
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-from cli.run import Run, RunOptions
+import rlagents
 
 
 def bare_loop(steps: int, seed: int) -> float:
@@ -49,35 +46,21 @@ def sync_vector_loop(steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def rlrun_loop(steps: int, seed: int) -> float:
+def rlrun_loop(steps: int, seed: int, tensorboard: bool = True) -> float:
+    """The library's run (what `rlrun` calls), its files and TensorBoard logging on."""
     with tempfile.TemporaryDirectory() as tmp:
-        opts = RunOptions(
-            env_id="CartPole-v1",
-            agent="random",
+        result = rlagents.train(
+            "CartPole-v1",
+            "random",
             steps=steps,
-            episodes=None,
             seed=seed,
             num_envs=1,
-            set_pairs=(),
-            env_kwargs=(),
             preset="none",
-            hyperparams="auto",
             run_dir=os.path.join(tmp, "run"),
-            eval_every=0,
             eval_episodes=0,
-            stop_at_return=None,
-            save=None,
-            save_every=0,
-            load=None,
-            eval_only=False,
-            render=False,
-            quiet=True,
+            tensorboard=tensorboard,
         )
-        run = Run(opts)
-        with contextlib.redirect_stdout(io.StringIO()):
-            run.execute()
-        summary = json.loads(Path(opts.run_dir, "summary.json").read_text())
-        return summary["steps_per_second"]
+        return result.summary["steps_per_second"]
 
 
 def main() -> None:

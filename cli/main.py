@@ -1,41 +1,55 @@
-"""``rlrun``: train, evaluate, save and resume any registered agent on any Gymnasium env.
+"""``rlrun``: the command line of the run in :mod:`rlagents.run` — parsing, help, the progress
+bar and exit statuses, nothing a Python user would need.
 
-rlrun --env CartPole-v1 --agent dqn --steps 50000 --seed 0
+rlrun --env CartPole-v1 --agent dqn --steps 50000 --seed 0     (= rlrun train ...)
+rlrun plot runs/CartPole-v1_dqn_* --out dqn.png
 rlrun --list-agents
 rlrun --agent dqn --show-config
+
+Exit statuses: 0 done, 1 the env/agent/disk failed during the run, 2 a mistake in what was typed
+(found before step 1), 130 Ctrl-C, 143 SIGTERM.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import sys
 import traceback
 from typing import Any
 
 import click
+from gymnasium import spaces
 
-from cli.failures import describe
-from cli.run import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    Run,
-    RunOptions,
-    Terminated,
-    describe_spaces,
-)
+from cli.progress import ProgressBar
 from rlagents import registry
+from rlagents.agent import Agent
 from rlagents.config import describe_config
 from rlagents.errors import RLAgentsError
+from rlagents.run import envs as envlib
+from rlagents.run.failures import describe
+from rlagents.run.runner import Run, RunOptions, Terminated, TrainResult
 
-EXIT_USAGE = 2
+EXIT_FAILED = 1  # the env, the agent or the disk failed during the run
+EXIT_USAGE = 2  # a mistake in what was typed, found before step 1
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
+EXIT_TERMINATED = 143  # SIGTERM (what schedulers and `timeout` send)
+HELP = {"help_option_names": ["-h", "--help"]}
 
 
-class OneLineErrors(click.Command):
-    """Every user-facing error is one line on stderr and exit status 2, never a traceback."""
+class Rlrun(click.Group):
+    """``rlrun COMMAND``, where a bare ``rlrun --env ...`` means ``rlrun train --env ...``; every
+    user-facing error is one line on stderr and exit status 2, never a traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = ["train", *args]
+        return super().parse_args(ctx, args)
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
         extra.pop("standalone_mode", None)
+        _show_run_notes()
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.ClickException as err:
@@ -66,7 +80,32 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@click.command(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+class _RunNotes(logging.Handler):
+    """The run's notes and warnings (a resumed run starting new episodes, …) as ``rlrun: ...``
+    on the stderr of the moment (click's test runner swaps it per invocation)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"rlrun: {record.getMessage()}", err=True)
+
+
+def _show_run_notes() -> None:
+    logger = logging.getLogger("rlagents.run")
+    if not any(isinstance(h, _RunNotes) for h in logger.handlers):
+        logger.addHandler(_RunNotes())
+        logger.propagate = False
+
+
+@click.group(cls=Rlrun, context_settings=HELP)
+def rlrun() -> None:
+    """Train, evaluate and plot reinforcement-learning agents on Gymnasium environments."""
+
+
+@rlrun.command(
+    "train",
+    context_settings=HELP,
+    epilog="Other commands: rlrun plot RUN_DIR... (learning curves). "
+    "`rlrun COMMAND --help` tells more; `rlrun --env ...` is `rlrun train --env ...`.",
+)
 @click.option(
     "--env", "env_id", metavar="ID", help="Gymnasium env id, e.g. CartPole-v1 or ALE/BattleZone-v5."
 )
@@ -175,11 +214,29 @@ def _fail(message: str, code: int) -> None:
     is_flag=True,
     help="Train on NaN/inf rewards, observations and actions instead of stopping.",
 )
+@click.option(
+    "--no-tensorboard",
+    "no_tensorboard",
+    is_flag=True,
+    help="No TensorBoard event files in the run directory.",
+)
+@click.option(
+    "--video",
+    is_flag=True,
+    help="Record the final evaluation's episodes as mp4s in RUN_DIR/videos.",
+)
+@click.option(
+    "--video-episodes",
+    type=click.IntRange(min=1),
+    help="Record only the first N evaluation episodes. [default: all]",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--list-agents", is_flag=True, help="List every agent, built-in or plugin, and exit.")
 @click.option("--show-config", is_flag=True, help="Show the agent's hyper-parameters and exit.")
 @click.version_option(package_name="rlagents", prog_name="rlrun")
-def rlrun(list_agents: bool, show_config: bool, **options: Any) -> int:
+def train_command(
+    list_agents: bool, show_config: bool, quiet: bool, no_tensorboard: bool, **options: Any
+) -> int:
     """Train a reinforcement-learning agent on a Gymnasium environment."""
     if list_agents:
         print_agent_list()
@@ -187,11 +244,84 @@ def rlrun(list_agents: bool, show_config: bool, **options: Any) -> int:
     if show_config:
         print_config(options["agent"], options["env_id"], options["hyperparams"])
         return 0
-    if options["eval_only"] and not options["load"]:
-        raise click.UsageError("--eval-only needs --load CHECKPOINT")
-    if options["stop_at_return"] is not None and not options["eval_every"]:
-        raise click.UsageError("--stop-at-return needs --eval-every N (it checks evaluations)")
-    return Run(RunOptions(**options)).execute()
+    options["config"] = envlib.parse_key_values(options.pop("set_pairs"), "--set")
+    options["env_kwargs"] = envlib.parse_env_kwargs(options["env_kwargs"])
+    run = Run(RunOptions(tensorboard=not no_tensorboard, **options))
+    run.extra_loggers.append(ProgressBar(run.budget, run.state.step, disable=quiet))
+    result = run.execute()
+    print(summary_line(result.summary), flush=True)
+    return exit_status(result)
+
+
+def exit_status(result: TrainResult) -> int:
+    if result.status == "failed":
+        click.echo(f"rlrun: error: {result.error}", err=True)
+        return EXIT_FAILED
+    if result.status == "interrupted":
+        return EXIT_TERMINATED if result.signal == "SIGTERM" else EXIT_INTERRUPTED
+    return 0
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    if s["eval_episodes"]:
+        mean, std = _fmt(s["eval_mean_return"]), _fmt(s["eval_std_return"])
+        ev = f"eval {mean} ± {std} over {s['eval_episodes']} episodes"
+    else:
+        ev = "no evaluation"
+    head = "failed" if s.get("error") else "interrupted" if s["interrupted"] else "done"
+    return (
+        f"{head}: {s['agent']} on {s['env']} (seed {s['seed']}): {s['steps']} steps, "
+        f"{s['episodes']} episodes, {_fmt(s['wall_seconds'], 1)} s, "
+        f"{_fmt(s['steps_per_second'], 0)} steps/s; {ev}; run dir {s['run_dir']}"
+    )
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    """Any summary value as text: numbers with ``digits`` decimals, None and NaN as n/a."""
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f"{value:.{digits}f}"
+    return "n/a"
+
+
+@rlrun.command("plot", context_settings=HELP)
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--out",
+    default="learning_curves.png",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The image to write (.png, .pdf, .svg).",
+)
+@click.option(
+    "--x",
+    "x_axis",
+    type=click.Choice(["steps", "seconds"]),
+    default="steps",
+    show_default=True,
+    help="Against env steps or wall-clock seconds.",
+)
+@click.option(
+    "--eval",
+    "evaluations",
+    is_flag=True,
+    help="Evaluation returns (evaluations.csv) instead of training episodes.",
+)
+@click.option(
+    "--smooth",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Moving average over N training episodes.",
+)
+def plot_command(
+    run_dirs: tuple[str, ...], out: str, x_axis: str, evaluations: bool, smooth: int
+) -> int:
+    """Learning curves of RUN_DIRS: one line per env and agent, a band over seeds."""
+    from rlagents.run.plot import plot_runs
+
+    path = plot_runs(run_dirs, out, x=x_axis, evaluations=evaluations, smooth=smooth)  # type: ignore[arg-type]
+    click.echo(f"wrote {path}")
+    return 0
 
 
 def print_agent_list() -> None:
@@ -236,6 +366,13 @@ def print_config(agent: str | None, env_id: str | None, hyperparams: str) -> Non
             click.echo(f"      {help_text}")
     if cls.hyperparams:
         click.echo(f"tuned sets (--hyperparams NAME): {', '.join(cls.hyperparams)}")
+
+
+def describe_spaces(agent_cls: type[Agent]) -> tuple[str, str]:
+    def names(types: tuple[type, ...]) -> str:
+        return "any" if spaces.Space in types else "|".join(t.__name__ for t in types)
+
+    return names(agent_cls.observation_spaces), names(agent_cls.action_spaces)
 
 
 def main() -> None:

@@ -1,7 +1,10 @@
-"""rlagents: the agent contract, the plugin registry and the built-in agents.
+"""rlagents: the agent contract, the plugin registry, the built-in agents and the run itself.
 
-Importing this package is cheap: agent modules (and torch) load only when an agent is asked for.
+Importing this package is cheap: agent modules (and torch) load only when an agent is asked for,
+the run (``train``, ``evaluate``, ``load_checkpoint``) when one of them is first used.
 """
+
+from typing import Any
 
 from rlagents.agent import Agent, EmptyConfig, Transition
 from rlagents.errors import (
@@ -17,19 +20,36 @@ from rlagents.registry import AgentSpec, list_agents, load, make
 
 __version__ = "0.1.0"
 
+_RUN_EXPORTS = ("Callback", "RunFailed", "TrainResult", "evaluate", "load_checkpoint", "train")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUN_EXPORTS:
+        import rlagents.run
+
+        return getattr(rlagents.run, name)
+    raise AttributeError(f"module 'rlagents' has no attribute {name!r}")
+
+
 __all__ = [
     "Agent",
     "AgentSpec",
+    "Callback",
     "CheckpointError",
     "ConfigError",
     "DuplicateAgentError",
     "EmptyConfig",
     "PluginImportError",
     "RLAgentsError",
+    "RunFailed",
     "SpaceMismatchError",
+    "TrainResult",
     "Transition",
     "UnknownAgentError",
+    "evaluate",
     "list_agents",
     "load",
+    "load_checkpoint",
     "make",
+    "train",
 ]

@@ -93,6 +93,39 @@ def space_to_json(space: spaces.Space) -> dict[str, Any]:
     return {"type": type(space).__name__, "repr": repr(space)}
 
 
+def space_from_json(desc: Any) -> spaces.Space:
+    """The space :func:`space_to_json` described (so a checkpoint's agent needs no env)."""
+    if not isinstance(desc, Mapping):
+        raise CheckpointError(f"a saved space is not a JSON object: {_show(desc)}")
+    kind = desc.get("type")
+    try:
+        if kind == "Box":
+            shape = tuple(int(n) for n in desc["shape"])
+            dtype = np.dtype(desc["dtype"])
+            low = np.broadcast_to(np.asarray(_from_json_number(desc["low"]), np.float64), shape)
+            high = np.broadcast_to(np.asarray(_from_json_number(desc["high"]), np.float64), shape)
+            return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
+        if kind == "Discrete":
+            return spaces.Discrete(int(desc["n"]), start=int(desc.get("start", 0)))
+        if kind == "MultiDiscrete":
+            return spaces.MultiDiscrete(np.asarray(desc["nvec"], np.int64))
+        if kind == "MultiBinary":
+            return spaces.MultiBinary(desc["n"])
+        if kind == "Tuple":
+            return spaces.Tuple([space_from_json(d) for d in desc["spaces"]])
+        if kind == "Dict":
+            return spaces.Dict({k: space_from_json(d) for k, d in desc["spaces"].items()})
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"a saved {kind} space is damaged: {_one_line(err)}") from None
+    raise CheckpointError(f"a saved space of type {_show(kind)} cannot be rebuilt without its env")
+
+
+def _from_json_number(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_json_number(v) for v in value]
+    return float(value) if isinstance(value, str) else value
+
+
 def _compact(bound: np.ndarray) -> Any:
     """One number where all bounds are equal (an image's 0..255), else the nested list;
     infinities become the strings "inf"/"-inf" so the JSON stays standard."""

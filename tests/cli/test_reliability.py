@@ -453,7 +453,7 @@ def test_emergency_checkpoint_goes_where_it_can_be_written(run_cli, tmp_path, mo
 
 
 def test_full_disk_while_writing_the_logs(run_cli, monkeypatch):
-    import cli.logs
+    import rlagents.run.logs
 
     class FillingFile:
         """A log file on a disk that fills up after 2,000 bytes."""
@@ -473,20 +473,20 @@ def test_full_disk_while_writing_the_logs(run_cli, monkeypatch):
     def filling_open(*args, **kwargs):
         return FillingFile(open(*args, **kwargs))
 
-    monkeypatch.setattr(cli.logs, "open", filling_open, raising=False)
-    monkeypatch.setattr(cli.logs, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(rlagents.run.logs, "open", filling_open, raising=False)
+    monkeypatch.setattr(rlagents.run.logs, "FLUSH_SECONDS", 0.0)
     r = run_cli("--agent", "random", *CARTPOLE, "--steps", "20000")
     s = _failed(r, "disk", "No space left on device", "progress.csv")
     assert ckpt.read_meta(s["emergency_checkpoint"])["steps"] == s["steps"]
 
 
 def test_internal_error_is_one_line_and_keeps_the_work(run_cli, monkeypatch):
-    import cli.training
+    import rlagents.run.loop
 
     def broken(*args, **kwargs):
         raise AssertionError("a bug")
 
-    monkeypatch.setattr(cli.training, "_evaluate_and_check", broken)
+    monkeypatch.setattr(rlagents.run.loop, "_evaluate_and_check", broken)
     r = run_cli("--agent", "random", *CARTPOLE, "--steps", "3000", "--eval-every", "1000")
     s = _failed(r, "rlrun", "a bug", "please report it")
     assert ckpt.read_meta(s["emergency_checkpoint"])["steps"] == 1000

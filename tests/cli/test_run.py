@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from cli.run import EVALUATION_OVERRIDES
 from rlagents import checkpoint as ckpt
+from rlagents.run.runner import EVALUATION_OVERRIDES
 
 CARTPOLE = ("--env", "CartPole-v1")
 
@@ -203,29 +203,17 @@ def test_real_sigint_keeps_the_work(tmp_path):
 
 
 def test_atari_evaluation_plays_whole_games_with_true_rewards(tmp_path):
-    from cli.run import Run, RunOptions
+    from rlagents.run.runner import Run, RunOptions
 
     opts = RunOptions(
         env_id="ALE/Pong-v5",
         agent="random",
         steps=10,
-        episodes=None,
         seed=0,
         num_envs=1,
-        set_pairs=(),
-        env_kwargs=("clip_reward=True", "terminal_on_life_loss=True"),
-        preset="auto",
-        hyperparams="auto",
+        env_kwargs={"clip_reward": True, "terminal_on_life_loss": True},
         run_dir=str(tmp_path / "run"),
-        eval_every=0,
         eval_episodes=0,
-        stop_at_return=None,
-        save=None,
-        save_every=0,
-        load=None,
-        eval_only=False,
-        render=False,
-        quiet=True,
     )
     run = Run(opts)
     train_env = run.stepper.env

@@ -6,9 +6,11 @@ metrics.jsonl     the agent's update() metrics, averaged over each logging inter
 config.json       the agent, env, preset, seed and every hyper-parameter the run used
 summary.json      the run's totals and its final evaluation
 
-Rows are buffered and flushed every few seconds and at exit, so logging stays off the hot loop.
+Each destination is a :class:`Logger` (these files, TensorBoard, the CLI's progress bar, a user's
+callbacks); :class:`RunLog` fans the loop's events out to them. Rows are buffered and flushed
+every few seconds and at exit, so logging stays off the hot loop.
 A non-finite number is written as an empty CSV cell and as ``null`` in JSON (``NaN`` is not JSON);
-a write that fails (a full disk) raises :class:`~cli.failures.RunFailure`.
+a write that fails (a full disk) raises :class:`~rlagents.run.failures.RunFailure`.
 """
 
 from __future__ import annotations
@@ -20,38 +22,70 @@ import math
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cli.failures import RunFailure, describe
+from rlagents.run.failures import RunFailure, describe
 
 FLUSH_SECONDS = 5.0
 
 
+class Logger:
+    """What a run reports, to its files, TensorBoard, a progress bar or a user's callback.
+
+    Every method is called rarely — per finished episode at most, never per env step — so an
+    implementation may do a little work in each. The defaults do nothing.
+    """
+
+    def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
+        """One finished training episode; ``step`` counts env steps over all envs."""
+
+    def interval(self, step: int, wall: float, metrics: Mapping[str, float | None]) -> None:
+        """Every 1,000 env steps and at the end of training: the means of the agent's
+        ``update()`` metrics since the last interval (None where a mean is not finite)."""
+
+    def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
+        """One greedy evaluation."""
+
+    def checkpoint(self, step: int, path: Path) -> None:
+        """A checkpoint was written."""
+
+    def flush(self) -> None:
+        """Write what is buffered."""
+
+    def close(self) -> None:
+        """Flush and release the files."""
+
+
 class RunLog:
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self._progress = _CsvFile(
-            run_dir / "progress.csv", ["step", "episode", "return", "length", "wall_seconds"]
-        )
-        self._evaluations = _CsvFile(
-            run_dir / "evaluations.csv",
-            ["step", "wall_seconds", "mean_return", "std_return", "episodes"],
-        )
-        self._metrics_file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+    """The loop's one reporting object: averages the agent's metrics over each interval and
+    hands every event to each logger; the first failure to write (a full disk) stops the run."""
+
+    def __init__(self, loggers: Sequence[Logger]) -> None:
+        self.loggers = list(loggers)
         self._metric_sums: dict[str, float] = defaultdict(float)
         self._metric_counts: dict[str, int] = defaultdict(int)
         self._last_flush = time.monotonic()
+        self.stop_requested: str | None = None  # set by a callback that asks the run to stop
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_requested = self.stop_requested or reason
 
     def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
-        self._progress.rows.append((step, episode, _num(ret), length, round(wall, 3)))
+        for logger in self.loggers:
+            logger.episode(step, episode, ret, length, wall)
 
     def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
-        self._evaluations.rows.append((step, round(wall, 3), _num(mean), _num(std), episodes))
+        for logger in self.loggers:
+            logger.evaluation(step, wall, mean, std, episodes)
         self.flush()
 
-    def metrics(self, metrics: dict[str, float]) -> None:
+    def checkpoint(self, step: int, path: Path) -> None:
+        for logger in self.loggers:
+            logger.checkpoint(step, path)
+
+    def metrics(self, metrics: Mapping[str, Any]) -> None:
         for key, value in metrics.items():
             try:
                 number = float(value)
@@ -62,23 +96,60 @@ class RunLog:
             self._metric_sums[key] += number
             self._metric_counts[key] += 1
 
-    def write_metrics(self, step: int) -> None:
-        """Write the mean of each metric since the last call (no line if there were none)."""
-        if not self._metric_counts:
-            return
-        row: dict[str, Any] = {"step": step}
-        row.update({k: _num(self._metric_sums[k] / n) for k, n in self._metric_counts.items()})
-        with _disk_errors(self.run_dir / "metrics.jsonl"):
-            self._metrics_file.write(json.dumps(row) + "\n")
+    def interval(self, step: int, wall: float) -> None:
+        """Report the means of the metrics since the last interval, and flush now and then."""
+        means = {k: _num(self._metric_sums[k] / n) for k, n in self._metric_counts.items()}
         self._metric_sums.clear()
         self._metric_counts.clear()
-
-    def maybe_flush(self) -> None:
+        for logger in self.loggers:
+            logger.interval(step, wall, means)
         if time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         self._last_flush = time.monotonic()
+        for logger in self.loggers:
+            logger.flush()
+
+    def close(self) -> None:
+        """Close every logger, even when one fails; the first failure is raised afterwards."""
+        failure: BaseException | None = None
+        for logger in self.loggers:
+            try:
+                logger.close()
+            except Exception as err:
+                failure = failure or err
+        if failure is not None:
+            raise failure
+
+
+class FileLogger(Logger):
+    """``progress.csv``, ``evaluations.csv`` and ``metrics.jsonl`` in the run directory."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._progress = _CsvFile(
+            run_dir / "progress.csv", ["step", "episode", "return", "length", "wall_seconds"]
+        )
+        self._evaluations = _CsvFile(
+            run_dir / "evaluations.csv",
+            ["step", "wall_seconds", "mean_return", "std_return", "episodes"],
+        )
+        self._metrics_file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+
+    def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
+        self._progress.rows.append((step, episode, _num(ret), length, round(wall, 3)))
+
+    def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
+        self._evaluations.rows.append((step, round(wall, 3), _num(mean), _num(std), episodes))
+
+    def interval(self, step: int, wall: float, metrics: Mapping[str, float | None]) -> None:
+        if not metrics:
+            return
+        with _disk_errors(self.run_dir / "metrics.jsonl"):
+            self._metrics_file.write(json.dumps({"step": step, **metrics}) + "\n")
+
+    def flush(self) -> None:
         self._progress.flush()
         self._evaluations.flush()
         with _disk_errors(self.run_dir / "metrics.jsonl"):

@@ -4,64 +4,97 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import math
 import os
 import signal
-import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 import rlagents
-from cli import envs as envlib
-from cli.failures import RunFailure, describe
-from cli.guards import action_check
-from cli.logs import RunLog, write_json
-from cli.steppers import SingleEnvStepper, VectorEnvStepper
-from cli.training import LoopSettings, LoopState, evaluate, train
 from rlagents import checkpoint as ckpt
 from rlagents import env_snapshot, registry
 from rlagents.agent import Agent
 from rlagents.config import build_config, config_to_dict
-from rlagents.errors import CheckpointError, ConfigError, RLAgentsError, SpaceMismatchError
-
-EXIT_FAILED = 1  # the env, the agent or the disk failed during the run
-EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
-EXIT_TERMINATED = 143  # SIGTERM (what schedulers and `timeout` send)
+from rlagents.errors import CheckpointError, ConfigError, SpaceMismatchError
+from rlagents.run import envs as envlib
+from rlagents.run.callbacks import Callback, CallbackLogger
+from rlagents.run.failures import RunFailure, describe
+from rlagents.run.guards import action_check
+from rlagents.run.logs import FileLogger, Logger, RunLog, write_json
+from rlagents.run.loop import LoopSettings, LoopState, evaluate, train
+from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
 
 
 @dataclass
 class RunOptions:
-    env_id: str | None
-    agent: str | None
-    steps: int | None
-    episodes: int | None
-    seed: int | None
-    num_envs: int | None  # None: the number the agent's tuned set was made for, else 1
-    set_pairs: tuple[str, ...]
-    env_kwargs: tuple[str, ...]
-    preset: str
-    hyperparams: str
-    run_dir: str | None
-    eval_every: int
-    eval_episodes: int
-    stop_at_return: float | None
-    save: str | None
-    save_every: int
-    load: str | None
-    eval_only: bool
-    render: bool
-    quiet: bool
-    overwrite: bool = False  # --save onto something else than this run's checkpoint: move it aside
-    allow_nonfinite: bool = False  # NaN/inf rewards, observations and actions do not stop the run
+    """Everything a run is asked to do; :func:`rlagents.train` and ``rlrun train`` fill it."""
+
+    env_id: str | None = None  # None: the checkpoint's (with load)
+    agent: str | None = None  # a registered name or module:Class; None: the checkpoint's
+    steps: int | None = None  # None: DEFAULT_STEPS, unless episodes is given
+    episodes: int | None = None
+    seed: int | None = None  # None: the checkpoint's (with load), else random and recorded
+    num_envs: int | None = None  # None: the number the agent's tuned set was made for, else 1
+    config: Mapping[str, Any] = field(default_factory=dict)  # Config overrides (str or values)
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)  # for gymnasium.make
+    preset: str = "auto"
+    hyperparams: str = "auto"
+    run_dir: str | None = None  # None: runs/<env>_<agent>_s<seed>_<time>
+    eval_every: int = 0
+    eval_episodes: int = 10
     eval_max_steps: int | None = None  # cut evaluation episodes (None: the env's limit, else 100k)
+    stop_at_return: float | None = None
+    save: str | None = None  # None: RUN_DIR/checkpoint
+    save_every: int = 0
+    load: str | None = None
+    overwrite: bool = False  # save onto something else than this run's checkpoint: move it aside
+    eval_only: bool = False
+    render: bool = False
+    allow_nonfinite: bool = False  # NaN/inf rewards, observations and actions do not stop the run
+    tensorboard: bool = True  # TensorBoard event files in the run directory
+    video: bool = False  # mp4s of the final evaluation's episodes in RUN_DIR/videos
+    video_episodes: int | None = None  # None: every episode of the final evaluation
+
+    def check(self) -> None:
+        """Refuse values no run can use, with the option's name (the CLI's spelling)."""
+        positive = {"steps": self.steps, "episodes": self.episodes, "num_envs": self.num_envs}
+        positive |= {"eval_max_steps": self.eval_max_steps, "video_episodes": self.video_episodes}
+        for name, value in positive.items():
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value!r}")
+        for name in ("eval_every", "eval_episodes", "save_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {value!r}")
+        if self.seed is not None and not (isinstance(self.seed, int) and 0 <= self.seed < 2**32):
+            raise ConfigError(f"--seed must be an integer from 0 to 2**32-1, got {self.seed!r}")
+        if self.eval_only and not self.load:
+            raise ConfigError("--eval-only needs --load CHECKPOINT")
+        if self.stop_at_return is not None and not self.eval_every:
+            raise ConfigError("--stop-at-return needs --eval-every N (it checks evaluations)")
+
+
+@dataclass
+class TrainResult:
+    """What a run leaves: the trained agent, ``summary.json``'s contents, where its files are."""
+
+    agent: Agent
+    summary: dict[str, Any]
+    run_dir: Path
+    checkpoint: Path | None  # the last good checkpoint (None with eval_only)
+    status: Literal["done", "interrupted", "failed"]
+    error: str | None = None  # one line: who failed, at which step, why, what was kept
+    signal: str | None = None  # "SIGINT" or "SIGTERM" when interrupted
 
 
 DEFAULT_STEPS = 100_000
@@ -75,19 +108,30 @@ EVALUATION_OVERRIDES = {"atari": {"terminal_on_life_loss": False, "clip_reward":
 class Run:
     """Everything one invocation builds, in the order it builds it; errors surface before step 1."""
 
-    def __init__(self, opts: RunOptions) -> None:
+    def __init__(
+        self,
+        opts: RunOptions,
+        *,
+        loggers: Sequence[Logger] = (),
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        opts.check()
         self.opts = opts
+        self.extra_loggers = list(loggers)  # e.g. the CLI's progress bar
+        self.callbacks = list(callbacks)
         self.meta = ckpt.read_meta(opts.load) if opts.load else None
         if self.meta:
             warning = ckpt.newer_version_warning(self.meta)
             if warning:
                 _note(f"warning: {warning}")
-        self.agent_name = opts.agent or (self.meta or {}).get("agent")
-        self.env_id = opts.env_id or (self.meta or {}).get("env_id")
-        if not self.agent_name:
+        agent_name = opts.agent or (self.meta or {}).get("agent")
+        env_id = opts.env_id or (self.meta or {}).get("env_id")
+        if not agent_name:
             raise ConfigError("no agent given: pass --agent NAME (rlrun --list-agents shows them)")
-        if not self.env_id:
+        if not env_id:
             raise ConfigError("no env given: pass --env ID, e.g. --env CartPole-v1")
+        self.agent_name: str = agent_name
+        self.env_id: str = env_id
         if opts.render and not envlib.has_display():
             raise ConfigError("--render needs a display (DISPLAY is not set); run without --render")
         if self.meta and self.meta["agent"] != self.agent_name:
@@ -101,7 +145,7 @@ class Run:
 
         envlib.register_env_namespace(self.env_id)
         envlib.check_env_id(self.env_id)
-        make_kwargs = envlib.parse_env_kwargs(opts.env_kwargs)
+        make_kwargs = dict(opts.env_kwargs)
         envlib.check_render_mode(self.env_id, make_kwargs)
         if self.meta and opts.preset == envlib.AUTO and "preset" in self.meta:
             self.preset = self.meta["preset"]  # resume with the wrappers it was trained with
@@ -128,7 +172,8 @@ class Run:
         if self.checkpoint_dir is None:
             self.checkpoint_dir = self.run_dir / "checkpoint"
         self.emergency_checkpoint: Path | None = None
-        self.eval_env = None
+        self.log: RunLog | None = None
+        self.eval_env: gym.Env | None = None
         self.eval_seconds = 0.0
         self.train_wall = self.train_eval_seconds = 0.0
 
@@ -156,7 +201,7 @@ class Run:
             overrides.update(self.meta.get("config", {}))
         else:
             overrides.update(self.hyperparam_overrides())
-        overrides.update(envlib.parse_key_values(self.opts.set_pairs, "--set"))
+        overrides.update(self.opts.config)
         return build_config(self.agent_cls.Config, overrides)
 
     def hyperparam_overrides(self) -> dict[str, Any]:
@@ -344,8 +389,17 @@ class Run:
         return run_dir
 
     # ------------------------------------------------------------------------------ running
-    def execute(self) -> int:
-        """Train (or only evaluate), then save and summarise; return the exit status.
+    @property
+    def budget(self) -> int | None:
+        """The env steps this run trains for (None: until its episode budget is spent)."""
+        if self.opts.eval_only:
+            return 0
+        if self.opts.steps or self.opts.episodes:
+            return self.opts.steps
+        return DEFAULT_STEPS
+
+    def execute(self) -> TrainResult:
+        """Train (or only evaluate), then save and summarise.
 
         Whatever happens after step 1 — Ctrl-C, SIGTERM, the env, the agent or the disk
         failing — the logs are flushed, a summary is written and the last good checkpoint is
@@ -357,25 +411,38 @@ class Run:
             if log is not None:
                 self._run(log, outcome)
         summary = self.summary(outcome)
-        with contextlib.suppress(RunFailure):  # a full disk: the summary line still tells it all
+        with contextlib.suppress(RunFailure):  # a full disk: the result still tells it all
             write_json(self.run_dir / "summary.json", summary)
-        print(self.summary_line(summary), flush=True)
-        if outcome.failure is not None:
-            _note(f"error: {self.failure_line(outcome)}")
-            return EXIT_FAILED
-        if outcome.interrupted:
-            return EXIT_TERMINATED if outcome.interrupted == "SIGTERM" else EXIT_INTERRUPTED
-        return 0
+        status: Literal["done", "interrupted", "failed"] = (
+            "failed" if outcome.failure else "interrupted" if outcome.interrupted else "done"
+        )
+        return TrainResult(
+            agent=self.agent,
+            summary=summary,
+            run_dir=self.run_dir,
+            checkpoint=Path(summary["checkpoint"]) if summary["checkpoint"] else None,
+            status=status,
+            error=self.failure_line(outcome) if outcome.failure else None,
+            signal=outcome.interrupted,
+        )
 
     def _start_log(self, outcome: Outcome) -> RunLog | None:
         try:
             write_json(self.run_dir / "config.json", self.config_record())
-            return RunLog(self.run_dir)
+            loggers: list[Logger] = [FileLogger(self.run_dir)]
+            if self.opts.tensorboard and not self.opts.eval_only:
+                from rlagents.run.tensorboard import TensorBoardLogger
+
+                loggers.append(TensorBoardLogger(self.run_dir, steps_at_start=self.state.step))
+            log = RunLog([*loggers, *self.extra_loggers])
+            if self.callbacks:
+                log.loggers.append(CallbackLogger(self.callbacks, log.request_stop))
+            return log
         except RunFailure as failure:
             outcome.failure = failure
         except OSError as err:
             outcome.failure = RunFailure("disk", f"cannot write to {self.run_dir}: {describe(err)}")
-        self.stepper.close()
+        self._close_envs()
         return None
 
     def _run(self, log: RunLog, outcome: Outcome) -> None:
@@ -387,8 +454,9 @@ class Run:
             self.train_eval_seconds = self.eval_seconds
             with outcome.catching():
                 evaluated_here = self.state.last_eval_step == self.state.step
-                if outcome.ok and self.opts.eval_episodes > 0 and not evaluated_here:
-                    self.state.last_eval = self._evaluate()
+                wanted = self.opts.eval_episodes > 0 and (not evaluated_here or self.opts.video)
+                if outcome.ok and wanted:
+                    self.state.last_eval = self._evaluate(final=True)
                     log.evaluation(self.state.step, self.state.wall, *self.state.last_eval)
             if not self.opts.eval_only:
                 # A second Ctrl-C while saving must not cost the work: signals wait for the save.
@@ -427,9 +495,8 @@ class Run:
 
     def _train(self, log: RunLog) -> None:
         opts = self.opts
-        steps = opts.steps if opts.steps or opts.episodes else DEFAULT_STEPS
         settings = LoopSettings(
-            max_steps=steps,
+            max_steps=self.budget,
             max_episodes=opts.episodes,
             eval_every=opts.eval_every,
             eval_episodes=opts.eval_episodes,
@@ -440,41 +507,59 @@ class Run:
                 self.action_space, self.num_envs, allow_nonfinite=opts.allow_nonfinite
             ),
         )
-        with Progress(total=steps, start=self.state.step, disable=opts.quiet) as progress:
-            self.state.wall_start = time.perf_counter()
-            train(
-                self.agent,
-                self.stepper,
-                log,
-                settings,
-                self.state,
-                self._evaluate,
-                self.save,
-                progress,
-            )
+        self.state.wall_start = time.perf_counter()
+        self.log = log
+        train(self.agent, self.stepper, log, settings, self.state, self._evaluate, self.save)
 
-    def _evaluate(self) -> tuple[float, float, int]:
+    def _evaluate(self, final: bool = False) -> tuple[float, float, int]:
+        """Greedy episodes on the evaluation env; the final evaluation records them with
+        ``video``."""
         start = time.perf_counter()
-        if self.eval_env is None:
-            extra = dict(EVALUATION_OVERRIDES.get(self.preset or "", {}))
-            if self.opts.render:
-                extra["render_mode"] = "human"
-            self.eval_env = self.factory.make(**extra)
-        returns = evaluate(
-            self.agent,
-            self.eval_env,
-            self.opts.eval_episodes,
-            self.seed + 10_000,
-            max_steps=self._eval_max_steps(),
-        )
+        env = self._video_env() if final and self.opts.video else self._eval_env()
+        try:
+            returns = evaluate(
+                self.agent,
+                env,
+                self.opts.eval_episodes,
+                self.seed + 10_000,
+                max_steps=self._eval_max_steps(env),
+            )
+        finally:
+            if env is not self.eval_env:
+                env.close()  # RecordVideo writes the last file on close
         self.eval_seconds += time.perf_counter() - start
         return float(np.mean(returns)), float(np.std(returns)), len(returns)
 
-    def _eval_max_steps(self) -> int | None:
+    def _eval_env(self) -> gym.Env:
+        if self.eval_env is None:
+            extra: dict[str, Any] = dict(EVALUATION_OVERRIDES.get(self.preset or "", {}))
+            if self.opts.render:
+                extra["render_mode"] = "human"
+            self.eval_env = self.factory.make(**extra)
+        return self.eval_env
+
+    def _video_env(self) -> gym.Env:
+        """An evaluation env that renders frames (the real game's, for Atari: ``render``
+        reaches the emulator beneath the preset's wrappers) and writes them as mp4s."""
+        extra = dict(EVALUATION_OVERRIDES.get(self.preset or "", {}), render_mode="rgb_array")
+        env = self.factory.make(**extra)
+        episodes = self.opts.video_episodes or self.opts.eval_episodes
+        try:
+            return gym.wrappers.RecordVideo(
+                env,
+                video_folder=str(self.run_dir / "videos"),
+                episode_trigger=lambda k: k < episodes,
+                name_prefix=f"eval-step{self.state.step}",
+                disable_logger=True,
+            )
+        except gym.error.DependencyNotInstalled as err:
+            env.close()
+            raise RunFailure("rlrun", f"--video needs moviepy ({describe(err)})") from err
+
+    def _eval_max_steps(self, env: gym.Env) -> int | None:
         if self.opts.eval_max_steps:
             return self.opts.eval_max_steps
-        assert self.eval_env is not None
-        has_limit = self.eval_env.spec is not None and self.eval_env.spec.max_episode_steps
+        has_limit = env.spec is not None and env.spec.max_episode_steps
         return None if has_limit else EVAL_MAX_STEPS
 
     def save(self) -> None:
@@ -495,6 +580,8 @@ class Run:
             raise RunFailure(
                 "disk", f"cannot write the checkpoint {self.checkpoint_dir}: {describe(err)}"
             ) from err
+        if self.log is not None:
+            self.log.checkpoint(self.state.step, self.checkpoint_dir)
 
     def checkpoint_meta(self) -> dict[str, Any]:
         return {
@@ -703,8 +790,11 @@ def _check_writable(path: Path, option: str) -> None:
         )
 
 
+log = logging.getLogger("rlagents.run")  # notes and warnings; rlrun prints them as "rlrun: ..."
+
+
 def _note(text: str) -> None:
-    print(f"rlrun: {text}", file=sys.stderr, flush=True)
+    log.warning(text)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -716,46 +806,3 @@ def _fmt(value: Any, digits: int = 2) -> str:
     if isinstance(value, (int, float)) and math.isfinite(value):
         return f"{value:.{digits}f}"
     return "n/a"
-
-
-class Progress:
-    """A tqdm bar of steps with steps/s and the mean return of the last 100 episodes."""
-
-    def __init__(self, total: int | None, start: int, disable: bool) -> None:
-        from tqdm import tqdm
-
-        self.start = start
-        self.bar = tqdm(
-            total=total,
-            unit="step",
-            unit_scale=True,
-            dynamic_ncols=True,
-            disable=disable,
-            file=sys.stderr,
-            mininterval=0.5,
-        )
-
-    def show(self, state: LoopState) -> None:
-        self.bar.update(state.step - self.start - self.bar.n)
-        if state.recent_returns:
-            self.bar.set_postfix(
-                episodes=state.episode,
-                ret=f"{np.mean(state.recent_returns):.1f}",
-                refresh=False,
-            )
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.close()
-
-
-def describe_spaces(agent_cls: type[Agent]) -> tuple[str, str]:
-    def names(types: tuple[type, ...]) -> str:
-        return "any" if spaces.Space in types else "|".join(t.__name__ for t in types)
-
-    return names(agent_cls.observation_spaces), names(agent_cls.action_spaces)
-
-
-__all__ = ["RLAgentsError", "Run", "RunOptions", "describe_spaces"]

@@ -8,9 +8,10 @@ where it can, prints one line and exits with status 1.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-Who = Literal["env", "agent", "disk", "rlrun"]  # rlrun: a bug of ours, to be reported
+# "rlrun": a bug of ours, to be reported; "callback": a user callback raised
+Who = Literal["env", "agent", "disk", "callback", "rlrun"]
 
 
 class RunFailure(Exception):
@@ -32,3 +33,12 @@ def describe(err: BaseException) -> str:
     text = " ".join(str(err).split())
     text = f"{type(err).__name__}: {text}" if text else type(err).__name__
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+class RunFailed(RuntimeError):
+    """Raised by :func:`rlagents.train` when the env, the agent or the disk failed during the
+    run; ``result`` holds what was kept (summary, run directory, checkpoints)."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__(result.error)
+        self.result = result

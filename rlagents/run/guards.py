@@ -1,9 +1,10 @@
 """Checks of what the agent hands the env, made once per vector step and kept cheap.
 
 ``action_check(space, num_envs)`` returns a function that raises
-:class:`~cli.failures.RunFailure` when ``agent.act`` returns a batch the env cannot take: the wrong
-shape, the wrong kind of number, an action outside the space, or a NaN. Each check is specialised
-to the space when the run starts, so the per-step cost is a few comparisons.
+:class:`~rlagents.run.failures.RunFailure` when ``agent.act`` returns a batch the env cannot
+take: the wrong shape, the wrong kind of number, an action outside the space, or a NaN. Each
+check is specialised to the space when the run starts, so the per-step cost is a few
+comparisons.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from gymnasium import spaces
 
-from cli.failures import RunFailure
+from rlagents.run.failures import RunFailure
 
 ActionCheck = Callable[[np.ndarray], None]
 

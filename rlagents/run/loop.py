@@ -2,7 +2,8 @@
 
 The loop is the hot path of every agent: per vector step it does one ``act``, one env step, one
 ``observe`` and one ``update``, and the episode bookkeeping. Everything else (evaluation,
-checkpoints, logging, the progress bar) waits for ``next_event``, a single integer comparison.
+checkpoints, logging, the progress bar) waits for ``next_event``, a single integer comparison;
+episode ends go to the loggers as they happen (a callback may stop the run there).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
-from cli.failures import RunFailure, describe
-from cli.guards import ActionCheck
-from cli.logs import RunLog
 from rlagents.agent import Agent, Transition
+from rlagents.run.failures import RunFailure, describe
+from rlagents.run.guards import ActionCheck
+from rlagents.run.logs import RunLog
 
 PROGRESS_EVERY = 1_000  # steps between progress-bar and metrics updates
 
@@ -62,7 +63,6 @@ def train(
     state: LoopState,
     evaluate_fn: Callable[[], tuple[float, float, int]],
     save_fn: Callable[[], None],
-    progress,
 ) -> None:
     """Run the loop until the step or episode budget is spent, or the target return is reached.
 
@@ -109,14 +109,14 @@ def train(
                     log.episode(state.step, state.episode, ret, length, state.wall)
                 if max_episodes is not None and state.episode >= max_episodes:
                     break
+                if log.stop_requested:
+                    break
             if state.step >= next_event:
                 if end_step is not None and state.step >= end_step:
                     break
                 if state.step >= next_progress:
                     next_progress = state.step + PROGRESS_EVERY - state.step % PROGRESS_EVERY
-                    log.write_metrics(state.step)
-                    log.maybe_flush()
-                    progress.show(state)
+                    log.interval(state.step, state.wall)
                 if next_save is not None and state.step >= next_save:
                     next_save = _next_multiple(state.step, settings.save_every)
                     state.obs = obs
@@ -129,6 +129,8 @@ def train(
                     next_eval = _next_multiple(state.step, settings.eval_every)
                     if _evaluate_and_check(state, log, evaluate_fn, settings.stop_at_return):
                         break
+                if log.stop_requested:
+                    break
                 next_event = min(
                     x for x in (next_eval, next_save, next_progress, end_step) if x is not None
                 )
@@ -138,8 +140,7 @@ def train(
         raise
     finally:
         state.obs = obs  # what the next step would act on: a checkpoint resumes from here
-    log.write_metrics(state.step)
-    progress.show(state)
+    log.interval(state.step, state.wall)
 
 
 def _next_multiple(step: int, every: int) -> int | None:

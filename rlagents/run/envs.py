@@ -7,6 +7,7 @@ picks it from the env id and from what the agent accepts.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import os
 import sys
@@ -166,12 +167,16 @@ class EnvFactory:
             raise EnvError(f"cannot make {self.env_id}: {_one_line(err)}") from None
 
     def make_vector(self, num_envs: int) -> gym.vector.VectorEnv:
-        """``num_envs`` copies in a SyncVectorEnv with same-step autoreset (see cli.loop)."""
+        """``num_envs`` copies in a SyncVectorEnv with same-step autoreset (rlagents.run.loop)."""
         envs = [self.make() for _ in range(num_envs)]  # made here, so errors surface here
         return gym.vector.SyncVectorEnv(
-            [(lambda e=e: e) for e in envs],
+            [functools.partial(_same, e) for e in envs],
             autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
         )
+
+
+def _same(env: gym.Env) -> gym.Env:
+    return env
 
 
 def _one_line(err: BaseException) -> str:
@@ -194,7 +199,7 @@ def preset_function(name: str) -> Callable[..., gym.Env]:
 
 
 def choose_preset(
-    option: str, env_id: str, agent_cls: type[Agent], raw_obs: spaces.Space
+    option: str, env_id: str, agent_cls: type[Agent], raw_obs: spaces.Space | None
 ) -> str | None:
     """The preset a run uses: the one named, none, or (``auto``) the one the env and agent need."""
     if option == NONE:

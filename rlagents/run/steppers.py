@@ -6,8 +6,9 @@ episode that ended this step, ``obs`` the observation to act on next (the reset 
 there), and ``finished`` a list of ``(return, length)`` of the episodes that ended (usually empty).
 
 They are also where the env's output enters the run, so they check it there: an exception from
-the env, or a NaN/inf in a reward or a float observation, raises :class:`~cli.failures.RunFailure`
-before the agent sees it (``check_finite=False`` lets it through).
+the env, or a NaN/inf in a reward or a float observation, raises
+:class:`~rlagents.run.failures.RunFailure` before the agent sees it (``check_finite=False`` lets
+it through).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from cli.failures import RunFailure, describe
+from rlagents.run.failures import RunFailure, describe
 
 NO_EPISODES: list[tuple[float, int]] = []
 SMALL_OBS = 64  # up to this many numbers, a Python sum beats a numpy reduction (~0.3 vs ~1 µs)
@@ -96,7 +97,7 @@ class SingleEnvStepper:
                 self._check_step(next_obs, reward)
         elif self.check_reward:
             self._check_step(next_obs, reward)
-        self._return += reward
+        self._return += reward  # type: ignore[operator]
         self._length += 1
         next_obs = next_obs[None]
         obs_after, finished = next_obs, NO_EPISODES
@@ -173,6 +174,7 @@ class VectorEnvStepper:
             self._returns[ended] = 0.0
             self._lengths[ended] = 0
             next_obs = obs.copy()
+            assert final_obs is not None
             for i in ended:
                 next_obs[i] = final_obs[i]
         return next_obs, obs, reward.astype(np.float32, copy=False), terminated, truncated, finished

@@ -1,0 +1,240 @@
+"""Learning curves of finished (or running) training runs, drawn from their run directories.
+
+``plot_runs`` reads ``progress.csv`` (or ``evaluations.csv``) and ``config.json`` of each run,
+draws one line per (env, agent): a single run as it is, several seeds as their mean with a 95%
+interval band, and saves a PNG. It uses ``matplotlib.figure.Figure`` directly, so it needs no
+display and leaves pyplot's global state alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from rlagents.errors import RLAgentsError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+logger = logging.getLogger("rlagents.run")
+Array = npt.NDArray[np.float64]
+GRID_POINTS = 200
+# Student's t at 97.5% for 1..30 degrees of freedom, used when scipy is not installed;
+# beyond 30 the normal 1.96 is within 2% of it.
+_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+
+class PlotError(RLAgentsError):
+    """A run directory or an output path that cannot be plotted."""
+
+
+@dataclass(frozen=True, eq=False)
+class Curves:
+    """What one run directory records; a non-finite return or mean is NaN."""
+
+    env: str
+    agent: str
+    seed: int | None
+    steps: Array
+    seconds: Array
+    returns: Array
+    eval_steps: Array
+    eval_seconds: Array
+    eval_means: Array
+    eval_episodes: Array
+
+
+def read_curves(run_dir: str | os.PathLike[str], *, evaluations: bool = False) -> Curves:
+    """Read a run directory; with ``evaluations`` its ``evaluations.csv`` must exist."""
+    d = Path(run_dir)
+    if not d.is_dir():
+        raise PlotError(f"{d}: no such directory; pass the run directories that rlrun wrote")
+    progress, evals = d / "progress.csv", d / "evaluations.csv"
+    if not progress.is_file():
+        raise PlotError(f"{d}: no progress.csv here; is this a run directory?")
+    if evaluations and not evals.is_file():
+        raise PlotError(f"{d}: no evaluations.csv; run with --eval-every N to record evaluations")
+    meta = _meta(d)
+    p = _read_csv(progress, ["step", "wall_seconds", "return"])
+    e = (
+        _read_csv(evals, ["step", "wall_seconds", "mean_return", "episodes"])
+        if evals.is_file()
+        else {}
+    )
+    empty = np.zeros(0)
+    seed = meta.get("seed")
+    return Curves(
+        env=str(meta["env"]),
+        agent=str(meta["agent"]),
+        seed=seed if isinstance(seed, int) else None,
+        steps=p["step"],
+        seconds=p["wall_seconds"],
+        returns=p["return"],
+        eval_steps=e.get("step", empty),
+        eval_seconds=e.get("wall_seconds", empty),
+        eval_means=e.get("mean_return", empty),
+        eval_episodes=e.get("episodes", empty),
+    )
+
+
+def _meta(d: Path) -> dict[str, Any]:
+    for name in ("config.json", "summary.json"):
+        try:
+            data = json.loads((d / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("env") and data.get("agent"):
+            return data
+    raise PlotError(f"{d}: no config.json or summary.json names the env and agent; is it a run?")
+
+
+def _read_csv(path: Path, columns: list[str]) -> dict[str, Array]:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            header, rows = reader.fieldnames, list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise PlotError(f"{path}: cannot read it ({err}); check the file") from err
+    if not header:
+        raise PlotError(f"{path}: the file is empty; plot again once the run has started")
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise PlotError(f"{path}: no column {', '.join(missing)}; is it a file that rlrun wrote?")
+    out: dict[str, list[float]] = {c: [] for c in columns}
+    for i, row in enumerate(rows):
+        try:
+            values = [float(row[c]) if row[c] != "" or c == "step" else math.nan for c in columns]
+        except (TypeError, ValueError):
+            if i == len(rows) - 1:  # a live run may be halfway through writing its last line
+                break
+            raise PlotError(f"{path}: line {i + 2} is damaged; repair or delete it") from None
+        for c, v in zip(columns, values, strict=True):
+            out[c].append(v)
+    return {c: np.asarray(v, dtype=np.float64) for c, v in out.items()}
+
+
+def _t975(n: int) -> float:
+    """Student's t for a two-sided 95% interval of the mean of ``n`` values."""
+    try:
+        from scipy import stats  # exact when scipy is installed, else the table above
+
+        return float(stats.t.ppf(0.975, n - 1))
+    except ImportError:
+        return _T_975[n - 2] if n - 1 <= len(_T_975) else 1.96
+
+
+def _series(c: Curves, x: str, evaluations: bool, smooth: int) -> tuple[Array, Array]:
+    if evaluations:
+        xs, ys = (c.eval_steps if x == "steps" else c.eval_seconds), c.eval_means
+    else:
+        xs, ys = (c.steps if x == "steps" else c.seconds), c.returns
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    xs, ys = xs[keep], ys[keep]
+    order = np.argsort(xs, kind="stable")
+    xs, ys = xs[order], ys[order]
+    if not evaluations and smooth > 1 and len(ys):  # trailing moving average
+        sums = np.concatenate([[0.0], np.cumsum(ys)])
+        hi = np.arange(1, len(ys) + 1)
+        lo = np.maximum(hi - smooth, 0)
+        ys = (sums[hi] - sums[lo]) / (hi - lo)
+    return xs, ys
+
+
+def _draw(
+    ax: Axes, label: str, series: list[tuple[Array, Array]], x: str, marker: str | None
+) -> None:
+    if len(series) == 1:
+        ax.plot(*series[0], label=label, marker=marker, markersize=3)
+        return
+    lo, hi = max(s[0][0] for s in series), min(s[0][-1] for s in series)
+    if not lo < hi:
+        raise PlotError(f"the runs of {label} share no range of {x}; plot them one at a time")
+    grid = np.linspace(lo, hi, GRID_POINTS)
+    ys = np.stack([np.interp(grid, xs, y) for xs, y in series])
+    n, mean = len(series), ys.mean(axis=0)
+    half = _t975(n) * ys.std(axis=0, ddof=1) / math.sqrt(n)
+    (line,) = ax.plot(grid, mean, label=f"{label} ({n} seeds)")
+    ax.fill_between(grid, mean - half, mean + half, color=line.get_color(), alpha=0.25, lw=0)
+
+
+def plot_runs(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str] = "learning_curves.png",
+    *,
+    x: Literal["steps", "seconds"] = "steps",
+    evaluations: bool = False,
+    smooth: int = 20,
+    title: str | None = None,
+) -> Path:
+    """Draw the learning curves of ``run_dirs`` into ``out`` (a PNG) and return its path."""
+    from matplotlib.figure import Figure
+
+    out = Path(out)
+    if not run_dirs:
+        raise PlotError("no run directories given; pass one or more, e.g. runs/CartPole-v1_ppo_*")
+    formats = Figure().canvas.get_supported_filetypes()
+    if out.suffix.lower().lstrip(".") not in formats:
+        raise PlotError(
+            f"{out}: matplotlib cannot write {out.suffix or 'a file without a suffix'}; "
+            f"end the name in .png (or .{', .'.join(sorted(formats))})"
+        )
+    if x not in ("steps", "seconds") or smooth < 1:
+        raise PlotError(f"bad x={x!r} or smooth={smooth}; use x='steps' or 'seconds', smooth >= 1")
+    groups: dict[tuple[str, str], list[tuple[Array, Array]]] = {}
+    seeds: dict[tuple[str, str], int | None] = {}
+    episodes: set[int] = set()
+    file = "evaluations.csv" if evaluations else "progress.csv"
+    for d in run_dirs:
+        c = read_curves(d, evaluations=evaluations)
+        xs, ys = _series(c, x, evaluations, smooth)
+        if not len(xs):
+            logger.warning("%s: %s has no finished rows yet; leaving it out of the plot", d, file)
+            continue
+        groups.setdefault((c.env, c.agent), []).append((xs, ys))
+        seeds[c.env, c.agent] = c.seed
+        episodes.update(int(k) for k in c.eval_episodes if np.isfinite(k))
+    if not groups:
+        n, first = len(run_dirs), run_dirs[0]
+        raise PlotError(
+            f"{first}: {file} has no rows yet; plot again once the run has recorded some"
+            if n == 1
+            else f"none of the {n} run directories has rows in {file} yet ({first}, ...); "
+            "plot again later"
+        )
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.subplots()
+    for key, series in groups.items():
+        seed = f" (seed {seeds[key]})" if len(series) == 1 and seeds[key] is not None else ""
+        _draw(ax, f"{key[0]} {key[1]}{seed}", series, x, "o" if evaluations else None)
+    ax.set_xlabel("environment steps" if x == "steps" else "wall-clock seconds")
+    k = "–".join(str(e) for e in sorted({min(episodes), max(episodes)})) if episodes else "several"
+    ax.set_ylabel(
+        f"evaluation return (mean of {k} episodes)"
+        if evaluations
+        else f"episode return (smoothed over {smooth} episodes)"
+    )
+    ax.set_title(title if title is not None else ", ".join(dict.fromkeys(e for e, _ in groups)))
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=150)
+    except OSError as err:
+        raise PlotError(
+            f"{out}: cannot write it ({err.strerror or err}); pick another path"
+        ) from err
+    finally:
+        fig.clear()
+    return out
