@@ -49,8 +49,11 @@ class Agent(abc.ABC):
     * ``Config`` — a dataclass of hyper-parameters, each field documented by a docstring below it;
     * ``observation_spaces`` / ``action_spaces`` — the space types the agent accepts (single-env
       spaces); override :meth:`check_spaces` for finer conditions (shape, bounds);
-    * ``hyperparams`` — optional tuned overrides of ``Config`` per env id (or named presets), used
-      by ``rlrun`` when the user names no others.
+    * ``hyperparams`` — optional tuned overrides of ``Config`` per env id or preset name
+      (``"CartPole-v1"``, ``"atari"``), as rl-zoo3's files are: a run takes the set for its env
+      id, else for its preset, unless the user names one (``--hyperparams NAME``) or none;
+    * ``recommended_num_envs`` — optional, per env id or preset name: the number of envs a tuned
+      set was made for (rl-zoo3's ``n_envs``); a run uses it unless ``--num-envs`` is given.
 
     and implement :meth:`act`; :meth:`observe`, :meth:`update`, :meth:`state_dict` and
     :meth:`load_state_dict` default to an agent that does not learn.
@@ -60,6 +63,7 @@ class Agent(abc.ABC):
     observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Space,)
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Space,)
     hyperparams: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    recommended_num_envs: ClassVar[Mapping[str, int]] = {}
 
     def __init__(
         self,

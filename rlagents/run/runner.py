@@ -226,7 +226,7 @@ class Run:
         """On-policy presets are tuned for a number of envs (rl-zoo3's n_envs); use it."""
         if self.opts.hyperparams == envlib.NONE:
             return 1
-        table = getattr(self.agent_cls, "recommended_num_envs", {})
+        table = self.agent_cls.recommended_num_envs
         for key in (self.opts.hyperparams, self.env_id, self.preset):
             if key and key in table:
                 return int(table[key])
@@ -541,6 +541,8 @@ class Run:
     def _video_env(self) -> gym.Env:
         """An evaluation env that renders frames (the real game's, for Atari: ``render``
         reaches the emulator beneath the preset's wrappers) and writes them as mp4s."""
+        if not envlib.has_display():  # pygame-drawn envs render off-screen, without a word
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         extra = dict(EVALUATION_OVERRIDES.get(self.preset or "", {}), render_mode="rgb_array")
         env = self.factory.make(**extra)
         episodes = self.opts.video_episodes or self.opts.eval_episodes

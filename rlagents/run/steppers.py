@@ -1,9 +1,10 @@
 """Step a batch of envs and return what the agent's :class:`~rlagents.Transition` needs.
 
-Both steppers give the same contract: ``step(actions)`` returns ``(next_obs, obs, reward,
-terminated, truncated, finished)`` where ``next_obs`` holds the true final observation of every
-episode that ended this step, ``obs`` the observation to act on next (the reset observation
-there), and ``finished`` a list of ``(return, length)`` of the episodes that ended (usually empty).
+Both steppers give the same contract: ``step(actions)`` returns a :class:`StepResult`
+``(next_obs, obs, reward, terminated, truncated, finished)``, where ``next_obs`` holds the true
+final observation of every episode that ended this step, ``obs`` the observation to act on next
+(the reset observation there), and ``finished`` a list of ``(return, length)`` of the episodes
+that ended (usually empty).
 
 They are also where the env's output enters the run, so they check it there: an exception from
 the env, or a NaN/inf in a reward or a float observation, raises
@@ -14,7 +15,7 @@ it through).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +24,23 @@ from gymnasium import spaces
 from rlagents.run.failures import RunFailure, describe
 
 NO_EPISODES: list[tuple[float, int]] = []
+
+
+class StepResult(NamedTuple):
+    """One vector step of the envs, as the loop needs it (leading axis: env index)."""
+
+    next_obs: np.ndarray  # the true last observation where an episode ended
+    obs: np.ndarray  # the observation to act on next (the reset one where an episode ended)
+    reward: np.ndarray  # float32
+    terminated: np.ndarray
+    truncated: np.ndarray
+    finished: list[tuple[float, int]]  # (return, length) of the episodes that ended
+
+
+# ``tuple.__new__(StepResult, values)`` makes the same object as ``StepResult(*values)`` in half
+# the time (0.2 against 0.45 µs here): it skips the generated __new__'s argument handling, and
+# the loop makes one per env step.
+_make_step = tuple.__new__
 SMALL_OBS = 64  # up to this many numbers, a Python sum beats a numpy reduction (~0.3 vs ~1 µs)
 
 
@@ -86,7 +104,7 @@ class SingleEnvStepper:
         if not finite:
             raise _nonfinite_failure(f"{self.name}.step()", obs, reward, None)
 
-    def step(self, actions: np.ndarray) -> tuple[Any, ...]:
+    def step(self, actions: np.ndarray) -> StepResult:
         try:
             obs, reward, terminated, truncated, _ = self.env.step(actions[0])
         except Exception as err:
@@ -105,13 +123,16 @@ class SingleEnvStepper:
             finished = [(float(self._return), self._length)]
             self._return, self._length = 0.0, 0
             obs_after = self._reset()[None]
-        return (
-            next_obs,
-            obs_after,
-            np.array((reward,), dtype=np.float32),
-            np.array((terminated,)),
-            np.array((truncated,)),
-            finished,
+        return _make_step(
+            StepResult,
+            (
+                next_obs,
+                obs_after,
+                np.array((reward,), dtype=np.float32),
+                np.array((terminated,)),
+                np.array((truncated,)),
+                finished,
+            ),
         )
 
     def episode_state(self) -> dict[str, Any]:
@@ -157,7 +178,7 @@ class VectorEnvStepper:
         self._lengths[:] = 0
         return obs
 
-    def step(self, actions: np.ndarray) -> tuple[Any, ...]:
+    def step(self, actions: np.ndarray) -> StepResult:
         try:
             obs, reward, terminated, truncated, info = self.envs.step(actions)
         except Exception as err:
@@ -177,7 +198,8 @@ class VectorEnvStepper:
             assert final_obs is not None
             for i in ended:
                 next_obs[i] = final_obs[i]
-        return next_obs, obs, reward.astype(np.float32, copy=False), terminated, truncated, finished
+        reward = reward.astype(np.float32, copy=False)
+        return _make_step(StepResult, (next_obs, obs, reward, terminated, truncated, finished))
 
     def _check(self, obs: Any, reward: np.ndarray, final_obs: Any, ended: np.ndarray) -> None:
         what = f"{self.name}.step()"

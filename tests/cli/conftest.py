@@ -27,6 +27,8 @@ def run_cli(tmp_path):
 
     def invoke(*args: str) -> Result:
         args_list = [str(a) for a in args]
+        if args_list and args_list[0] == "plot":  # not a run: no run dir, no progress bar
+            return Result(CliRunner().invoke(rlrun, args_list, catch_exceptions=True), tmp_path)
         if "--run-dir" not in args_list:
             run_dir = tmp_path / f"run{next(counter)}"
             args_list += ["--run-dir", str(run_dir)]

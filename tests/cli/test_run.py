@@ -241,3 +241,38 @@ def test_num_envs_defaults_to_what_the_tuned_set_expects(run_cli):
         "none",
     )
     assert json.loads((r.run_dir / "config.json").read_text())["num_envs"] == 1
+
+
+def test_train_subcommand_is_the_default(run_cli):
+    a = run_cli("train", *CARTPOLE, "--agent", "random", "--steps", "500", "--seed", "3")
+    b = run_cli(*CARTPOLE, "--agent", "random", "--steps", "500", "--seed", "3")
+    assert a.exit_code == b.exit_code == 0, (a.stderr, b.stderr)
+    strip = lambda rows: [(r["step"], r["return"]) for r in rows]  # noqa: E731
+    assert strip(_rows(a.run_dir / "progress.csv")) == strip(_rows(b.run_dir / "progress.csv"))
+
+
+def test_plot_subcommand(run_cli, tmp_path):
+    runs = [
+        run_cli(*CARTPOLE, "--agent", "random", "--steps", "3000", "--seed", str(s)) for s in (1, 2)
+    ]
+    out = tmp_path / "curves.png"
+    r = run_cli("plot", *(x.run_dir for x in runs), "--out", out)
+    assert r.exit_code == 0, r.stderr
+    assert out.stat().st_size > 10_000 and f"wrote {out}" in r.stdout
+
+
+def test_plot_of_a_directory_that_is_not_a_run(run_cli, tmp_path):
+    r = run_cli("plot", tmp_path, "--out", tmp_path / "x.png")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "no progress.csv" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("plot", tmp_path / "nope")
+    assert r.exit_code == 2 and "no such directory" in r.stderr
+
+
+def test_video_of_a_trained_agent(run_cli, tmp_path):
+    first = run_cli(*CARTPOLE, "--agent", "constant", "--steps", "100", "--save", tmp_path / "ck")
+    assert first.exit_code == 0, first.stderr
+    r = run_cli("--load", tmp_path / "ck", "--eval-only", "--eval-episodes", "2", "--video",
+                "--video-episodes", "1")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert len(list((r.run_dir / "videos").glob("*.mp4"))) == 1
