@@ -83,6 +83,9 @@ def train(
     state.obs = None
     act, observe, update, env_step = agent.act, agent.observe, agent.update, stepper.step
     check_actions = settings.check_actions
+    # tuple.__new__(Transition, fields) is Transition(*fields) without the generated __new__'s
+    # argument handling: 0.2 instead of 0.45 µs, once per env step.
+    make = tuple.__new__
     # try blocks cost nothing until they catch: each call's failure is named by its own.
     try:
         while True:
@@ -94,7 +97,8 @@ def train(
                 check_actions(actions)
             next_obs, obs_after, reward, terminated, truncated, finished = env_step(actions)
             try:
-                observe(Transition(obs, actions, reward, next_obs, terminated, truncated))
+                t = (obs, actions, reward, next_obs, terminated, truncated)
+                observe(make(Transition, t))
                 metrics = update()
             except Exception as err:
                 raise RunFailure("agent", f"observe()/update() raised {describe(err)}") from err

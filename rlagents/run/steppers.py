@@ -41,6 +41,17 @@ class StepResult(NamedTuple):
 # the time (0.2 against 0.45 µs here): it skips the generated __new__'s argument handling, and
 # the loop makes one per env step.
 _make_step = tuple.__new__
+
+
+def _flag(value: bool) -> np.ndarray:
+    array = np.array((value,))
+    array.flags.writeable = False
+    return array
+
+
+# One env's terminated/truncated flags, shared and read-only: building two fresh arrays per step
+# cost about 0.4 µs of a ~10 µs CartPole step. An agent reads Transition fields, never writes them.
+_FLAGS = {False: _flag(False), True: _flag(True)}
 SMALL_OBS = 64  # up to this many numbers, a Python sum beats a numpy reduction (~0.3 vs ~1 µs)
 
 
@@ -129,8 +140,8 @@ class SingleEnvStepper:
                 next_obs,
                 obs_after,
                 np.array((reward,), dtype=np.float32),
-                np.array((terminated,)),
-                np.array((truncated,)),
+                _FLAGS[bool(terminated)],
+                _FLAGS[bool(truncated)],
                 finished,
             ),
         )
