@@ -155,3 +155,15 @@ def test_import_rlagents_stays_torch_free():
         "assert 'torch' not in sys.modules and 'tensorboard' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_atari_video_shows_the_real_game(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("moviepy")
+    result = rlagents.train(
+        "ALE/Pong-v5", "random", steps=20, seed=0, run_dir=tmp_path / "run", eval_episodes=1,
+        eval_max_steps=40, video=True, tensorboard=False,
+    )  # fmt: skip
+    (video,) = (result.run_dir / "videos").glob("*.mp4")
+    ok, frame = cv2.VideoCapture(str(video)).read()
+    assert ok and frame.shape == (210, 160, 3)  # the emulator's screen, not the 84x84 stack
