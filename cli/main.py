@@ -29,7 +29,9 @@ from rlagents.config import describe_config
 from rlagents.errors import RLAgentsError
 from rlagents.run import envs as envlib
 from rlagents.run.failures import describe
-from rlagents.run.runner import Run, RunOptions, Terminated, TrainResult
+from rlagents.run.options import RunOptions, TrainResult
+from rlagents.run.outcome import Terminated
+from rlagents.run.runner import Run
 
 EXIT_FAILED = 1  # the env, the agent or the disk failed during the run
 EXIT_USAGE = 2  # a mistake in what was typed, found before step 1

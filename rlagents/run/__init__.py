@@ -28,7 +28,8 @@ from rlagents.agent import Agent
 from rlagents.run.callbacks import Callback
 from rlagents.run.failures import RunFailed
 from rlagents.run.logs import Logger
-from rlagents.run.runner import EVALUATION_OVERRIDES, RunOptions, TrainResult
+from rlagents.run.options import RunOptions, TrainResult
+from rlagents.run.runner import EVALUATION_OVERRIDES
 
 __all__ = [
     "Callback",

@@ -7,12 +7,9 @@ import dataclasses
 import logging
 import math
 import os
-import signal
 import tempfile
 import time
-import traceback
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,70 +29,10 @@ from rlagents.run.failures import RunFailure, describe
 from rlagents.run.guards import action_check
 from rlagents.run.logs import FileLogger, Logger, RunLog, write_json
 from rlagents.run.loop import LoopSettings, LoopState, evaluate, train
+from rlagents.run.options import RunOptions, TrainResult
+from rlagents.run.outcome import Outcome, signals_as_interrupts, signals_deferred
+from rlagents.run.paths import check_writable, free_checkpoint_path
 from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
-
-
-@dataclass
-class RunOptions:
-    """Everything a run is asked to do; :func:`rlagents.train` and ``rlrun train`` fill it."""
-
-    env_id: str | None = None  # None: the checkpoint's (with load)
-    agent: str | None = None  # a registered name or module:Class; None: the checkpoint's
-    steps: int | None = None  # None: DEFAULT_STEPS, unless episodes is given
-    episodes: int | None = None
-    seed: int | None = None  # None: the checkpoint's (with load), else random and recorded
-    num_envs: int | None = None  # None: the number the agent's tuned set was made for, else 1
-    config: Mapping[str, Any] = field(default_factory=dict)  # Config overrides (str or values)
-    env_kwargs: Mapping[str, Any] = field(default_factory=dict)  # for gymnasium.make
-    preset: str = "auto"
-    hyperparams: str = "auto"
-    run_dir: str | None = None  # None: runs/<env>_<agent>_s<seed>_<time>
-    eval_every: int = 0
-    eval_episodes: int = 10
-    eval_max_steps: int | None = None  # cut evaluation episodes (None: the env's limit, else 100k)
-    stop_at_return: float | None = None
-    save: str | None = None  # None: RUN_DIR/checkpoint
-    save_every: int = 0
-    load: str | None = None
-    overwrite: bool = False  # save onto something else than this run's checkpoint: move it aside
-    eval_only: bool = False
-    render: bool = False
-    allow_nonfinite: bool = False  # NaN/inf rewards, observations and actions do not stop the run
-    tensorboard: bool = True  # TensorBoard event files in the run directory
-    video: bool = False  # mp4s of the final evaluation's episodes in RUN_DIR/videos
-    video_episodes: int | None = None  # None: every episode of the final evaluation
-
-    def check(self) -> None:
-        """Refuse values no run can use, with the option's name (the CLI's spelling)."""
-        positive = {"steps": self.steps, "episodes": self.episodes, "num_envs": self.num_envs}
-        positive |= {"eval_max_steps": self.eval_max_steps, "video_episodes": self.video_episodes}
-        for name, value in positive.items():
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value!r}")
-        for name in ("eval_every", "eval_episodes", "save_every"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {value!r}")
-        if self.seed is not None and not (isinstance(self.seed, int) and 0 <= self.seed < 2**32):
-            raise ConfigError(f"--seed must be an integer from 0 to 2**32-1, got {self.seed!r}")
-        if self.eval_only and not self.load:
-            raise ConfigError("--eval-only needs --load CHECKPOINT")
-        if self.stop_at_return is not None and not self.eval_every:
-            raise ConfigError("--stop-at-return needs --eval-every N (it checks evaluations)")
-
-
-@dataclass
-class TrainResult:
-    """What a run leaves: the trained agent, ``summary.json``'s contents, where its files are."""
-
-    agent: Agent
-    summary: dict[str, Any]
-    run_dir: Path
-    checkpoint: Path | None  # the last good checkpoint (None with eval_only)
-    status: Literal["done", "interrupted", "failed"]
-    error: str | None = None  # one line: who failed, at which step, why, what was kept
-    signal: str | None = None  # "SIGINT" or "SIGTERM" when interrupted
-
 
 DEFAULT_STEPS = 100_000
 EVAL_MAX_STEPS = 100_000  # an evaluation episode of an env without a time limit is cut here
@@ -338,7 +275,7 @@ class Run:
                 f"--save {str(path)!r} {problem}; choose a new or empty directory, or add "
                 "--overwrite to move it aside (nothing is deleted)"
             )
-        _check_writable(path, "--save")
+        check_writable(path, "--save")
         return problem is not None
 
     def _is_own_checkpoint(self, path: Path) -> bool:
@@ -378,7 +315,7 @@ class Run:
             while run_dir.exists():
                 suffix += 1
                 run_dir = Path("runs") / f"{name}-{suffix}"
-        _check_writable(run_dir, "--run-dir")
+        check_writable(run_dir, "--run-dir")
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -406,7 +343,7 @@ class Run:
         kept; a failure also writes an emergency checkpoint beside it where it can.
         """
         outcome = Outcome()
-        with _signals_as_interrupts():
+        with signals_as_interrupts():
             log = self._start_log(outcome)
             if log is not None:
                 self._run(log, outcome)
@@ -460,7 +397,7 @@ class Run:
                     log.evaluation(self.state.step, self.state.wall, *self.state.last_eval)
             if not self.opts.eval_only:
                 # A second Ctrl-C while saving must not cost the work: signals wait for the save.
-                with _signals_deferred(outcome), outcome.catching():
+                with signals_deferred(outcome), outcome.catching():
                     self._final_save(outcome)
         finally:
             with outcome.catching():
@@ -477,7 +414,7 @@ class Run:
         assert self.checkpoint_dir is not None
         problems = []
         for folder in (self.checkpoint_dir.parent, self.run_dir, Path(tempfile.gettempdir())):
-            path = _free_checkpoint_path(folder / f"{self.checkpoint_dir.name}-emergency")
+            path = free_checkpoint_path(folder / f"{self.checkpoint_dir.name}-emergency")
             try:
                 ckpt.save_checkpoint(path, self.checkpoint_meta(), self.agent.state_dict())
             except Exception as err:
@@ -684,113 +621,6 @@ class Run:
             )
         return "; ".join(parts)
 
-    @staticmethod
-    def summary_line(s: dict[str, Any]) -> str:
-        if s["eval_episodes"]:
-            mean, std = _fmt(s["eval_mean_return"]), _fmt(s["eval_std_return"])
-            ev = f"eval {mean} ± {std} over {s['eval_episodes']} episodes"
-        else:
-            ev = "no evaluation"
-        head = "failed" if s.get("error") else "interrupted" if s["interrupted"] else "done"
-        return (
-            f"{head}: {s['agent']} on {s['env']} (seed {s['seed']}): {s['steps']} steps, "
-            f"{s['episodes']} episodes, {_fmt(s['wall_seconds'], 1)} s, "
-            f"{_fmt(s['steps_per_second'], 0)} steps/s; {ev}; run dir {s['run_dir']}"
-        )
-
-
-class Outcome:
-    """How the run ended: normally, interrupted by a signal, or by a failure."""
-
-    def __init__(self) -> None:
-        self.interrupted: str | None = None  # "SIGINT" or "SIGTERM"
-        self.failure: RunFailure | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.interrupted is None and self.failure is None
-
-    @contextlib.contextmanager
-    def catching(self) -> Iterator[None]:
-        """Record an interrupt or a failure (the first failure wins) and carry on."""
-        try:
-            yield
-        except KeyboardInterrupt as err:
-            self.interrupted = self.interrupted or getattr(err, "signal_name", "SIGINT")
-        except RunFailure as failure:
-            self.failure = self.failure or failure
-        except Exception as err:  # a bug of ours: the run still ends with its work kept
-            if os.environ.get("RLRUN_TRACEBACK"):
-                traceback.print_exc()
-            self.failure = self.failure or RunFailure(
-                "rlrun", f"{describe(err)} (a bug in rlrun: please report it)"
-            )
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C would be, so that both stop the run the same way."""
-
-    signal_name = "SIGTERM"
-
-
-@contextlib.contextmanager
-def _signals_as_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` like SIGINT raises KeyboardInterrupt."""
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        raise Terminated
-
-    try:
-        previous: Any = signal.signal(signal.SIGTERM, on_sigterm)
-    except ValueError:  # not the main thread (a worker): leave signals to the host
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_deferred(outcome: Outcome) -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block is done; one that came is recorded as such."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (ValueError, AttributeError, OSError):  # not the main thread, or no sigmask
-        yield
-        return
-    try:
-        yield
-    finally:
-        with outcome.catching():
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-
-
-def _free_checkpoint_path(base: Path) -> Path:
-    """``base``, or ``base-2``, ``base-3``…: the first that is not something else than ours."""
-    path, k = base, 1
-    while ckpt.describe_target(path) == "other" or path.is_symlink():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
-
-
-def _check_writable(path: Path, option: str) -> None:
-    """``path`` (or the nearest folder above it that exists) must be a writable directory."""
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise ConfigError(
-            f"{option} {str(path)!r}: {str(existing)!r} is a file, not a directory; "
-            f"choose another {option}"
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"{option} {str(path)!r}: {str(existing)!r} is not writable; choose another {option}"
-        )
-
 
 log = logging.getLogger("rlagents.run")  # notes and warnings; rlrun prints them as "rlrun: ..."
 
@@ -801,10 +631,3 @@ def _note(text: str) -> None:
 
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    """Any summary value as text: numbers with ``digits`` decimals, None and NaN as n/a."""
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return f"{value:.{digits}f}"
-    return "n/a"

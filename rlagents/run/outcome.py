@@ -1,0 +1,81 @@
+"""How a run ended — normally, by a signal, or by a failure — and the signal handling that
+makes SIGTERM stop a run the way Ctrl-C does."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from rlagents.run.failures import RunFailure, describe
+
+
+class Outcome:
+    """How the run ended: normally, interrupted by a signal, or by a failure."""
+
+    def __init__(self) -> None:
+        self.interrupted: str | None = None  # "SIGINT" or "SIGTERM"
+        self.failure: RunFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.interrupted is None and self.failure is None
+
+    @contextlib.contextmanager
+    def catching(self) -> Iterator[None]:
+        """Record an interrupt or a failure (the first failure wins) and carry on."""
+        try:
+            yield
+        except KeyboardInterrupt as err:
+            self.interrupted = self.interrupted or getattr(err, "signal_name", "SIGINT")
+        except RunFailure as failure:
+            self.failure = self.failure or failure
+        except Exception as err:  # a bug of ours: the run still ends with its work kept
+            if os.environ.get("RLRUN_TRACEBACK"):
+                traceback.print_exc()
+            self.failure = self.failure or RunFailure(
+                "rlrun", f"{describe(err)} (a bug in rlrun: please report it)"
+            )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that both stop the run the same way."""
+
+    signal_name = "SIGTERM"
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` like SIGINT raises KeyboardInterrupt."""
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    try:
+        previous: Any = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (a worker): leave signals to the host
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_deferred(outcome: Outcome) -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done; one that came is recorded as such."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (ValueError, AttributeError, OSError):  # not the main thread, or no sigmask
+        yield
+        return
+    try:
+        yield
+    finally:
+        with outcome.catching():
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
