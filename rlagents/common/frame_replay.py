@@ -18,9 +18,9 @@ the newest data.
 The stack is checked, not assumed: each step must satisfy ``next_obs[:-1] == obs[1:]``, and a
 step whose ``obs`` is not the previous ``next_obs`` of the same env (a resumed run restarting
 its envs) starts a new episode. Observations that are not frame stacks raise a clear error
-(use :class:`rlagents.common.replay.ReplayBuffer` for them). Of the two ways the issue allowed
-(detect per step, or decide by the space and a config field), the agent decides by the space
-and a config field, and this check turns a wrong decision into an error instead of wrong data.
+(use :class:`rlagents.common.replay.ReplayBuffer` for them). Whether a run stores frames once is
+decided by the observation space and a config field rather than detected per step, and this
+check turns a wrong decision into an error instead of wrong data.
 """
 
 from __future__ import annotations

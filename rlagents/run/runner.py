@@ -160,7 +160,7 @@ class Run:
         return {}
 
     def _recommended_num_envs(self) -> int:
-        """On-policy presets are tuned for a number of envs (rl-zoo3's n_envs); use it."""
+        """A tuned set is made for a number of envs (rl-zoo3's n_envs); use it."""
         if self.opts.hyperparams == envlib.NONE:
             return 1
         table = self.agent_cls.recommended_num_envs
