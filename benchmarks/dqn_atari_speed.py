@@ -83,10 +83,10 @@ with tempfile.TemporaryDirectory() as tmp:
     # One gradient step alone, on a batch from the filled buffer: the compute-bound limit.
     batch = agent.buffer.sample_n_step(32, agent.rng, 1, 0.99)
     for _ in range(3):
-        agent._gradient_step(batch)
+        agent.gradient_step(batch)
     t0 = time.perf_counter()
     for _ in range(10):
-        agent._gradient_step(batch)
+        agent.gradient_step(batch)
     grad = (time.perf_counter() - t0) / 10
     buf = agent.buffer
     print(json.dumps({"steps_per_second": steps / (marks["end"] - marks["start"]),

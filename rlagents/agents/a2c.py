@@ -20,8 +20,9 @@ from typing import ClassVar, Literal
 import torch
 from torch.nn import functional as F
 
-from rlagents.common.on_policy import OnPolicyAgent, explained_variance, normalize
 from rlagents.common.policies import PolicyConfig
+from rlagents.common.policy_agent import normalize
+from rlagents.common.rollout_agent import RolloutAgent
 
 
 @dataclasses.dataclass
@@ -68,7 +69,7 @@ class A2CConfig(PolicyConfig):
                 raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
 
 
-class A2C(OnPolicyAgent):
+class A2C(RolloutAgent):
     """Synchronous advantage actor-critic over the runner's vector envs."""
 
     Config: ClassVar = A2CConfig
@@ -109,41 +110,28 @@ class A2C(OnPolicyAgent):
         )
 
     def learn(self) -> dict[str, float]:
+        """One gradient step on the rollout: policy gradient, value regression, entropy."""
         cfg, policy = self.config, self.policy
-        T, N = self.buffer.n_steps, self.buffer.num_envs
         obs, raw = self.rollout_tensors()
 
         # ---- one forward pass over the rollout; advantages from the detached values
         params, values = policy(obs)
         log_prob = policy.log_prob(params, raw)
-        values_np = values.detach().cpu().numpy().reshape(T, N)
-        adv_np, ret_np = self.buffer.advantages(
-            values_np, self.final_values(), cfg.gamma, cfg.gae_lambda
-        )
-        advantages = torch.as_tensor(adv_np.reshape(-1), device=self.device)
+        advantages, returns, explained = self.gae(values)
         if cfg.normalize_advantage:
             advantages = normalize(advantages)
-        returns = torch.as_tensor(ret_np.reshape(-1), device=self.device)
 
         # ---- actor: policy gradient weighted by the advantage; critic: regression on returns
         policy_loss = -(advantages * log_prob).mean()
         value_loss = F.mse_loss(values, returns)
         entropy = policy.entropy(params).mean()
         loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
+        self.gradient_step(loss)
 
-        for param in self.parameters:
-            param.grad = None
-        loss.backward()
-        self.clip_gradients()
-        self.optimizer.step()
-
-        with torch.no_grad():  # how far this step moved the policy: exact KL(π_old ‖ π_new)
-            new_params, _ = policy(obs)
-            kl = policy.kl(params.detach(), new_params).mean()
         return {
             "policy_loss": float(policy_loss.detach()),
             "value_loss": float(value_loss.detach()),
             "entropy": float(entropy.detach()),
-            "kl": float(kl),
-            "explained_variance": explained_variance(values_np, ret_np),
+            "kl": self.kl_moved(obs, params),
+            "explained_variance": explained,
         }

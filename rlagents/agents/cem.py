@@ -33,6 +33,7 @@ from rlagents.agent import Agent, Transition
 from rlagents.common import numpy_mlp
 from rlagents.common.networks import is_image_space, make_encoder, mlp
 from rlagents.common.rng import rng_state, set_rng_state
+from rlagents.common.schedules import Linear
 from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
 
 
@@ -86,7 +87,13 @@ class CEMConfig:
 class Policy(nn.Module):
     """F_θ: encoder → MLP → action logits (Discrete) or tanh-squashed actions in [-1, 1] (Box)."""
 
-    def __init__(self, observation_space: spaces.Space, out_dim: int, net_arch, discrete: bool):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        out_dim: int,
+        net_arch: tuple[int, ...],
+        discrete: bool,
+    ) -> None:
         super().__init__()
         self.encoder = make_encoder(observation_space)
         features = int(self.encoder.features_dim)  # type: ignore[arg-type]
@@ -154,7 +161,15 @@ class CEM(Agent):
             return f"cem needs a Box or Discrete observation space, got {observation_space}"
         return None
 
-    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: Any = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c: CEMConfig = self.config
         images = is_image_space(observation_space)
@@ -162,9 +177,10 @@ class CEM(Agent):
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)
         self.discrete = isinstance(action_space, spaces.Discrete)
-        if self.discrete:
+        if isinstance(action_space, spaces.Discrete):
             out_dim, self._act_start = int(action_space.n), int(action_space.start)
         else:
+            assert isinstance(action_space, spaces.Box)  # check_spaces lets only these through
             out_dim = int(action_space.shape[0])
             low, high = action_space.low.astype(np.float64), action_space.high.astype(np.float64)
             self._center, self._half = (high + low) / 2, (high - low) / 2
@@ -175,6 +191,7 @@ class CEM(Agent):
         vector_cpu = vector_cpu and self.device.type == "cpu"
         self._numpy = numpy_mlp.linear_views(self.policy.head) if vector_cpu else None
         self._noise = np.zeros((num_envs, out_dim))
+        self.noise_schedule = Linear(c.noise_std, c.noise_final_std, c.noise_decay_iterations)
         self.iterations = 0
         # Each env's episode in progress, and the episodes finished in this iteration.
         self._ep_obs: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
@@ -193,11 +210,8 @@ class CEM(Agent):
             return self.policy(torch.as_tensor(np.asarray(obs), device=self.device)).cpu().numpy()
 
     def noise_std(self) -> float:
-        c = self.config
-        if c.noise_decay_iterations == 0 or self.iterations >= c.noise_decay_iterations:
-            return c.noise_final_std
-        fraction = self.iterations / c.noise_decay_iterations
-        return c.noise_std + (c.noise_final_std - c.noise_std) * fraction
+        """Box actions: the exploration noise std of this iteration."""
+        return self.noise_schedule(self.iterations)
 
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
         out = self._forward(obs)

@@ -8,7 +8,14 @@ The actor-critic of the course for continuous actions, read top to bottom:
 * target networks μ', Q' that trail the online ones by Polyak averaging θ' ← τθ + (1 − τ)θ';
 * exploration by adding Ornstein–Uhlenbeck (or Gaussian) noise to μ(s), with a scale that decays.
 
-:mod:`rlagents.agents.td3` builds TD3 on this file by changing three things.
+:mod:`rlagents.agents.td3` builds TD3 on this file by changing three things: twin critics, smoothed
+target actions and a delayed actor, all three steps of :meth:`DDPG.train_step`, the one gradient
+step (critic update, delayed actor update, soft target update) that this file reads up to.
+
+Its speed lives in named parts of :mod:`rlagents.common`: each optimiser's parameters in one flat
+buffer (:mod:`~rlagents.common.flat_params`), the critics as one batched network
+(:class:`~rlagents.common.networks.ParallelMLP`), the actor in numpy when acting on a CPU
+(:mod:`~rlagents.common.numpy_mlp`).
 
 Vector observations go straight into MLPs. Image stacks (CarRacing) go through one Nature CNN that
 the critic owns and trains; the actor reads its features detached (as in SAC-AE/DrQ, Yarats et al.
@@ -19,8 +26,6 @@ says how to move the action — does not pull the shared features around.
 from __future__ import annotations
 
 import copy
-import itertools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -32,10 +37,13 @@ from torch import nn
 
 from rlagents.agent import Agent, Transition
 from rlagents.agents.ddpg_td3_hyperparams import DDPG_HYPERPARAMS
+from rlagents.common import numpy_mlp
+from rlagents.common.flat_params import FlatAdam, flatten_parameters
 from rlagents.common.frame_replay import FrameReplayBuffer
-from rlagents.common.networks import is_image_space, make_encoder, mlp
+from rlagents.common.networks import ParallelMLP, is_image_space, make_encoder, mlp, polyak_update
 from rlagents.common.noise import make_noise
 from rlagents.common.replay import ReplayBatch, ReplayBuffer
+from rlagents.common.rng import set_rng_state
 from rlagents.common.schedules import Constant, Linear
 from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
 
@@ -114,88 +122,29 @@ class DDPGConfig:
 
 
 # ------------------------------------------------------------------------------------- networks
-class QEnsemble(nn.Module):
-    """``n`` independent critics Q_i(s, a) evaluated as one network: each hidden layer's weights
-    are stacked to (n, in, out) and applied with one batched matmul (``baddbmm``), so TD3's twin
-    critics cost one forward instead of two. DDPG uses n = 1. Initialised like ``nn.Linear``."""
+class DeterministicActorCritic(nn.Module):
+    """Encoder (flatten, one-hot, or a Nature CNN for images), a deterministic actor μ(s) in
+    [-1, 1]^k and ``n_critics`` critics Q_i(s, a) evaluated as one network (a
+    :class:`~rlagents.common.networks.ParallelMLP`: TD3's twin critics cost one forward)."""
 
-    def __init__(self, in_dim: int, hidden: tuple[int, ...], n: int) -> None:
-        super().__init__()
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for d_in, d_out in itertools.pairwise([in_dim, *hidden]):
-            self.weights.append(_uniform((n, d_in, d_out), d_in))
-            self.biases.append(_uniform((n, 1, d_out), d_in))
-        self.out_weight = _uniform((n, 1, hidden[-1]), hidden[-1])  # one output: a row each
-        self.out_bias = _uniform((n, 1), hidden[-1])
-        self.n = n
-
-    def forward(self, features: torch.Tensor, actions: torch.Tensor, n: int = 0) -> torch.Tensor:
-        """Q-values of the first ``n`` critics (all when 0), shape (n, batch)."""
-        n = n or self.n
-        x = torch.cat((features, actions), dim=1).expand(n, -1, -1)
-        for w, b in zip(self.weights, self.biases, strict=True):
-            if n < self.n:  # slicing costs a zero-filled gradient buffer: only when needed
-                w, b = w[:n], b[:n]
-            x = torch.baddbmm(b, x, w).relu_()  # in place: baddbmm's backward needs its inputs
-        # A batched matmul with a unit dimension (and its backward) is several times slower on
-        # a CPU than the dot product it is.
-        w, b = (
-            (self.out_weight, self.out_bias)
-            if n == self.n
-            else (self.out_weight[:n], self.out_bias[:n])
-        )
-        return torch.linalg.vecdot(x, w) + b
-
-
-def _uniform(shape: tuple[int, ...], fan_in: int) -> nn.Parameter:
-    bound = 1.0 / math.sqrt(fan_in)
-    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-
-
-class ActorCritic(nn.Module):
-    """Encoder (flatten, one-hot, or a Nature CNN for images), actor μ(s) and critics Q(s, a)."""
-
-    def __init__(self, obs_space: spaces.Space, act_dim: int, config: DDPGConfig, n_critics: int):
+    def __init__(
+        self, obs_space: spaces.Space, act_dim: int, config: DDPGConfig, n_critics: int
+    ) -> None:
         super().__init__()
         self.encoder = make_encoder(obs_space, config.features_dim)
         feat = int(self.encoder.features_dim)  # type: ignore[arg-type]
         self.actor = mlp(feat, act_dim, config.net_arch, output_activation=nn.Tanh)
-        self.critic = QEnsemble(feat + act_dim, config.net_arch, n_critics)
+        self.critic = ParallelMLP(feat + act_dim, config.net_arch, n_critics, scalar_head=True)
 
-    def flatten(self, with_grad: bool = True) -> list[nn.Parameter]:
-        """The actor's parameters, then the critic's (encoder included), each in one flat buffer
-        (see :func:`flatten_parameters`); the actor and the critic have an optimiser each."""
+    def q(self, features: torch.Tensor, actions: torch.Tensor, n: int = 0) -> torch.Tensor:
+        """Q_i(s, a) of the first ``n`` critics (all when 0), shape (n, batch)."""
+        return self.critic(torch.cat((features, actions), dim=1), n)
+
+    def parameter_groups(self) -> list[list[nn.Parameter]]:
+        """The actor's parameters, then the critic's with the encoder's (the critic trains the
+        CNN): an optimiser each."""
         critic = [*self.encoder.parameters(), *self.critic.parameters()]
-        return [
-            flatten_parameters(list(self.actor.parameters()), with_grad),
-            flatten_parameters(critic, with_grad),
-        ]
-
-
-def flatten_parameters(params: list[nn.Parameter], with_grad: bool = True) -> nn.Parameter:
-    """Move ``params`` into one contiguous buffer, returned as a parameter; with ``with_grad``
-    their gradients go into a second one, the flat parameter's ``.grad``. Each parameter becomes
-    a view of the first buffer and its ``.grad`` a view of the second (autograd accumulates into
-    an existing ``.grad`` in place), so optimising, zeroing or averaging the flat parameter acts
-    on all of them at once. Their ``.grad`` must never be set to None."""
-    device = params[0].device
-    total = sum(p.numel() for p in params)
-    flat = torch.empty(total, device=device)
-    grad = torch.zeros(total, device=device) if with_grad else None
-    start = 0
-    for p in params:
-        end = start + p.numel()
-        # as_strided keeps each parameter's memory layout (channels-last conv weights stay so)
-        view = flat[start:end].as_strided(p.shape, p.stride())
-        view.copy_(p.detach())
-        p.data = view
-        if grad is not None:
-            p.grad = grad[start:end].as_strided(p.shape, p.stride())
-        start = end
-    flat_param = nn.Parameter(flat, requires_grad=with_grad)
-    flat_param.grad = grad
-    return flat_param
+        return [list(self.actor.parameters()), critic]
 
 
 # ---------------------------------------------------------------------------------------- agent
@@ -224,42 +173,29 @@ class DDPG(Agent):
             return f"{name} needs a Box or Discrete observation space, got {observation_space}"
         return None
 
-    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: Any = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c: DDPGConfig = self.config
         configure_threads(c.num_threads, images=is_image_space(observation_space))
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)
-        self.gen = torch.Generator(device=self.device)  # target-smoothing noise (TD3)
+        self.gen = torch.Generator(device=self.device)  # target-policy smoothing noise (TD3)
         self.gen.manual_seed(int(self.rng.integers(2**62)))
+        assert isinstance(action_space, spaces.Box)  # check_spaces made sure
         self.act_dim = int(action_space.shape[0])
         low, high = action_space.low.astype(np.float64), action_space.high.astype(np.float64)
         self._center, self._half = (high + low) / 2, np.maximum((high - low) / 2, 1e-12)
         self._low, self._high = low, high
-
-        self.online = ActorCritic(observation_space, self.act_dim, c, self.n_critics)
-        self.online.to(self.device)
-        if is_image_space(observation_space):
-            # oneDNN's convolutions train about a quarter faster with channels-last weights
-            self.online.encoder.to(memory_format=torch.channels_last)
-        self.target = copy.deepcopy(self.online).requires_grad_(False)
-        # Each network's parameters live in one flat buffer (and their gradients in another), so
-        # an Adam step, zeroing the gradients and the Polyak update are one op each, whatever the
-        # number of layers: with small networks, per-op overhead is most of an update's cost.
-        self._online_flat = self.online.flatten()
-        self._target_flat = self.target.flatten(with_grad=False)
-        self._actor_flat, self._critic_flat = self._online_flat
-        self._actor_params = list(self.online.actor.parameters())
-        fused = self.device.type in ("cpu", "cuda")  # one kernel for the whole buffer
-        self.actor_opt = torch.optim.Adam([self._actor_flat], lr=c.learning_rate, fused=fused)
-        self.critic_opt = torch.optim.Adam([self._critic_flat], lr=c.learning_rate, fused=fused)
-        if is_image_space(observation_space) and c.frame_dedup:
-            self.buffer: Any = FrameReplayBuffer(
-                c.buffer_size, observation_space, action_space, self.device, num_envs=num_envs
-            )
-        else:
-            self.buffer = ReplayBuffer(c.buffer_size, observation_space, action_space, self.device)
-
+        self._build_networks()
+        self.buffer = self._make_buffer()
         noise_rng = self.rng.spawn(1)[0]  # its own generator: noise and sampling independent
         shape = (num_envs, self.act_dim)
         self.noise = make_noise(c.action_noise, shape, noise_rng, theta=c.ou_theta, dt=c.ou_dt)
@@ -268,17 +204,57 @@ class DDPG(Agent):
             if c.noise_final_std is None
             else Linear(c.noise_std, c.noise_final_std, c.noise_decay_steps)
         )
-        self._numpy_actor = self._numpy_layers() if self.device.type == "cpu" else None
         self.steps = 0  # env steps observed (all envs)
         self.vector_steps = 0
         self.n_updates = 0
         self._metric_sums = torch.zeros(3, device=self.device)  # critic loss, actor loss, Q
         self._metric_counts = [0, 0]
 
+    def _build_networks(self) -> None:
+        """Online actor-critic μ, Q with an optimiser each, target copies μ', Q', numpy actor."""
+        c: DDPGConfig = self.config
+        space = self.observation_space
+        self.online = DeterministicActorCritic(space, self.act_dim, c, self.n_critics)
+        self.online.to(self.device)
+        if is_image_space(space):
+            # oneDNN's convolutions train faster with channels-last weights (Module.to takes
+            # memory_format; torch's type stubs do not say so)
+            self.online.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        # Each group of parameters lives in one flat buffer (rlagents.common.flat_params), so an
+        # Adam step, zeroing the gradients and the Polyak update are one op each: with small
+        # networks, per-op overhead is most of an update's cost.
+        self.actor_opt, self.critic_opt = (
+            FlatAdam(group, c.learning_rate) for group in self.online.parameter_groups()
+        )
+        self.online_flat = [self.actor_opt.flat, self.critic_opt.flat]
+        self.target_flat = [
+            flatten_parameters(group, with_grad=False) for group in self.target.parameter_groups()
+        ]
+        # Tiny MLPs act faster in numpy than through torch: views of the (flat) weights, which
+        # the optimiser updates in place. Vector observations on the CPU only (no encoder).
+        vector = isinstance(space, spaces.Box) and not is_image_space(space)
+        numpy_ok = vector and self.device.type == "cpu"
+        self._numpy_actor = numpy_mlp.linear_views(self.online.actor) if numpy_ok else None
+
+    def _make_buffer(self) -> ReplayBuffer | FrameReplayBuffer:
+        c: DDPGConfig = self.config
+        space, actions = self.observation_space, self.action_space
+        if isinstance(space, spaces.Box) and is_image_space(space) and c.frame_dedup:
+            return FrameReplayBuffer(
+                c.buffer_size, space, actions, self.device, num_envs=self.num_envs
+            )
+        return ReplayBuffer(c.buffer_size, space, actions, self.device)
+
     @property
     def policy_delay(self) -> int:
         """Critic steps per actor (and target) step: 1 in DDPG, TD3 delays."""
         return 1
+
+    @property
+    def target_policy_noise(self) -> tuple[float, float]:
+        """σ̃ and clip c of the target-policy smoothing: none (0, 0) in DDPG, TD3 smooths."""
+        return 0.0, 0.0
 
     # ------------------------------------------------------------------------------- acting
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
@@ -294,26 +270,13 @@ class DDPG(Agent):
         )
 
     def _policy(self, obs: np.ndarray) -> np.ndarray:
-        """μ(s) in [-1, 1]; tiny MLPs on the CPU run faster in numpy than through torch."""
+        """μ(s) in [-1, 1], in numpy where it can (see _build_networks)."""
         if self._numpy_actor is not None:
             x = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
-            for i, (w, b) in enumerate(self._numpy_actor):
-                x = x @ w + b
-                if i < len(self._numpy_actor) - 1:
-                    np.maximum(x, 0.0, out=x)
-            return np.tanh(x)
+            return numpy_mlp.forward(self._numpy_actor, x, output_activation=True)  # tanh
         with torch.inference_mode():
             obs_t = torch.as_tensor(np.asarray(obs), device=self.device)
             return self.online.actor(self.online.encoder(obs_t)).cpu().numpy()
-
-    def _numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        """numpy views (not copies) of the actor's weights: the optimiser updates them in place,
-        so the views stay current. Only for vector observations (no encoder parameters)."""
-        space = self.observation_space
-        if not isinstance(space, spaces.Box) or is_image_space(space):
-            return None
-        linears = [m for m in self.online.actor if isinstance(m, nn.Linear)]
-        return [(m.weight.detach().numpy().T, m.bias.detach().numpy()) for m in linears]
 
     def observe(self, t: Transition) -> None:
         # Store actions as the actor produces them, in [-1, 1].
@@ -331,49 +294,54 @@ class DDPG(Agent):
             return {}
         steps = c.gradient_steps if c.gradient_steps > 0 else c.train_freq * self.num_envs
         for _ in range(steps):
-            self._train_step(self.buffer.sample(c.batch_size, self.rng))
+            self.train_step(self.buffer.sample(c.batch_size, self.rng))
         return self._metrics() if self._metric_counts[0] >= METRICS_EVERY else {}
 
-    def _train_step(self, batch: ReplayBatch) -> None:
+    def train_step(self, batch: ReplayBatch) -> None:
+        """One gradient step: the critics; every ``policy_delay``-th step also the actor, then
+        the targets."""
         # Critic: regress every Q_i(s, a) onto the same target y (the sum of their MSEs).
         y = self.td_target(batch)
         features = self.online.encoder(batch.obs)
-        q = self.online.critic(features, batch.actions)
+        q = self.online.q(features, batch.actions)
         critic_loss = (q - y).square().mean(dim=1).sum()
-        self._critic_flat.grad.zero_()
-        critic_loss.backward()
-        self.critic_opt.step()
+        self.critic_opt.step(critic_loss)
         self.n_updates += 1
         self._metric_sums[0] += critic_loss.detach()
         self._metric_sums[2] += q.detach()[0].mean()
         self._metric_counts[0] += 1
         if self.n_updates % self.policy_delay:
             return
-        # Actor: follow ∇_a Q_1(s, a)·∇_θ μ(s). ``inputs=`` keeps autograd from also computing
-        # the critic's weight gradients, which this loss would only throw away.
+        # Actor: follow ∇_a Q_1(s, a)·∇_θ μ(s), i.e. minimise −Q_1(s, μ(s)), on the critic's
+        # features, detached. Only the actor's gradients are computed: the critic's weight
+        # gradients would be thrown away.
         features = features.detach()
-        actor_loss = -self.online.critic(features, self.online.actor(features), n=1).mean()
-        self._actor_flat.grad.zero_()
-        actor_loss.backward(inputs=self._actor_params)
-        self.actor_opt.step()
+        actor_loss = -self.online.q(features, self.online.actor(features), n=1).mean()
+        self.actor_opt.step(actor_loss, only_these=True)
         self._metric_sums[1] += actor_loss.detach()
         self._metric_counts[1] += 1
-        # Targets trail the online networks: θ' ← τθ + (1 − τ)θ', all tensors in one call.
-        torch._foreach_lerp_(self._target_flat, self._online_flat, self.config.tau)
+        # Targets trail the online networks: θ' ← τθ + (1 − τ)θ', one op per flat buffer.
+        polyak_update(self.target_flat, self.online_flat, self.config.tau)
 
     @torch.no_grad()
     def td_target(self, batch: ReplayBatch) -> torch.Tensor:
-        """y = r + γ(1 − terminated)·min_i Q'_i(s', a'), a' = the target actor's action (with
-        TD3's smoothing noise); one critic in DDPG. Truncated steps bootstrap (their ``next_obs``
-        is the true last observation)."""
+        """y = r + γ(1 − terminated)·min_i Q'_i(s', a'), a' the target actor's action μ'(s')
+        (smoothed in TD3); one critic in DDPG. Truncated steps bootstrap (their ``next_obs`` is
+        the true last observation)."""
         next_features = self.target.encoder(batch.next_obs)
         next_actions = self.target_actions(self.target.actor(next_features))
-        next_q = self.target.critic(next_features, next_actions).amin(dim=0)
+        next_q = self.target.q(next_features, next_actions).amin(dim=0)
         return batch.rewards + self.config.gamma * (1.0 - batch.terminated) * next_q
 
     def target_actions(self, actions: torch.Tensor) -> torch.Tensor:
-        """a' = μ'(s'); TD3 adds clipped noise here."""
-        return actions
+        """a' = μ'(s'), or with target-policy smoothing (TD3: σ̃ > 0)
+        a' = clip(μ'(s') + clip(ε, −c, c), −1, 1), ε ~ N(0, σ̃²)."""
+        sigma, clip = self.target_policy_noise
+        if sigma == 0:
+            return actions
+        noise = torch.randn(actions.shape, generator=self.gen, device=actions.device)
+        noise = (noise * sigma).clamp_(-clip, clip)
+        return (actions + noise).clamp_(-1.0, 1.0)
 
     def _metrics(self) -> dict[str, float]:
         sums = self._metric_sums.tolist()  # one host transfer for all three
@@ -399,6 +367,8 @@ class DDPG(Agent):
             "critic_opt": self.critic_opt.state_dict(),
             "buffer": self.buffer.state_dict() if self.config.save_replay_buffer else {},
             "noise": self.noise.state_dict() if self.noise is not None else {},
+            # The raw state (integers), not rng_state's decimal strings: load_agent_state refuses
+            # a checkpoint whose scalar kinds differ from the agent's, so older ones would not load.
             "rng": self.rng.bit_generator.state,
             "torch_gen": self.gen.get_state(),
             "counters": [self.steps, self.vector_steps, self.n_updates],
@@ -416,7 +386,7 @@ class DDPG(Agent):
             self.buffer.load_state_dict(state["buffer"])
         if self.noise is not None and state["noise"]:
             self.noise.load_state_dict(state["noise"])
-        self.rng.bit_generator.state = state["rng"]
+        set_rng_state(self.rng, state["rng"])
         self.gen.set_state(state["torch_gen"])
         self.steps, self.vector_steps, self.n_updates = (int(x) for x in state["counters"])
         if "metric_sums" in state:

@@ -13,11 +13,13 @@ Regression of Q(s, a) onto y = R + γ^m·(1 − terminated)·Q_target(s', argmax
 * Huber loss and gradient-norm clipping; ε-greedy exploration decaying linearly.
 
 Vector observations go through an MLP, image stacks through the Nature CNN (uint8 until the
-network's first layer). On the CPU with images, training is pipelined over two threads (torch
-releases the GIL in its kernels): a worker runs a round's gradient steps while the runner's
-thread steps the env, acts, and computes the next round's targets. Acting and double DQN's a*
-use a copy of the online network refreshed after each round (one round behind), so nothing
-reads weights mid-update and runs stay deterministic for a seed.
+network's first layer). :meth:`DQN.gradient_step` is the update; :meth:`DQN.update` decides when
+it runs. On the CPU with images, training is pipelined (:mod:`rlagents.common.background`): a
+worker thread runs a round's gradient steps while the runner's thread steps the env, acts, and
+computes the next round's Q(s', ·). Acting and double DQN's a* then use the trainer's snapshot
+of the online network, one round behind, so nothing reads weights mid-update and runs stay
+deterministic for a seed. Small MLPs on the CPU act through numpy
+(:mod:`rlagents.common.numpy_mlp`).
 
     rlrun --env CartPole-v1 --agent dqn --steps 50000
     rlrun --env ALE/BattleZone-v5 --agent dqn --steps 10000000          # the Atari preset
@@ -29,8 +31,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -40,8 +41,10 @@ from torch import nn
 from rlagents.agent import Agent, Transition
 from rlagents.agents.dqn_hyperparams import HYPERPARAMS
 from rlagents.common import numpy_mlp
+from rlagents.common.background import BackgroundTrainer, worker_threads
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import is_image_space, make_encoder, mlp, polyak_update
+from rlagents.common.random_blocks import RandomBlock, one_action_arrays
 from rlagents.common.replay import NStepBatch, ReplayBuffer
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
@@ -53,7 +56,6 @@ from rlagents.common.torch_utils import (
 )
 
 METRICS_EVERY = 100  # gradient steps between metric reports (reading a tensor syncs the device)
-RANDOM_BLOCK = 4096
 
 
 @dataclasses.dataclass
@@ -159,6 +161,16 @@ class QNetwork(nn.Module):
         return q
 
 
+class NextQ(NamedTuple):
+    """Q-values of a batch's next observations s', without gradients."""
+
+    target: torch.Tensor
+    """Q_target(s', ·)."""
+    online: torch.Tensor | None
+    """For double DQN, the Q(s', ·) whose argmax is a*: the online network's, or with background
+    training the snapshot's (one round behind); ``None`` without double DQN."""
+
+
 # -------------------------------------------------------------------------------------- agent
 class DQN(Agent):
     """DQN for Discrete actions on vector, Discrete or image observations."""
@@ -178,59 +190,39 @@ class DQN(Agent):
             return f"dqn needs a Box or Discrete observation space, got {observation_space}"
         return None
 
-    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: DQNConfig | Mapping[str, Any] | None = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
+        assert isinstance(action_space, spaces.Discrete)  # check_spaces made sure
         c: DQNConfig = self.config
-        images = is_image_space(observation_space)
-        self._images = images
+        self._images = is_image_space(observation_space)
         self.device = select_device(c.device)
         background = c.background_training
         if background == "auto":
-            background = "on" if images and self.device.type == "cpu" else "off"
-        threads = thread_count(c.num_threads, images=images)  # MLPs 1, CNNs the cores (<= 4)
+            background = "on" if self._images and self.device.type == "cpu" else "off"
+        threads = thread_count(c.num_threads, images=self._images)  # MLPs 1, CNNs the cores (<= 4)
         # With training in the background this (acting) thread keeps one torch thread from the
-        # start, so no wider OpenMP pool is ever created on it (see the background set-up).
+        # start, so no wider OpenMP pool is ever created on it.
         configure_threads(1 if background == "on" else threads)
         self.rng = seed_everything(seed)
         self.n_actions = int(action_space.n)
         self._act_start = int(action_space.start)
-
-        self.online = QNetwork(observation_space, self.n_actions, c.net_arch, c.dueling)
-        self.online.to(self.device)
-        if images and self.device.type == "cpu":
-            # oneDNN's convolutions run faster on NHWC weights: the CNN's backward pass took
-            # 29 ms instead of 35-47 ms here (batch 32, one thread).
-            self.online.to(memory_format=torch.channels_last)
-        self.target = copy.deepcopy(self.online).requires_grad_(False)
-        fused = self.device.type in ("cpu", "cuda")  # one kernel for all parameters
-        self.optimizer = torch.optim.Adam(
-            self.online.parameters(), lr=c.learning_rate, eps=c.adam_eps, fused=fused
-        )
-        if images and c.frame_dedup:
-            self.buffer: Any = FrameReplayBuffer(
-                c.buffer_size, observation_space, action_space, self.device, num_envs=num_envs
-            )
-        else:
-            self.buffer = ReplayBuffer(c.buffer_size, observation_space, action_space, self.device)
-
-        self._executor = None
+        self._build_networks()
+        self.buffer = self._make_buffer()
+        # background_training: a worker thread runs the gradient steps, acting reads a snapshot.
+        self.trainer: BackgroundTrainer[QNetwork] | None = None
         if background == "on":
-            # OpenMP thread counts are per thread: the gradient steps get `threads` in the
-            # worker, acting (a batch of one, no gain from threads) keeps the caller's thread
-            # to itself, so the two do not fight over the cores.
-            # By default the worker leaves a core to the acting thread: on 2 CPUs, 1 + 1 threads
-            # ran BattleZone at 103 steps/s, 2 + 1 at 82.
-            train_threads = threads if c.num_threads else max(1, threads - 1)
-            torch.get_num_threads()  # fixes this thread's count before the worker sets its own
-            self._executor = ThreadPoolExecutor(
-                1, "dqn-train", initializer=torch.set_num_threads, initargs=(train_threads,)
-            )
-        self._job: Future | None = None
-        # The network act() uses: the online one, or with background training a copy refreshed
-        # after each finished round (so acting never reads weights mid-update).
-        self.actor = copy.deepcopy(self.online).requires_grad_(False) if self._executor else None
-        self._numpy_q = _numpy_layers(self.actor or self.online, observation_space, self.device)
-
+            train_threads = worker_threads(c.num_threads, threads)
+            self.trainer = BackgroundTrainer(self.online, train_threads, "dqn-train")
+        self.acting_net = self.online if self.trainer is None else self.trainer.snapshot
+        self._numpy_q = self._numpy_streams()
         self.epsilon_schedule = Linear(
             c.exploration_initial_eps, c.exploration_final_eps, c.exploration_steps
         )
@@ -241,27 +233,49 @@ class DQN(Agent):
         self.last_target_update = 0  # env step of the last target update
         self._metric_sums = torch.zeros(2, device=self.device)  # loss, mean Q
         self._metric_count = 0
-        self._one_action = [
-            _readonly(np.array([a + self._act_start])) for a in range(self.n_actions)
-        ]
-        self._refill()
+        self._one_action = one_action_arrays(self.n_actions, self._act_start)
+        self.draws = RandomBlock(self.rng, self.n_actions)  # for act() with one env
+
+    def _build_networks(self) -> None:
+        c: DQNConfig = self.config
+        self.online = QNetwork(self.observation_space, self.n_actions, c.net_arch, c.dueling)
+        self.online.to(self.device)
+        if self._images and self.device.type == "cpu":
+            # oneDNN's convolutions run faster on NHWC (channels-last) weights.
+            self.online.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        fused = self.device.type in ("cpu", "cuda")  # one kernel for all parameters
+        self.optimizer = torch.optim.Adam(
+            self.online.parameters(), lr=c.learning_rate, eps=c.adam_eps, fused=fused
+        )
+
+    def _make_buffer(self) -> ReplayBuffer | FrameReplayBuffer:
+        c: DQNConfig = self.config
+        space, actions, device = self.observation_space, self.action_space, self.device
+        if self._images and c.frame_dedup and isinstance(space, spaces.Box):
+            return FrameReplayBuffer(c.buffer_size, space, actions, device, num_envs=self.num_envs)
+        return ReplayBuffer(c.buffer_size, space, actions, device)
+
+    def _numpy_streams(self) -> list[numpy_mlp.Layers] | None:
+        """numpy views of the acting network's MLP streams, for vector observations on the CPU."""
+        vector = isinstance(self.observation_space, spaces.Box) and not self._images
+        if not vector or self.device.type != "cpu":
+            return None
+        net = self.acting_net
+        streams = [net.head] if net.value is None else [net.head, net.value]
+        return [numpy_mlp.linear_views(s) for s in streams]
 
     # ------------------------------------------------------------------------------- acting
-    def _refill(self) -> None:
-        self._uniform: list[float] = self.rng.random(RANDOM_BLOCK).tolist()
-        self._random: list[int] = self.rng.integers(0, self.n_actions, RANDOM_BLOCK).tolist()
-        self._draw = 0
-
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
         n = len(obs)
         if explore and n == 1:  # the common case, in plain Python
-            k = self._draw
-            if k == RANDOM_BLOCK:
-                self._refill()
-                k = 0
-            self._draw = k + 1
-            if self._uniform[k] < self.epsilon:
-                return self._one_action[self._random[k]]
+            draws = self.draws
+            k = draws.next
+            if k == draws.size:
+                k = draws.refill()
+            draws.next = k + 1
+            if draws.uniform[k] < self.epsilon:
+                return self._one_action[draws.integers[k]]
             return self._one_action[int(self.greedy(obs)[0])]
         if not explore:
             return self.greedy(obs) + self._act_start
@@ -272,13 +286,11 @@ class DQN(Agent):
         return actions + self._act_start
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
-        """argmax_a Q(s, a) for a batch (0-based actions)."""
+        """argmax_a Q(s, a) for a batch (0-based actions), from the acting network."""
         if self._numpy_q is not None:  # small MLPs on the CPU: numpy beats torch's overhead
-            x = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
-            return _numpy_q(self._numpy_q, x).argmax(axis=1)
-        net = self.actor or self.online
+            return numpy_mlp.greedy(self._numpy_q, obs)
         with torch.inference_mode():
-            q = net(torch.as_tensor(np.asarray(obs), device=self.device))
+            q = self.acting_net(torch.as_tensor(np.asarray(obs), device=self.device))
             return q.argmax(dim=1).cpu().numpy()
 
     # ----------------------------------------------------------------------------- learning
@@ -291,6 +303,12 @@ class DQN(Agent):
         self.epsilon = self.epsilon_schedule(self.steps)
 
     def update(self) -> dict[str, float]:
+        """A training round every ``train_freq`` vector steps once ``learning_starts`` env steps
+        are in: the target network moves when due, then a :meth:`gradient_step` per batch.
+
+        With background training the gradient steps run in the trainer's worker while the env
+        steps on; this thread computes the round's Q(s', ·) first, beside the worker still busy
+        with the previous round (the target network changes only here, between rounds)."""
         c = self.config
         if self.steps < c.learning_starts or self.vector_steps % c.train_freq:
             return {}
@@ -301,72 +319,48 @@ class DQN(Agent):
         ]
         if self.steps - self.last_target_update >= c.target_update_interval:
             self.wait()  # the target moves towards weights no thread is changing
-            polyak_update(self.target, self.online, c.tau)
+            polyak_update(self.target, self.online, c.tau)  # θ' ← τθ + (1 − τ)θ'
             self.last_target_update = self.steps
-        if self._executor is None:
+        if self.trainer is None:
             for batch in batches:
-                self._gradient_step(batch)
-            return self._metrics() if self._metric_count >= METRICS_EVERY else {}
-        # Pipeline: this thread computes the targets of the next round (the target network
-        # changes only here, and double DQN's a* comes from the acting copy, one round behind)
-        # while the worker still runs the previous round's gradient steps.
-        targets = [self.td_target(b, self._acting_q(b.next_obs)) for b in batches]
-        self.wait()  # one round in flight at most: the replay ratio stays exact
-        metrics = self._metrics() if self._metric_count >= METRICS_EVERY else {}
-        self._job = self._executor.submit(self._train, batches, targets)
-        return metrics
+                self.gradient_step(batch)
+            return self._report()
+        next_q = [self.next_q_values(b.next_obs, self.trainer.snapshot) for b in batches]
+        return self.trainer.run_round(self._gradient_steps, batches, next_q, report=self._report)
 
-    @torch.no_grad()
-    def _acting_q(self, obs: torch.Tensor) -> torch.Tensor | None:
-        """Q of the acting copy, for double-DQN targets computed beside the worker."""
-        return self.actor(obs) if self.config.double_q and self.actor is not None else None
+    def gradient_step(self, b: NStepBatch, next_q: NextQ | None = None) -> None:
+        """DQN's update on a batch of n-step windows: regress Q(s, a) onto the TD target
 
-    def wait(self) -> None:
-        """Finish the training round in flight (if any) and refresh the acting network."""
-        if self._job is None:
-            return
-        job, self._job = self._job, None
-        job.result()  # re-raises an error of the worker here
-        assert self.actor is not None
-        with torch.no_grad():
-            for a, p in zip(self.actor.parameters(), self.online.parameters(), strict=True):
-                a.copy_(p)
+            y = R + γ^m·(1 − terminated)·Q_target(s', a*),
 
-    def _train(self, batches: list[NStepBatch], targets: list[torch.Tensor]) -> None:
-        for batch, target in zip(batches, targets, strict=True):
-            self._gradient_step(batch, target)
-
-    @torch.no_grad()
-    def td_target(self, b: NStepBatch, online_next_q: torch.Tensor | None = None) -> torch.Tensor:
-        """y = R + γ^m·(1 − terminated)·Q_target(s', a*), a* = argmax Q_online(s') (double) or
-        argmax Q_target(s'). A truncated window bootstraps: the buffer's ``next_obs`` is the
-        true last observation, never a reset one."""
-        next_q = self.target(b.next_obs)
-        if self.config.double_q:
-            if online_next_q is None:
-                online_next_q = self.online(b.next_obs)
-            next_action = online_next_q.argmax(dim=1, keepdim=True)
-            next_value = next_q.gather(1, next_action).squeeze(1)
-        else:
-            next_value = next_q.max(dim=1).values
-        return b.returns + b.discounts * (1.0 - b.terminated) * next_value
-
-    def _gradient_step(self, b: NStepBatch, target: torch.Tensor | None = None) -> None:
+        a* = argmax_a Q_online(s', a) with double DQN (van Hasselt et al. 2016), else
+        argmax_a Q_target(s', a), by one Adam step on the Huber (or MSE) loss. The batch holds
+        R, the m ≤ n_steps rewards discounted, and γ^m; a truncated window bootstraps from its
+        true last observation s'. ``next_q`` is given when computed ahead (background rounds)."""
         c = self.config
-        if target is None and c.double_q and not self._images:
-            # An MLP step costs per call, not per row: one forward pass over s and s' together.
-            both = self.online(torch.cat((b.obs, b.next_obs)))
-            q_all = both[: len(b.obs)]
-            target = self.td_target(b, both[len(b.obs) :].detach())
+        if next_q is not None:
+            q_all = self.online(b.obs)
+        elif c.double_q and not self._images:
+            # An MLP step costs per call, not per row: Q(s, ·) and Q_online(s', ·) in one pass.
+            q_both = self.online(torch.cat((b.obs, b.next_obs)))
+            q_all = q_both[: len(b.obs)]
+            with torch.no_grad():
+                next_q = NextQ(self.target(b.next_obs), q_both[len(b.obs) :].detach())
         else:
             q_all = self.online(b.obs)
-            if target is None:
-                target = self.td_target(b)
+            next_q = self.next_q_values(b.next_obs, self.online)
+        with torch.no_grad():
+            if next_q.online is not None:  # double DQN: the online network picks a*
+                a_star = next_q.online.argmax(dim=1, keepdim=True)
+                next_value = next_q.target.gather(1, a_star).squeeze(1)
+            else:
+                next_value = next_q.target.max(dim=1).values
+            y = b.returns + b.discounts * (1.0 - b.terminated) * next_value
         q = q_all.gather(1, b.actions.long().reshape(-1, 1)).squeeze(1)
         if c.loss == "huber":
-            loss = nn.functional.smooth_l1_loss(q, target)
+            loss = nn.functional.smooth_l1_loss(q, y)
         else:
-            loss = nn.functional.mse_loss(q, target)
+            loss = nn.functional.mse_loss(q, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if c.max_grad_norm > 0:
@@ -376,7 +370,26 @@ class DQN(Agent):
         self._metric_sums += torch.stack((loss.detach(), q.detach().mean()))
         self._metric_count += 1
 
-    def _metrics(self) -> dict[str, float]:
+    @torch.no_grad()
+    def next_q_values(self, next_obs: torch.Tensor, online: nn.Module) -> NextQ:
+        """Q_target(s', ·), and for double DQN ``online``'s Q(s', ·), which picks a*."""
+        return NextQ(self.target(next_obs), online(next_obs) if self.config.double_q else None)
+
+    def _gradient_steps(self, batches: list[NStepBatch], next_q: list[NextQ]) -> None:
+        for batch, q in zip(batches, next_q, strict=True):
+            self.gradient_step(batch, q)
+
+    def wait(self) -> None:
+        """Finish the background training round in flight (if any); the acting network is
+        then current."""
+        if self.trainer is not None:
+            self.trainer.wait()
+
+    def _report(self) -> dict[str, float]:
+        """The metrics averaged over the gradient steps since the last report, every
+        ``METRICS_EVERY`` steps (``{}`` in between)."""
+        if self._metric_count < METRICS_EVERY:
+            return {}
         loss, q = (self._metric_sums / max(self._metric_count, 1)).tolist()
         self._metric_sums.zero_()
         self._metric_count = 0
@@ -385,12 +398,12 @@ class DQN(Agent):
     # -------------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to go on exactly as this one would: networks (the
-        acting copy too, which runs one round behind with background training), optimiser,
+        acting snapshot too, which runs one round behind with background training), optimiser,
         counters, the generator and the unused rest of its pre-drawn block, the metrics summed
         so far, and the replay buffer. With ``save_replay_buffer=false`` the buffer is left out
         and a resumed run learns from an empty one: it cannot be exact then."""
-        if self._job is not None:
-            self._job.result()  # the round in flight finishes; the acting copy's refresh stays due
+        # The round in flight finishes first; the snapshot's refresh stays due.
+        trainer = self.trainer.state_dict() if self.trainer is not None else None
         state: dict[str, Any] = {
             "online": self.online.state_dict(),
             "target": self.target.state_dict(),
@@ -400,57 +413,51 @@ class DQN(Agent):
             "n_updates": self.n_updates,
             "last_target_update": self.last_target_update,
             "rng": rng_state(self.rng),
-            "random_block": {
-                "uniform": np.array(self._uniform),
-                "actions": np.array(self._random, dtype=np.int64),
-                "draw": self._draw,
-            },
+            "random_block": self.draws.state_dict(),
             "metric_sums": self._metric_sums.clone(),
             "metric_count": self._metric_count,
         }
-        if self.actor is not None:
-            state["actor"] = self.actor.state_dict()
-            state["actor_refresh_due"] = self._job is not None
+        if trainer is not None:
+            state["actor"], state["actor_refresh_due"] = trainer["snapshot"], trainer["refresh_due"]
         if self.config.save_replay_buffer:
             state["buffer"] = self.buffer.state_dict()
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`. Keys an older checkpoint lacks fall back to what was done
-        before: a fresh random block, metrics from zero, the acting copy from ``online``."""
+        before: a fresh random block, metrics from zero, the acting snapshot from ``online``."""
         self.wait()
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        # Saved moments come back contiguous; give them their parameter's memory layout
-        # (channels-last convolutions), which the fused Adam kernel assumes.
-        for p, slots in self.optimizer.state.items():
-            for key, value in slots.items():
-                if torch.is_tensor(value) and value.shape == p.shape:
-                    slots[key] = torch.empty_like(p).copy_(value)
-        if self.actor is not None:
-            self.actor.load_state_dict(state.get("actor", state["online"]))
-            if state.get("actor_refresh_due"):  # wait() refreshes it after the next round
-                self._job = Future()
-                self._job.set_result(None)
+        self._load_optimizer(state["optimizer"])
+        if self.trainer is not None:
+            self.trainer.load_state_dict(
+                {
+                    "snapshot": state.get("actor", state["online"]),
+                    "refresh_due": bool(state.get("actor_refresh_due", False)),
+                }
+            )
         self.steps = int(state["steps"])
         self.vector_steps = int(state["vector_steps"])
         self.n_updates = int(state["n_updates"])
         self.last_target_update = int(state["last_target_update"])
         self.epsilon = self.epsilon_schedule(self.steps)
         set_rng_state(self.rng, state["rng"])
-        if "random_block" in state:
-            block = state["random_block"]
-            self._uniform = np.asarray(block["uniform"]).tolist()
-            self._random = np.asarray(block["actions"]).tolist()
-            self._draw = int(block["draw"])
-        else:
-            self._refill()
+        self.draws.load_state_dict(state.get("random_block"))
         if "metric_sums" in state:
             self._metric_sums.copy_(state["metric_sums"])
             self._metric_count = int(state["metric_count"])
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])
+
+    def _load_optimizer(self, state: Mapping[str, Any]) -> None:
+        self.optimizer.load_state_dict(state)  # type: ignore[arg-type]
+        # Saved moments come back contiguous; give them their parameter's memory layout
+        # (channels-last convolutions), which the fused Adam kernel assumes.
+        for p, slots in self.optimizer.state.items():
+            for key, value in slots.items():
+                if torch.is_tensor(value) and value.shape == p.shape:
+                    slots[key] = torch.empty_like(p).copy_(value)
 
     def envs_restarted(self) -> None:
         """The run reset its envs instead of restoring them: no n-step window may run on from
@@ -459,27 +466,3 @@ class DQN(Agent):
         buffer = self.buffer
         if isinstance(buffer, ReplayBuffer) and len(buffer) and buffer.num_envs:
             buffer.cut[(buffer.pos - 1 - np.arange(buffer.num_envs)) % buffer.capacity] = True
-
-
-def _numpy_layers(
-    net: QNetwork, observation_space: spaces.Space, device: torch.device
-) -> list[numpy_mlp.Layers] | None:
-    """numpy views of the MLP streams of a Q-network on vector observations on the CPU."""
-    if device.type != "cpu" or not isinstance(observation_space, spaces.Box):
-        return None
-    if is_image_space(observation_space):
-        return None
-    streams = [net.head] if net.value is None else [net.head, net.value]
-    return [numpy_mlp.linear_views(s) for s in streams]
-
-
-def _numpy_q(streams: list[numpy_mlp.Layers], x: np.ndarray) -> np.ndarray:
-    if len(streams) == 1:
-        return numpy_mlp.forward(streams[0], x)
-    advantage, value = (numpy_mlp.forward(s, x) for s in streams)
-    return value + advantage - advantage.mean(axis=1, keepdims=True)
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array

@@ -56,8 +56,8 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
         "net_arch": (256, 256),
     },
     # The Nature-DQN setting as rl-zoo3 runs it (10M steps), on the Atari preset; plain
-    # DQN targets like the paper and SB3 (double_q=true costs one more CNN forward pass,
-    # about 20% of a CPU gradient step).
+    # DQN targets like the paper and SB3 (double_q=true costs one more CNN forward pass
+    # per gradient step).
     "atari": {
         "double_q": False,
         "clip_reward": True,

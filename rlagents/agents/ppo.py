@@ -17,15 +17,16 @@ minibatches of ``batch_size``, each a gradient step on policy loss + ``vf_coef``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
 from gymnasium import spaces
 from torch.nn import functional as F
 
-from rlagents.common.on_policy import OnPolicyAgent, explained_variance, normalize
 from rlagents.common.policies import PolicyConfig
+from rlagents.common.policy_agent import normalize
+from rlagents.common.rollout_agent import RolloutAgent
 from rlagents.common.schedules import Constant, Linear
 
 
@@ -91,7 +92,7 @@ class PPOConfig(PolicyConfig):
             raise ValueError(f"clip_range_vf must be positive or None, got {self.clip_range_vf}")
 
 
-class PPO(OnPolicyAgent):
+class PPO(RolloutAgent):
     """Proximal policy optimisation with GAE, clipped or KL-penalised surrogate."""
 
     Config: ClassVar = PPOConfig
@@ -175,90 +176,88 @@ class PPO(OnPolicyAgent):
         self.kl_beta = cfg.kl_beta
 
     def learn(self) -> dict[str, float]:
+        """``n_epochs`` passes of minibatch steps on the surrogate, the value loss, the entropy."""
         cfg, policy = self.config, self.policy
-        T, N = self.buffer.n_steps, self.buffer.num_envs
         obs, raw = self.rollout_tensors()
 
         # ---- the rollout under the policy that collected it: one batched forward pass
         with torch.no_grad():
             old_params, old_values = policy(obs)
             old_log_prob = policy.log_prob(old_params, raw)
-        values_np = old_values.cpu().numpy().reshape(T, N)
-        adv_np, ret_np = self.buffer.advantages(
-            values_np, self.final_values(), cfg.gamma, cfg.gae_lambda
-        )
-        advantages = torch.as_tensor(adv_np.reshape(-1), device=self.device)
-        returns = torch.as_tensor(ret_np.reshape(-1), device=self.device)
+        advantages, returns, explained = self.gae(old_values)
         rollout = Minibatch(obs, raw, old_params, old_log_prob, old_values, advantages, returns)
 
-        # ---- n_epochs passes of shuffled minibatches
         clip_range = self.clip_schedule(self.num_timesteps)
-        rows = T * N
-        n_batches = max(1, rows // min(cfg.batch_size, rows))  # a remainder joins the batches
-        normalize_each = cfg.normalize_advantage and n_batches > 1
-        if cfg.normalize_advantage and n_batches == 1:  # one batch: normalise once, not per epoch
-            rollout = rollout._replace(advantages=normalize(advantages))
+        n_batches = max(1, len(obs) // min(cfg.batch_size, len(obs)))  # a remainder joins them
         loss_sums = torch.zeros(2, device=self.device)
-        for _epoch in range(cfg.n_epochs):
-            if n_batches == 1:
-                batches: Iterable[Minibatch] = (rollout,)
-            else:
-                order = torch.from_numpy(self.rng.permutation(rows)).to(self.device)
-                batches = (rollout.rows(idx) for idx in order.tensor_split(n_batches))
-            for batch in batches:
-                policy_loss, value_loss, loss = self.loss(batch, clip_range, normalize_each)
-                for param in self.parameters:  # zero_grad(), without its per-call overhead
-                    param.grad = None
-                loss.backward()
-                self.clip_gradients()
-                self.optimizer.step()
-                loss_sums += torch.stack((policy_loss.detach(), value_loss.detach()))
+        for batch in self.minibatches(rollout, n_batches):  # ---- n_epochs shuffled passes
+            params, values = policy(batch.obs)
+            ratio = torch.exp(policy.log_prob(params, batch.raw) - batch.old_log_prob)
 
-        policy_loss, value_loss = (loss_sums / (cfg.n_epochs * n_batches)).tolist()
-        metrics = {"policy_loss": policy_loss, "value_loss": value_loss}
-        metrics.update(self._after_update(rollout, clip_range))
+            # ---- the surrogate objective (negated: we minimise)
+            adv = batch.advantages
+            if cfg.objective == "clip":
+                clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range)
+                policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
+            else:  # the KL penalty
+                kl = policy.kl(batch.old_params, params).mean()
+                policy_loss = self.kl_beta * kl - (ratio * adv).mean()
+
+            # ---- the value loss, optionally clipped around the old prediction
+            if cfg.clip_range_vf is not None:
+                delta = (values - batch.old_values).clamp(-cfg.clip_range_vf, cfg.clip_range_vf)
+                values = batch.old_values + delta
+            value_loss = F.mse_loss(values, batch.returns)
+
+            # ---- the entropy bonus (skipped when unused: on a small network it is a sizeable op)
+            loss = policy_loss + cfg.vf_coef * value_loss
+            if cfg.ent_coef != 0.0:
+                loss = loss - cfg.ent_coef * policy.entropy(params).mean()
+            self.gradient_step(loss)
+            loss_sums += torch.stack((policy_loss.detach(), value_loss.detach()))
+
+        # ---- the update's diagnostics; the KL penalty adapts β for the next update
+        metrics = self._after_update(rollout, clip_range, loss_sums / (cfg.n_epochs * n_batches))
         if cfg.objective == "kl":
             metrics["kl_beta"] = self.kl_beta  # the β this update used
             self.kl_beta = adapt_kl_beta(self.kl_beta, metrics["kl"], cfg.kl_target)
         else:
             metrics["clip_range"] = clip_range
-        metrics["explained_variance"] = explained_variance(values_np, ret_np)
+        metrics["explained_variance"] = explained
         return metrics
 
-    def loss(
-        self, batch: Minibatch, clip_range: float, normalize_advantage: bool
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(policy loss, value loss, total loss)`` of one minibatch."""
-        cfg, policy = self.config, self.policy
-        params, values = policy(batch.obs)
-        ratio = torch.exp(policy.log_prob(params, batch.raw) - batch.old_log_prob)
-        adv = normalize(batch.advantages) if normalize_advantage else batch.advantages
+    def minibatches(self, rollout: Minibatch, n_batches: int) -> Iterator[Minibatch]:
+        """``n_epochs`` passes over the rollout, each in ``n_batches`` shuffled minibatches, the
+        advantages normalised within each minibatch if configured (one batch: once, not per
+        epoch)."""
+        cfg = self.config
+        if n_batches == 1:
+            if cfg.normalize_advantage:
+                rollout = rollout._replace(advantages=normalize(rollout.advantages))
+            for _epoch in range(cfg.n_epochs):
+                yield rollout
+            return
+        for _epoch in range(cfg.n_epochs):
+            order = torch.from_numpy(self.rng.permutation(len(rollout.obs))).to(self.device)
+            for idx in order.tensor_split(n_batches):
+                batch = rollout.rows(idx)
+                if cfg.normalize_advantage:
+                    batch = batch._replace(advantages=normalize(batch.advantages))
+                yield batch
 
-        # ---- the surrogate objective (negated: we minimise)
-        if cfg.objective == "clip":
-            clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range)
-            policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
-        else:
-            kl = policy.kl(batch.old_params, params).mean()
-            policy_loss = self.kl_beta * kl - (ratio * adv).mean()
-
-        # ---- the value loss, optionally clipped around the old prediction
-        if cfg.clip_range_vf is not None:
-            delta = (values - batch.old_values).clamp(-cfg.clip_range_vf, cfg.clip_range_vf)
-            values = batch.old_values + delta
-        value_loss = F.mse_loss(values, batch.returns)
-        loss = policy_loss + cfg.vf_coef * value_loss
-        if cfg.ent_coef != 0.0:  # skipped when unused: it costs a quarter of a small step
-            loss = loss - cfg.ent_coef * policy.entropy(params).mean()
-        return policy_loss, value_loss, loss
-
-    def _after_update(self, rollout: Minibatch, clip_range: float) -> dict[str, float]:
-        """The new policy on the whole rollout: the exact mean KL(π_old ‖ π_new) (the paper's
-        ``d``), the fraction of samples whose ratio left [1 − ε, 1 + ε], the entropy."""
+    def _after_update(
+        self, rollout: Minibatch, clip_range: float, mean_losses: torch.Tensor
+    ) -> dict[str, float]:
+        """The mean policy and value losses of the update's steps, then the new policy on the
+        whole rollout: the exact mean KL(π_old ‖ π_new) (the paper's ``d``), the fraction of
+        samples whose ratio left [1 − ε, 1 + ε], the entropy."""
+        policy_loss, value_loss = mean_losses.tolist()
         with torch.no_grad():
             params, _ = self.policy(rollout.obs)
             ratio = torch.exp(self.policy.log_prob(params, rollout.raw) - rollout.old_log_prob)
             return {
+                "policy_loss": policy_loss,
+                "value_loss": value_loss,
                 "kl": float(self.policy.kl(rollout.old_params, params).mean()),
                 "clip_fraction": float(((ratio - 1.0).abs() > clip_range).float().mean()),
                 "entropy": float(self.policy.entropy(params).mean()),

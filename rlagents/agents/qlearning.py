@@ -15,27 +15,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rlagents.agents.tabular import TabularAgent
+from rlagents.agents.tabular import HYPERPARAMS, TabularAgent
 
 
 class QLearning(TabularAgent):
     """Q-learning on a Q-table with ε-greedy exploration (the course's ε = 1/k by default)."""
 
     name: ClassVar[str] = "qlearning"
-    hyperparams: ClassVar = {
-        "Taxi-v4": {"learning_rate": 0.5, "gamma": 0.99},
-        "FrozenLake-v1": {
-            "learning_rate": 0.05,
-            "gamma": 0.99,
-            "exploration_schedule": "linear",
-            "exploration_episodes": 5000,
-            "exploration_final_eps": 0.05,
-        },
-        # Optimistic Q = 1/(1−γ), the most a +1-per-step return can be: untried actions look
-        # best until tried (with Q = 0 the first action taken wins and ε = 1/k stops exploring).
-        "CartPole-v1": {"learning_rate": 0.1, "gamma": 0.99, "initial_q": 100.0},
-        "MountainCar-v0": {"learning_rate": 0.1, "gamma": 0.99},
-    }
+    hyperparams: ClassVar = HYPERPARAMS  # the tuned sets both tabular agents share
 
     def _target(self, env: int, r: float, s2: int, terminated: bool, truncated: bool) -> float:
         if terminated:

@@ -30,8 +30,8 @@ from gymnasium import spaces
 from torch.nn import functional as F
 
 from rlagents.agent import Transition
-from rlagents.common.on_policy import OnPolicyAgent, explained_variance, normalize
 from rlagents.common.policies import PolicyConfig
+from rlagents.common.policy_agent import PolicyAgent, explained_variance, normalize
 from rlagents.common.rollout import discounted_returns
 
 
@@ -143,11 +143,10 @@ class EpisodeStore:
         self.lengths[:] = lengths
 
 
-class REINFORCE(OnPolicyAgent):
+class REINFORCE(PolicyAgent):
     """Monte-Carlo policy gradient over whole episodes, with a value or mean-return baseline."""
 
     Config: ClassVar = REINFORCEConfig
-    uses_rollout: ClassVar = False
     hyperparams: ClassVar = {
         "CartPole-v1": {"n_episodes": 8, "learning_rate": 2e-3, "gamma": 0.99},
         "LunarLander-v3": {
@@ -187,7 +186,8 @@ class REINFORCE(OnPolicyAgent):
         self.n_updates += 1
         return metrics
 
-    def learn(self, episodes: list[Episode]) -> dict[str, float]:  # type: ignore[override]
+    def learn(self, episodes: list[Episode]) -> dict[str, float]:
+        """One gradient step on whole episodes: the policy gradient weighted by ``G_t − b``."""
         cfg, policy = self.config, self.policy
         obs = torch.as_tensor(np.concatenate([e.obs for e in episodes]), device=self.device)
         raw = torch.as_tensor(np.concatenate([e.raw_actions for e in episodes]), device=self.device)
@@ -195,11 +195,9 @@ class REINFORCE(OnPolicyAgent):
         log_prob = policy.log_prob(params, raw)
 
         # ---- Monte-Carlo returns G_t, restarted at each episode's end
-        returns_np = discounted_returns(
-            np.concatenate([e.rewards for e in episodes]),
-            *self._ends_and_bootstrap(episodes),
-            gamma=cfg.gamma,
-        )
+        rewards = np.concatenate([e.rewards for e in episodes])
+        ends, bootstrap = self._ends_and_bootstrap(episodes)
+        returns_np = discounted_returns(rewards, ends, bootstrap, cfg.gamma)
         returns = torch.as_tensor(returns_np, device=self.device)
 
         # ---- the baseline b(s_t), and the weights G_t − b of ∇log π
@@ -209,49 +207,34 @@ class REINFORCE(OnPolicyAgent):
             advantages = returns - returns.mean()
         else:
             advantages = returns
-        rms = {
-            "advantage_rms": float(advantages.square().mean().sqrt()),
-            "return_rms": float(returns.square().mean().sqrt()),
-        }
-        if cfg.log_grad_variance:  # the estimator's variance, with and without the baseline
-            rms["grad_variance"] = self._grad_variance(log_prob, advantages, episodes)
-            rms["grad_variance_no_baseline"] = self._grad_variance(log_prob, returns, episodes)
+        spread = self._spread(log_prob, advantages, returns, episodes)
         if cfg.normalize_advantage:
             advantages = normalize(advantages)
 
         # ---- (1/N) Σ_episodes Σ_t: the sum over an episode's steps, the mean over episodes
         policy_loss = -(log_prob * advantages).sum() / len(episodes)
         loss = policy_loss
-        metrics: dict[str, float] = {}
-        if cfg.baseline == "value":
+        critic: dict[str, float] = {}
+        if cfg.baseline == "value":  # the baseline V(s) learns by regression on G_t
             value_loss = F.mse_loss(values, returns)
             loss = loss + cfg.vf_coef * value_loss
-            metrics["value_loss"] = float(value_loss.detach())
-            metrics["explained_variance"] = explained_variance(
+            critic["value_loss"] = float(value_loss.detach())
+            critic["explained_variance"] = explained_variance(
                 values.detach().cpu().numpy(), returns_np
             )
         entropy = policy.entropy(params).mean()
         if cfg.ent_coef:
             loss = loss - cfg.ent_coef * entropy
+        self.gradient_step(loss)
 
-        for param in self.parameters:
-            param.grad = None
-        loss.backward()
-        self.clip_gradients()
-        self.optimizer.step()
-
-        with torch.no_grad():
-            new_params, _ = policy(obs)
-            kl = float(policy.kl(params.detach(), new_params).mean())
-        lengths = [len(e.rewards) for e in episodes]
         return {
             "policy_loss": float(policy_loss.detach()),
             "entropy": float(entropy.detach()),
-            "kl": kl,
-            **rms,
+            "kl": self.kl_moved(obs, params),
+            **spread,
             "return_mean": float(np.mean([e.rewards.sum() for e in episodes])),
-            "episode_length": float(np.mean(lengths)),
-            **metrics,
+            "episode_length": float(np.mean([len(e.rewards) for e in episodes])),
+            **critic,
         }
 
     def _ends_and_bootstrap(self, episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray]:
@@ -268,6 +251,25 @@ class REINFORCE(OnPolicyAgent):
                 v = self.policy.value(torch.as_tensor(final, device=self.device))
             bootstrap[np.cumsum(lengths)[cut] - 1] = v.cpu().numpy()
         return ends, bootstrap
+
+    def _spread(
+        self,
+        log_prob: torch.Tensor,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
+        episodes: list[Episode],
+    ) -> dict[str, float]:
+        """How much the baseline shrinks the estimator's noise: the root mean square of the
+        weights ``G_t − b`` and of ``G_t``, and with ``log_grad_variance`` the variance of the
+        per-episode gradients with this baseline and without any."""
+        spread = {
+            "advantage_rms": float(advantages.square().mean().sqrt()),
+            "return_rms": float(returns.square().mean().sqrt()),
+        }
+        if self.config.log_grad_variance:
+            spread["grad_variance"] = self._grad_variance(log_prob, advantages, episodes)
+            spread["grad_variance_no_baseline"] = self._grad_variance(log_prob, returns, episodes)
+        return spread
 
     def _grad_variance(
         self, log_prob: torch.Tensor, advantages: torch.Tensor, episodes: list[Episode]

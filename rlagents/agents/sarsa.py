@@ -13,9 +13,12 @@ from the policy, although the episode does not go on to take it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from rlagents.agents.tabular import TabularAgent
+from gymnasium import spaces
+
+from rlagents.agents.tabular import HYPERPARAMS, TabularAgent, TabularConfig
 
 NO_STATE = -1
 
@@ -26,22 +29,17 @@ class SARSA(TabularAgent):
     name: ClassVar[str] = "sarsa"
     # The action chosen for s' in update() is the one act() takes next: a resume keeps it.
     per_env_state: ClassVar[tuple[str, ...]] = ("_next_state", "_next_act")
-    hyperparams: ClassVar = {
-        "Taxi-v4": {"learning_rate": 0.5, "gamma": 0.99},
-        "FrozenLake-v1": {
-            "learning_rate": 0.05,
-            "gamma": 0.99,
-            "exploration_schedule": "linear",
-            "exploration_episodes": 5000,
-            "exploration_final_eps": 0.05,
-        },
-        # Optimistic Q = 1/(1−γ), the most a +1-per-step return can be: untried actions look
-        # best until tried (with Q = 0 the first action taken wins and ε = 1/k stops exploring).
-        "CartPole-v1": {"learning_rate": 0.1, "gamma": 0.99, "initial_q": 100.0},
-        "MountainCar-v0": {"learning_rate": 0.1, "gamma": 0.99},
-    }
+    hyperparams: ClassVar = HYPERPARAMS  # the tuned sets both tabular agents share
 
-    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: TabularConfig | Mapping[str, Any] | None = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         # Per env: the state S' of the last update and the action A' chosen for it.
         self._next_state = [NO_STATE] * num_envs

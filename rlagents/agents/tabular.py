@@ -4,26 +4,43 @@ The two differ only in the value they bootstrap from (``max_a' Q(S',a')`` agains
 with ``A'`` the action the ε-greedy policy takes next), so each subclass writes its own
 ``_target`` and everything else lives here.
 
-The hot path is plain Python on scalars and one preallocated numpy table (no torch): with one
-env a step of act + observe + update costs a few microseconds, so the tabular agents run close to
-the speed of the env itself. Random numbers are drawn in blocks, ``argmax`` is taken on one row,
-and actions are handed out as small read-only arrays made once.
+The hot path is plain Python on scalars and one preallocated numpy table (no torch), so the
+tabular agents run close to the speed of the env itself (benchmarks/RESULTS.md). Random numbers
+are drawn in blocks and actions handed out as small read-only arrays made once
+(:mod:`rlagents.common.random_blocks`); ``argmax`` is taken on one row.
+
+:data:`HYPERPARAMS` are the tuned sets; both agents use them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from gymnasium import spaces
 
 from rlagents.agent import Agent, Transition
+from rlagents.common.random_blocks import RandomBlock, one_action_arrays
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Exponential, Inverse, Linear
 
-RANDOM_BLOCK = 4096  # random numbers drawn per refill
+HYPERPARAMS: dict[str, dict[str, Any]] = {
+    "Taxi-v4": {"learning_rate": 0.5, "gamma": 0.99},
+    "FrozenLake-v1": {
+        "learning_rate": 0.05,
+        "gamma": 0.99,
+        "exploration_schedule": "linear",
+        "exploration_episodes": 5000,
+        "exploration_final_eps": 0.05,
+    },
+    # Optimistic Q = 1/(1−γ), the most a +1-per-step return can be: untried actions look
+    # best until tried (with Q = 0 the first action taken wins and ε = 1/k stops exploring).
+    "CartPole-v1": {"learning_rate": 0.1, "gamma": 0.99, "initial_q": 100.0},
+    "MountainCar-v0": {"learning_rate": 0.1, "gamma": 0.99},
+}
+"""The tuned sets of Q-learning and SARSA, per env id (each agent's ``hyperparams``)."""
 
 
 @dataclasses.dataclass
@@ -91,9 +108,19 @@ class TabularAgent(Agent):
             return f"{cls.name} needs a Discrete action space, got {action_space}; try ppo or td3"
         return None
 
-    def __init__(self, observation_space, action_space, config=None, *, num_envs=1, seed=None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: TabularConfig | Mapping[str, Any] | None = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
-        cfg = self.config
+        cfg: TabularConfig = self.config
+        assert isinstance(observation_space, spaces.Discrete)  # check_spaces made sure
+        assert isinstance(action_space, spaces.Discrete)
         self.n_states = int(observation_space.n)
         self.n_actions = int(action_space.n)
         self._obs_start = int(observation_space.start)
@@ -109,30 +136,20 @@ class TabularAgent(Agent):
         self._alpha = float(cfg.learning_rate)
         self._gamma = float(cfg.gamma)
         # One read-only (1,)-array per action, handed out by act() with one env: no allocation.
-        self._one_action = [
-            _readonly(np.array([a + self._act_start], dtype=np.int64))
-            for a in range(self.n_actions)
-        ]
-        self._refill()
+        self._one_action = one_action_arrays(self.n_actions, self._act_start)
+        self.draws = RandomBlock(self.rng, self.n_actions)
         self._last: Transition | None = None
 
     # ------------------------------------------------------------------------- acting
-    def _refill(self) -> None:
-        self._uniform: list[float] = self.rng.random(RANDOM_BLOCK).tolist()
-        self._random_actions: list[int] = self.rng.integers(
-            0, self.n_actions, RANDOM_BLOCK
-        ).tolist()
-        self._draw = 0
-
     def _choose(self, s: int) -> int:
         """ε-greedy action (0-based) in state ``s`` (0-based)."""
-        k = self._draw
-        if k == RANDOM_BLOCK:
-            self._refill()
-            k = 0
-        self._draw = k + 1
-        if self._uniform[k] < self.epsilon:
-            return self._random_actions[k]
+        draws = self.draws
+        k = draws.next
+        if k == draws.size:
+            k = draws.refill()
+        draws.next = k + 1
+        if draws.uniform[k] < self.epsilon:
+            return draws.integers[k]
         return self.q[s].argmax()  # np.intp indexes lists and arrays like an int
 
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
@@ -141,8 +158,8 @@ class TabularAgent(Agent):
             return self.q[states].argmax(axis=1) + self._act_start
         if len(obs) == 1:
             return self._one_action[self._next_action(0, obs.item() - self._obs_start)]
-        states = np.asarray(obs).reshape(-1).tolist()
-        actions = [self._next_action(i, s - self._obs_start) for i, s in enumerate(states)]
+        observed: list[int] = np.asarray(obs).reshape(-1).tolist()
+        actions = [self._next_action(i, s - self._obs_start) for i, s in enumerate(observed)]
         return np.array(actions, dtype=np.int64) + self._act_start
 
     def _next_action(self, env: int, s: int) -> int:
@@ -195,11 +212,7 @@ class TabularAgent(Agent):
             "episodes": self.episodes,
             # The generator's state as plain numbers (the checkpoint format holds no pickles).
             "rng": rng_state(self.rng),
-            "random_block": {
-                "uniform": np.array(self._uniform),
-                "actions": np.array(self._random_actions, dtype=np.int64),
-                "draw": self._draw,
-            },
+            "random_block": self.draws.state_dict(),
             "per_env": {name: list(getattr(self, name)) for name in self.per_env_state},
         }
 
@@ -214,19 +227,13 @@ class TabularAgent(Agent):
         self.epsilon = self.schedule(self.episodes + 1)
         if "rng" in state:
             set_rng_state(self.rng, state["rng"])
-            if "random_block" in state:
-                block = state["random_block"]
-                self._uniform = np.asarray(block["uniform"]).tolist()
-                self._random_actions = np.asarray(block["actions"]).tolist()
-                self._draw = int(block["draw"])
-            else:
-                self._refill()
+            self.draws.load_state_dict(state.get("random_block"))
         for name, values in state.get("per_env", {}).items():
             if name in self.per_env_state and len(values) == self.num_envs:
                 setattr(self, name, [int(v) for v in values])
 
 
-def _make_schedule(cfg: TabularConfig):
+def _make_schedule(cfg: TabularConfig) -> Callable[[int], float]:
     start, floor = cfg.exploration_initial_eps, cfg.exploration_final_eps
     if cfg.exploration_schedule == "inverse":
         return lambda k: max(floor, start * Inverse()(k))
@@ -237,8 +244,3 @@ def _make_schedule(cfg: TabularConfig):
         exponential = Exponential(start, cfg.exploration_decay, floor)
         return lambda k: exponential(k - 1)
     return Constant(max(start, floor))
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array

@@ -5,19 +5,20 @@ them. TD3 keeps everything of :mod:`rlagents.agents.ddpg` and changes three thin
 
 1. **Clipped double Q** — two critics learn from the same target
    y = r + γ(1 − terminated)·min(Q'_1, Q'_2)(s', a'), the smaller of two independent estimates
-   (DDPG's ``QEnsemble`` computes both critics in one pass);
+   (DDPG's critic, a ``ParallelMLP``, computes both in one pass);
 2. **Target-policy smoothing** — a' = clip(μ'(s') + clip(ε, −c, c), −1, 1) with ε ~ N(0, σ̃²), so
    the target averages Q over a small neighbourhood of the action instead of trusting a sharp peak;
 3. **Delayed policy updates** — the actor and the target networks move once every
    ``policy_delay`` critic steps, letting the critic settle before the actor follows it.
+
+All three are steps of :meth:`DDPG.train_step <rlagents.agents.ddpg.DDPG.train_step>`, which
+this class only configures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
-
-import torch
 
 from rlagents.agents.ddpg import DDPG, DDPGConfig
 from rlagents.agents.ddpg_td3_hyperparams import TD3_HYPERPARAMS
@@ -57,11 +58,6 @@ class TD3(DDPG):
     def policy_delay(self) -> int:  # (3) delayed actor and target updates
         return int(self.config.policy_delay)
 
-    def target_actions(self, actions: torch.Tensor) -> torch.Tensor:
-        """(2) target-policy smoothing: a' = clip(μ'(s') + clip(ε, −c, c), −1, 1)."""
-        sigma, clip = self.config.target_policy_noise, self.config.target_noise_clip
-        if sigma == 0:
-            return actions
-        noise = torch.randn(actions.shape, generator=self.gen, device=actions.device)
-        noise = (noise * sigma).clamp_(-clip, clip)
-        return (actions + noise).clamp_(-1.0, 1.0)
+    @property
+    def target_policy_noise(self) -> tuple[float, float]:  # (2) target-policy smoothing
+        return float(self.config.target_policy_noise), float(self.config.target_noise_clip)

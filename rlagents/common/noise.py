@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from rlagents.common.rng import set_rng_state
+
 
 class ActionNoise:
     """Noise of shape ``(num_envs, *action_shape)``, drawn with scale ``sigma`` at each call."""
@@ -40,10 +42,12 @@ class ActionNoise:
         """Restart the noise of the envs where ``done`` is true (all envs when ``None``)."""
 
     def state_dict(self) -> dict[str, Any]:
+        # The raw state (integers), not rng_state's decimal strings: load_agent_state refuses a
+        # checkpoint whose scalar kinds differ from the agent's, so older ones would not load.
         return {"rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.rng.bit_generator.state = state["rng"]
+        set_rng_state(self.rng, state["rng"])  # either form
 
 
 class GaussianNoise(ActionNoise):

@@ -30,7 +30,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from rlagents.common.networks import FlattenEncoder, is_image_space, make_encoder
+from rlagents.common.networks import FlattenEncoder, ParallelMLP, is_image_space, make_encoder
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
 LOG_2PI = math.log(2 * math.pi)
@@ -152,9 +152,9 @@ class ActorCritic(nn.Module):
     def use_numpy_actor(self, enable: bool = True) -> bool:
         """Run the per-step actor in numpy, on views of the parameters (they follow every
         in-place update: optimizer steps, ``load_state_dict``). On a handful of observations a
-        numpy call costs a fraction of a torch call (CartPole, 8 envs: about 20 µs instead of
-        90 µs per step). Only for an MLP on vector observations on the CPU; returns whether
-        it is on."""
+        numpy call costs a fraction of a torch call, whose per-call overhead dominates so small
+        a network. Only for an MLP on vector observations on the CPU; returns whether it is
+        on."""
         self._numpy_actor = self._make_numpy_actor() if enable else None
         return self._numpy_actor is not None
 
@@ -254,42 +254,3 @@ class ActorCritic(nn.Module):
 
 def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0, out=x)
-
-
-class ParallelMLP(nn.Module):
-    """``copies`` MLPs of the same shape on the same input, each layer one batched matmul.
-
-    Returns ``(copies, batch, width)``. The actor and the critic as two MLPs side by side cost
-    one ``baddbmm`` per layer instead of two ``linear`` calls: on the small batches of
-    on-policy learning the per-op overhead, not the arithmetic, dominates (about a quarter of
-    a CartPole PPO step). With no hidden layers it passes the input through.
-    """
-
-    def __init__(
-        self, in_dim: int, hidden: tuple[int, ...], copies: int, activation: type[nn.Module]
-    ) -> None:
-        super().__init__()
-        self.copies = copies
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for width in hidden:
-            bound = 1.0 / math.sqrt(in_dim)  # nn.Linear's default initialisation
-            self.weights.append(
-                nn.Parameter(torch.empty(copies, in_dim, width).uniform_(-bound, bound))
-            )
-            self.biases.append(nn.Parameter(torch.empty(copies, 1, width).uniform_(-bound, bound)))
-            in_dim = width
-        self.activation = activation()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.unsqueeze(0).expand(self.copies, *x.shape)
-        for weight, bias in zip(self.weights, self.biases, strict=True):
-            h = self.activation(torch.baddbmm(bias, h, weight))
-        return h
-
-    def orthogonal_init(self, gain: float) -> None:
-        with torch.no_grad():
-            for weight, bias in zip(self.weights, self.biases, strict=True):
-                for k in range(self.copies):
-                    nn.init.orthogonal_(weight[k], gain=gain)
-                bias.zero_()

@@ -29,7 +29,16 @@ def rng_state(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def set_rng_state(rng: np.random.Generator, saved: Mapping[str, Any]) -> None:
-    """Restore what :func:`rng_state` returned."""
+    """Restore what :func:`rng_state` returned, or a raw ``rng.bit_generator.state`` (which
+    older checkpoints hold: the same fields, with integers for the decimal strings).
+
+    >>> rng = np.random.default_rng(0)
+    >>> raw = rng.bit_generator.state
+    >>> a = rng.random()
+    >>> set_rng_state(rng, raw)
+    >>> rng.random() == a
+    True
+    """
     name = saved["bit_generator"]
     if name != rng.bit_generator.state["bit_generator"]:
         raise ValueError(f"saved random state is of a {name}, this generator is another kind")

@@ -1,4 +1,4 @@
-"""Torch set-up shared by the deep agents: device, threads, seeding, observations to tensors."""
+"""Torch set-up shared by the deep agents: device, threads, seeding."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def thread_count(num_threads: int = 0, *, images: bool = False) -> int:
 
     Vector observations (``images=False``) mean small MLPs: one thread, because their
     matrices are too small to split and a second thread that has to wait for a busy core
-    stalls each update 10-50x. Image observations mean CNNs, which gain from threads up to the
-    cores this process may use (at most 4, past which thread overhead wins).
+    stalls each update many times over. Image observations mean CNNs, which gain from threads
+    up to the cores this process may use (at most 4, past which thread overhead wins).
     """
     if num_threads > 0:
         return num_threads
@@ -66,9 +66,3 @@ def seed_everything(seed: int | None) -> np.random.Generator:
     if seed is not None:
         torch.manual_seed(seed)
     return np.random.default_rng(seed)
-
-
-def as_tensor(obs: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Observations to a tensor without changing dtype: uint8 images stay uint8 (four times
-    fewer bytes to move) until the network's first layer scales them."""
-    return torch.as_tensor(np.asarray(obs), device=device)

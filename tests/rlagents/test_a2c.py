@@ -124,7 +124,7 @@ def test_every_config_field_is_settable_with_set():
         assert getattr(build_config(A2C.Config, {field.name: str(value)}), field.name) == value
 
 
-def test_presets_are_valid_configs():
+def test_tuned_sets_are_valid_configs():
     for name, overrides in A2C.hyperparams.items():
         build_config(A2C.Config, dict(overrides))
         assert name in A2C.recommended_num_envs

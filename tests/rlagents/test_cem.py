@@ -138,8 +138,8 @@ def test_every_config_field_is_settable():
     defaults = CEMConfig()
     pairs = {f.name: str(getattr(defaults, f.name)) for f in dataclasses.fields(CEMConfig)}
     assert build_config(CEMConfig, pairs) == defaults
-    for preset in CEM.hyperparams.values():
-        build_config(CEMConfig, {k: str(v) for k, v in preset.items()})
+    for tuned in CEM.hyperparams.values():
+        build_config(CEMConfig, {k: str(v) for k, v in tuned.items()})
     with pytest.raises(ConfigError, match="elite_percentile"):
         build_config(CEMConfig, {"elite_percentile": "100"})
 

@@ -19,11 +19,13 @@ from cli.main import rlrun
 from rlagents import checkpoint as ckpt
 from rlagents import registry
 from rlagents.agent import Transition
-from rlagents.agents.ddpg import DDPG, QEnsemble
+from rlagents.agents.ddpg import DDPG
 from rlagents.agents.td3 import TD3
 from rlagents.common.frame_replay import FrameReplayBuffer
+from rlagents.common.networks import ParallelMLP
 from rlagents.common.noise import GaussianNoise, OrnsteinUhlenbeckNoise, make_noise
 from rlagents.common.replay import ReplayBatch
+from rlagents.common.rng import rng_state
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
 
@@ -164,7 +166,7 @@ def constant_actor(agent, value: float) -> None:
         last.bias.fill_(float(np.arctanh(value)))
 
 
-def linear_critics(critic: QEnsemble, slopes: list[float]) -> None:
+def linear_critics(critic: ParallelMLP, slopes: list[float]) -> None:
     """Q_i(s, a) = slopes[i]·a for a ≥ 0: the action passes through one ReLU unit per layer."""
     with torch.no_grad():
         for p in critic.parameters():
@@ -203,7 +205,7 @@ def test_td3_target_takes_the_smaller_of_the_twin_critics():
 def test_ddpg_target_uses_its_single_critic():
     act_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
     agent = DDPG(PENDULUM_OBS, act_space, {"gamma": 0.5, "num_threads": 1}, seed=0)
-    assert agent.target.critic.n == 1
+    assert agent.target.critic.copies == 1
     constant_actor(agent, 0.5)
     linear_critics(agent.target.critic, [4.0])  # Q' = 2.0
     y = agent.td_target(batch([1.0, 0.0], [0.0, 0.0]))
@@ -236,17 +238,17 @@ def test_ddpg_target_action_has_no_smoothing():
 
 
 def test_twin_critics_are_independent_and_match_a_loop_of_mlps():
-    critic = QEnsemble(4, (8, 8), n=2)
-    features, actions = torch.randn(5, 3), torch.randn(5, 1)
-    q = critic(features, actions)
+    critic = ParallelMLP(4, (8, 8), 2, scalar_head=True)
+    x = torch.randn(5, 4)
+    q = critic(x)
     assert q.shape == (2, 5)
-    x = torch.cat((features, actions), 1)
     for i in range(2):
         h = x
         for w, b in zip(critic.weights, critic.biases, strict=True):
             h = torch.relu(h @ w[i] + b[i])
+        assert critic.out_weight is not None and critic.out_bias is not None
         torch.testing.assert_close(q[i], h @ critic.out_weight[i, 0] + critic.out_bias[i])
-    torch.testing.assert_close(critic(features, actions, n=1)[0], q[0])
+    torch.testing.assert_close(critic(x, 1)[0], q[0])
 
 
 def test_td3_delays_the_actor_and_the_targets():
@@ -257,13 +259,13 @@ def test_td3_delays_the_actor_and_the_targets():
         seed=0,
     )
     feed(agent, RandomEnv(), 40, learn=False)
-    actor_before = agent._actor_flat.detach().clone()
-    target_before = [t.detach().clone() for t in agent._target_flat]
+    actor_before = agent.actor_opt.flat.detach().clone()
+    target_before = [t.detach().clone() for t in agent.target_flat]
     for k in range(1, 7):
-        agent._train_step(agent.buffer.sample(32, agent.rng))
-        moved = not torch.equal(agent._actor_flat, actor_before)
+        agent.train_step(agent.buffer.sample(32, agent.rng))
+        moved = not torch.equal(agent.actor_opt.flat, actor_before)
         target_moved = any(
-            not torch.equal(t, b) for t, b in zip(agent._target_flat, target_before, strict=True)
+            not torch.equal(t, b) for t, b in zip(agent.target_flat, target_before, strict=True)
         )
         assert moved == (k >= 3) and target_moved == (k >= 3), k
 
@@ -331,10 +333,43 @@ def test_save_load_gives_the_same_actions_and_continues_identically(tmp_path, cl
     np.testing.assert_array_equal(agent.act(obs, explore=False), clone.act(obs, explore=False))
     # exploration noise, replay sampling and smoothing noise resume where they were
     np.testing.assert_array_equal(agent.act(obs[:1]), clone.act(obs[:1]))
-    agent._train_step(agent.buffer.sample(16, agent.rng))
-    clone._train_step(clone.buffer.sample(16, clone.rng))
+    agent.train_step(agent.buffer.sample(16, agent.rng))
+    clone.train_step(clone.buffer.sample(16, clone.rng))
     np.testing.assert_array_equal(agent.act(obs, explore=False), clone.act(obs, explore=False))
     assert (clone.steps, clone.n_updates) == (agent.steps, agent.n_updates)
+
+
+@pytest.mark.parametrize("cls", AGENTS)
+def test_generator_states_load_in_either_form(cls):
+    """Checkpoints hold the generators' raw states; rng_state's form (decimal strings) loads too."""
+    cfg = {"learning_starts": 30, "batch_size": 16, "net_arch": (16, 16), "num_threads": 1}
+    agent = cls(PENDULUM_OBS, ODD_BOUNDS, {**cfg, "action_noise": "ornstein_uhlenbeck"}, seed=0)
+    feed(agent, RandomEnv(), 40)
+    state = agent.state_dict()
+    state = {**state, "rng": rng_state(agent.rng), "noise": {**state["noise"]}}
+    state["noise"]["rng"] = rng_state(agent.noise.rng)
+    clone = cls(PENDULUM_OBS, ODD_BOUNDS, {**cfg, "action_noise": "ornstein_uhlenbeck"}, seed=9)
+    clone.load_state_dict(state)
+    obs = np.zeros((1, 3), np.float32)
+    np.testing.assert_array_equal(agent.act(obs), clone.act(obs))  # the noise's generator
+    np.testing.assert_array_equal(agent.rng.random(4), clone.rng.random(4))
+
+
+def test_numpy_actor_follows_the_torch_actor_through_updates():
+    agent = TD3(PENDULUM_OBS, ODD_BOUNDS, {"learning_starts": 0, "num_threads": 1}, seed=0)
+    assert agent._numpy_actor is not None
+    feed(agent, RandomEnv(), 30)  # the optimiser moved the weights (in place)
+    obs = np.random.default_rng(0).uniform(-8, 8, (5, 3)).astype(np.float32)
+    with torch.no_grad():
+        expected = agent.online.actor(torch.as_tensor(obs)).numpy()
+    np.testing.assert_allclose(agent._policy(obs), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_soft_target_update_records_no_graph():
+    agent = DDPG(PENDULUM_OBS, ODD_BOUNDS, {"learning_starts": 0, "num_threads": 1}, seed=0)
+    feed(agent, RandomEnv(), 20)
+    assert agent.n_updates > 0
+    assert all(t.grad_fn is None and not t.requires_grad for t in agent.target_flat)
 
 
 def test_resume_through_the_runner(tmp_path):

@@ -13,8 +13,10 @@ from rlagents_test_plugin.runner import run_summary as _run
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
 from rlagents.agents.dqn import DQN, DQNConfig
+from rlagents.common import numpy_mlp
 from rlagents.common.frame_replay import FrameReplayBuffer
-from rlagents.common.replay import NStepBatch, ReplayBuffer
+from rlagents.common.networks import mlp
+from rlagents.common.replay import ReplayBuffer
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
 
@@ -121,7 +123,7 @@ def test_learns_from_stacked_frames(background):
         seed=0,
     )
     assert isinstance(agent.buffer, FrameReplayBuffer)
-    assert (agent._executor is not None) == (background == "on")
+    assert (agent.trainer is not None) == (background == "on")
     _play(agent, env, 1_500)
     agent.wait()
     assert _greedy_return(agent, env) >= 18.0  # of 20; random play scores about 6.7
@@ -152,30 +154,24 @@ def test_atari_preset_runs_with_frame_dedup(tmp_path):
     assert meta["config"]["buffer_size"] == 2000 and meta["config"]["net_arch"] == []
 
 
-def _batch(terminated, returns=1.0, discount=0.5, obs_dim=4):
-    b = len(terminated)
-    return NStepBatch(
-        torch.zeros(b, obs_dim),
-        torch.zeros(b, dtype=torch.long),
-        torch.full((b,), returns),
-        torch.zeros(b, obs_dim),
-        torch.tensor(terminated, dtype=torch.float32),
-        torch.full((b,), discount),
-    )
-
-
 @pytest.mark.parametrize("double_q", [True, False])
 def test_targets_bootstrap_unless_terminated(double_q):
-    agent = DQN(spaces.Box(-1, 1, (4,)), spaces.Discrete(2), {"double_q": double_q})
-    with torch.no_grad():  # Q_target(s', ·) = (2, 3) for every s'
-        last = agent.target.head[-1]
-        last.weight.zero_()
-        last.bias.copy_(torch.tensor([2.0, 3.0]))
-    # Terminated: R only. Truncated or going on (0): R + γ^m · max Q_target = 1 + 0.5 · 3
-    # (the online net picks a' for double DQN: make it agree by giving it the same head).
-    agent.online.load_state_dict(agent.target.state_dict())
-    y = agent.td_target(_batch([1.0, 0.0]))
-    assert y.tolist() == [1.0, 2.5]
+    """Two states, reward 1 at every step: one always terminates (target R, so Q = 1), the other
+    is truncated back into itself (target R + γ·Q, so Q = 1 / (1 − γ) = 2 with γ = 0.5)."""
+    config = {"double_q": double_q, "learning_starts": 0, "batch_size": 16, "train_freq": 1}
+    config |= {"target_update_interval": 1, "learning_rate": 1e-2, "gamma": 0.5, "loss": "mse"}
+    config["net_arch"] = (16,)
+    agent = DQN(spaces.Box(-1, 1, (2,)), spaces.Discrete(2), config, num_envs=2, seed=0)
+    obs = np.array([[1, 0], [0, 1]], np.float32)  # env 0 terminates, env 1 goes on
+    next_obs = np.array([[0, 0], [0, 1]], np.float32)
+    flags = np.array([True, False]), np.array([False, True])  # terminated, truncated
+    for k in range(500):
+        action = np.full(2, k % 2)
+        agent.observe(Transition(obs, action, np.ones(2, np.float32), next_obs, *flags))
+        agent.update()
+    with torch.no_grad():
+        q = agent.online(torch.as_tensor(obs)).numpy()
+    np.testing.assert_allclose(q, [[1.0, 1.0], [2.0, 2.0]], atol=0.02)
 
 
 @pytest.mark.parametrize(
@@ -238,8 +234,8 @@ def test_save_load_gives_the_same_greedy_actions_and_resumes(images, tmp_path):
     assert len(fresh.buffer) == len(agent.buffer)
     # The optimizer's moments came along: one more identical step keeps the nets identical.
     batch = agent.buffer.sample_n_step(8, np.random.default_rng(5), 1, 0.99)
-    agent._gradient_step(batch)
-    fresh._gradient_step(batch)
+    agent.gradient_step(batch)
+    fresh.gradient_step(batch)
     for a, b in zip(agent.online.parameters(), fresh.online.parameters(), strict=True):
         torch.testing.assert_close(a, b)
 
@@ -268,12 +264,12 @@ def test_background_training_threads():
         env = BarEnv()
         config = {**BAR_CONFIG, "num_threads": 2, "background_training": "on"}
         agent = DQN(env.observation_space, env.action_space, config)
-        assert agent._executor.submit(torch.get_num_threads).result() == 2  # gradient steps
+        assert agent.trainer.worker_threads() == 2  # gradient steps
         assert torch.get_num_threads() == 1  # acting, on the caller's thread
         # By default the worker leaves one CPU to the acting thread.
         default = DQN(env.observation_space, env.action_space, {**config, "num_threads": 0})
         cpus = min(4, len(os.sched_getaffinity(0)))
-        assert default._executor.submit(torch.get_num_threads).result() == max(1, cpus - 1)
+        assert default.trainer.worker_threads() == max(1, cpus - 1)
     finally:
         torch.set_num_threads(before)
 
@@ -284,3 +280,39 @@ def test_clip_reward_stores_the_sign():
     rewards = np.array([1000.0, -0.5, 0.0], np.float32)
     agent.observe(Transition(obs, np.zeros(3, np.int64), rewards, obs, no, no))
     assert agent.buffer.rewards[:3].tolist() == [1.0, -1.0, 0.0]
+
+
+@pytest.mark.parametrize("dueling", [False, True])
+def test_numpy_acting_is_the_networks_argmax(dueling):
+    agent = DQN(spaces.Box(-1, 1, (4,)), spaces.Discrete(3), {"dueling": dueling}, seed=0)
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = agent.online(torch.as_tensor(obs)).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(agent.act(obs, explore=False), expected)
+
+
+@pytest.mark.parametrize("activation", [torch.nn.ReLU, torch.nn.Tanh])
+@pytest.mark.parametrize("output_activation", [None, torch.nn.Tanh])
+def test_numpy_mlp_applies_the_networks_activations(activation, output_activation):
+    torch.manual_seed(0)
+    net = mlp(5, 3, (16, 8), activation=activation, output_activation=output_activation)
+    x = np.random.default_rng(0).normal(size=(10, 5)).astype(np.float32)
+    views = numpy_mlp.linear_views(net)
+    with torch.no_grad():
+        expected = net(torch.as_tensor(x)).numpy()
+        before_output = net[:-1](torch.as_tensor(x)).numpy() if output_activation else expected
+    close = {"rtol": 1e-5, "atol": 1e-6}
+    out = numpy_mlp.forward(views, x, output_activation=True)
+    np.testing.assert_allclose(out, expected, **close)
+    np.testing.assert_allclose(numpy_mlp.forward(views, x), before_output, **close)
+
+
+def test_numpy_mlp_refuses_what_forward_cannot_apply():
+    linear = torch.nn.Linear
+    mixed = torch.nn.Sequential(
+        linear(2, 4), torch.nn.ReLU(), linear(4, 4), torch.nn.Tanh(), linear(4, 1)
+    )
+    with pytest.raises(TypeError, match="one activation"):
+        numpy_mlp.linear_views(mixed)
+    with pytest.raises(TypeError, match="ReLU or Tanh"):
+        numpy_mlp.linear_views(torch.nn.Sequential(linear(2, 4), torch.nn.ELU(), linear(4, 1)))

@@ -181,7 +181,7 @@ def test_every_config_field_is_settable_with_set():
         )
 
 
-def test_presets_are_valid_configs():
+def test_tuned_sets_are_valid_configs():
     for name, overrides in REINFORCE.hyperparams.items():
         build_config(REINFORCE.Config, dict(overrides))
         assert name in REINFORCE.recommended_num_envs

@@ -106,26 +106,19 @@ def test_learns_cartpole_through_discretization(name, tmp_path):
 
 def test_sarsa_acts_with_the_action_it_bootstrapped_from():
     env = gym.make("FrozenLake-v1", is_slippery=False)
+    # ε = 1 throughout: every ε-greedy draw is the block's next random action.
     agent = SARSA(env.observation_space, env.action_space, {"exploration_schedule": "constant"})
-    chosen = []  # every ε-greedy draw, in order
-    original = agent._choose
-
-    def record(s):
-        a = original(s)
-        chosen.append((s, int(a)))
-        return a
-
-    agent._choose = record
+    draws = agent.draws
     obs, _ = env.reset(seed=0)
-    just_reset = True
+    just_reset, pending = True, None
     for _ in range(300):
-        n_before = len(chosen)
+        n_before = draws.next
         action = agent.act(np.array([obs]))
         if just_reset:
-            assert len(chosen) == n_before + 1  # a new episode: a fresh ε-greedy draw
+            assert draws.next == n_before + 1  # a new episode: a fresh ε-greedy draw
         else:
-            assert len(chosen) == n_before  # no new draw: act() takes the A' of the last update
-            assert chosen[-1] == (obs, int(action[0]))
+            assert draws.next == n_before  # no new draw: act() takes the A' of the last update
+            assert int(action[0]) == pending
         next_obs, reward, terminated, truncated, _ = env.step(action[0])
         agent.observe(
             Transition(
@@ -137,21 +130,29 @@ def test_sarsa_acts_with_the_action_it_bootstrapped_from():
                 np.array([truncated]),
             )
         )
-        n_before = len(chosen)
+        n_before = draws.next
         agent.update()
-        assert len(chosen) == n_before + (0 if terminated else 1)  # one A' per bootstrap
+        assert draws.next == n_before + (0 if terminated else 1)  # one A' per bootstrap
         if not terminated:
+            pending = draws.integers[draws.next - 1]  # the A' of Q(S', A')
             # Greedy evaluation between steps must not consume the pending A'.
             agent.act(np.array([next_obs]), explore=False)
         just_reset = terminated or truncated
         obs = env.reset()[0] if just_reset else next_obs
 
 
+def _end_episode(agent):
+    """One terminated step: what ends an episode for the agent (and moves ε on)."""
+    s, done, no = np.array([0]), np.array([True]), np.array([False])
+    agent.observe(Transition(s, s, np.zeros(1, np.float32), s, done, no))
+    agent.update()
+
+
 def test_the_inverse_schedule_is_one_over_k():
     agent = QLearning(spaces.Discrete(3), spaces.Discrete(2))
     seen = [agent.epsilon]
     for _ in range(3):
-        agent._episode_ended()
+        _end_episode(agent)
         seen.append(agent.epsilon)
     assert seen == [1.0, 0.5, 1 / 3, 0.25]
 
@@ -163,7 +164,7 @@ def test_other_schedules_floor_at_final_eps(schedule):
     agent = QLearning(spaces.Discrete(3), spaces.Discrete(2), cfg)
     assert agent.epsilon == 1.0
     for _ in range(50):
-        agent._episode_ended()
+        _end_episode(agent)
     assert agent.epsilon == (1.0 if schedule == "constant" else 0.1)
 
 

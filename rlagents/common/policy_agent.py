@@ -1,17 +1,19 @@
 """What REINFORCE, A2C and PPO share: acting with an :class:`ActorCritic`, normalising
-observations and rewards, the rollout collection, the learning-rate schedule and checkpoints.
+observations and rewards, the optimiser and its gradient step, checkpoints.
 
-Each algorithm's file keeps its own ``Config``, its presets and its learning step
-(:meth:`OnPolicyAgent.learn`); this base class is the plumbing around them.
+:class:`PolicyAgent` is the plumbing around each algorithm's file, which keeps its own
+``Config``, its tuned sets and its learning update. It hands every step it observes to
+:meth:`PolicyAgent.store`: REINFORCE keeps whole episodes there, the rollout agents
+(:class:`~rlagents.common.rollout_agent.RolloutAgent`: A2C, PPO) fixed-length rollouts.
 
 Per vector step the hot path is: ``act`` — (normalise), one actor forward pass under
-``inference_mode``, sampling in numpy, the raw sample kept for ``observe``; ``observe`` — a few
-row copies into the preallocated rollout arrays; ``update`` — one integer comparison until the
-rollout is full.
+``inference_mode``, sampling in numpy, the raw sample kept for ``observe``; ``observe`` — the
+reward normaliser, then :meth:`~PolicyAgent.store`.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -23,21 +25,19 @@ from rlagents.agent import Agent, Transition
 from rlagents.common.networks import is_image_space
 from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer
 from rlagents.common.policies import ActorCritic
-from rlagents.common.rollout import RolloutBuffer, space_storage
-from rlagents.common.schedules import Constant, Linear
+from rlagents.common.rollout import space_storage
 from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
 from rlagents.errors import ConfigError
 
 
-class OnPolicyAgent(Agent):
-    """Base of the policy-gradient agents; subclasses implement :meth:`learn`."""
+class PolicyAgent(Agent):
+    """Base of the policy-gradient agents; subclasses implement :meth:`store` and ``update``."""
 
     observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
     action_spaces: ClassVar = (spaces.Discrete, spaces.Box)
     recommended_num_envs: ClassVar[Mapping[str, int]] = {}
-    """The ``--num-envs`` each preset of ``hyperparams`` was tuned for (the agent runs with any)."""
-    uses_rollout: ClassVar[bool] = True
-    """Collect fixed-length rollouts of ``n_steps`` (A2C, PPO); REINFORCE keeps whole episodes."""
+    """The ``--num-envs`` each tuned set of ``hyperparams`` was made for (the agent runs with
+    any)."""
 
     @classmethod
     def check_spaces(
@@ -86,8 +86,8 @@ class OnPolicyAgent(Agent):
                 f"box_actions=tanh needs finite action bounds, got {action_space}; "
                 "use --set box_actions=clip"
             )
-        # A small MLP gains nothing from more threads and loses a lot on a busy machine (CartPole
-        # PPO: 4x slower with 2 threads on 2 shared cores); a CNN does gain from them.
+        # A small MLP gains nothing from more threads and loses a lot when one of them has to wait
+        # for a busy core; a CNN does gain from them.
         configure_threads(cfg.num_threads, images=image)
         self.device = select_device(cfg.device)
         self.rng = seed_everything(seed)
@@ -102,18 +102,8 @@ class OnPolicyAgent(Agent):
         self.reward_normalizer = (
             RewardNormalizer(num_envs, cfg.gamma) if cfg.normalize_rewards else None
         )
-        self.obs_storage = (obs_shape, obs_dtype)
-        if self.uses_rollout:
-            self.buffer = RolloutBuffer(
-                cfg.n_steps, num_envs, obs_shape, obs_dtype, *self.policy.raw_action_storage()
-            )
+        self.obs_storage = (obs_shape, obs_dtype)  # one policy input, as the buffers keep it
         self.optimizer = self.make_optimizer()
-        start_lr = cfg.learning_rate
-        self.lr_schedule = (
-            Linear(start_lr, 0.0, cfg.schedule_steps)
-            if getattr(cfg, "lr_schedule", "constant") == "linear"
-            else Constant(start_lr)
-        )
         self.num_timesteps = 0  # env steps observed, drives the schedules
         self.n_updates = 0
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -155,46 +145,19 @@ class OnPolicyAgent(Agent):
         self.num_timesteps += len(reward)
         self.store(x, raw, reward, t)
 
+    @abc.abstractmethod
     def store(self, x: np.ndarray, raw: np.ndarray, reward: np.ndarray, t: Transition) -> None:
-        """Keep one step: into the rollout, with the final observations it will bootstrap from."""
-        buffer = self.buffer
-        buffer.add(x, raw, reward, t.terminated, t.truncated)
-        envs = buffer.needs_final_obs()
-        if envs is not None:
-            buffer.keep_final_obs(envs, self.policy_input(t.next_obs[envs]))
+        """Keep one vector step: the policy inputs ``x``, the raw actions, the (normalised)
+        rewards, and ``t`` for its flags and final observations."""
 
-    def update(self) -> dict[str, float]:
-        if not self.buffer.full:
-            return {}
-        lr = self.lr_schedule(self.num_timesteps)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        metrics = self.learn()
-        self.buffer.reset()
-        self.n_updates += 1
-        metrics["learning_rate"] = lr
-        return metrics
-
-    def learn(self) -> dict[str, float]:
-        """Learn from the full rollout in ``self.buffer``; return the metrics."""
-        raise NotImplementedError
-
-    # ------------------------------------------------------------------------ helpers
-    def rollout_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Observations and raw actions of the whole rollout, flattened to ``T·N`` rows."""
-        buffer = self.buffer
-        rows = buffer.n_steps * buffer.num_envs
-        obs = torch.as_tensor(buffer.obs.reshape(rows, *buffer.obs.shape[2:]), device=self.device)
-        raw = torch.as_tensor(
-            buffer.actions.reshape(rows, *buffer.actions.shape[2:]), device=self.device
-        )
-        return obs, raw
-
-    def final_values(self) -> np.ndarray:
-        """``V`` of the kept final observations (truncated steps and the rollout's last step)."""
-        with torch.no_grad():
-            obs = torch.as_tensor(self.buffer.final_obs(), device=self.device)
-            return self.policy.value(obs).cpu().numpy()
+    # ------------------------------------------------------------------------ learning
+    def gradient_step(self, loss: torch.Tensor) -> None:
+        """One optimiser step on ``loss``, the gradients clipped to ``max_grad_norm``."""
+        for param in self.parameters:  # zero_grad(), without its per-call overhead
+            param.grad = None
+        loss.backward()
+        self.clip_gradients()
+        self.optimizer.step()
 
     def clip_gradients(self) -> None:
         """Scale the gradients so that their global norm is at most ``max_grad_norm`` (if set).
@@ -209,11 +172,16 @@ class OnPolicyAgent(Agent):
         norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
         torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
 
+    def kl_moved(self, obs: torch.Tensor, old_params: torch.Tensor) -> float:
+        """How far the last step moved the policy on ``obs``: the exact mean KL(π_old ‖ π_new),
+        ``old_params`` being the distribution before the step."""
+        with torch.no_grad():
+            new_params, _ = self.policy(obs)
+            return float(self.policy.kl(old_params.detach(), new_params).mean())
+
     # ------------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Weights, optimiser, counters, generator, normalisers, and the rollout collected so
-        far (with its position): with the envs restored from their snapshot, a resumed run
-        continues exactly where this one stopped."""
+        """Weights, optimiser, counters, generator and normalisers."""
         state: dict[str, Any] = {
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -225,13 +193,10 @@ class OnPolicyAgent(Agent):
             state["obs_normalizer"] = self.obs_normalizer.state_dict()
         if self.reward_normalizer is not None:
             state["reward_normalizer"] = self.reward_normalizer.state_dict()
-        if self.uses_rollout:
-            state["rollout"] = self.buffer.state_dict()
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`; a checkpoint without a rollout (older ones) starts the
-        next rollout afresh."""
+        """Restore :meth:`state_dict`."""
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.num_timesteps = int(state["num_timesteps"])
@@ -241,18 +206,6 @@ class OnPolicyAgent(Agent):
             self.obs_normalizer.load_state_dict(state["obs_normalizer"])
         if self.reward_normalizer is not None:
             self.reward_normalizer.load_state_dict(state["reward_normalizer"])
-        if self.uses_rollout:
-            if "rollout" in state:
-                self.buffer.load_state_dict(state["rollout"])
-            else:
-                self.buffer.reset()
-
-    def envs_restarted(self) -> None:
-        """The run reset its envs instead of restoring them (an env that cannot be snapshotted,
-        an older checkpoint): drop the partial rollout, whose last step the new episodes do not
-        continue."""
-        if self.uses_rollout:
-            self.buffer.reset()
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:

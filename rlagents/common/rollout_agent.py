@@ -1,0 +1,123 @@
+"""What A2C and PPO add to :class:`~rlagents.common.policy_agent.PolicyAgent`: the rollout of
+``n_steps`` vector steps, its GAE advantages, the learning-rate schedule, and an update each
+time the rollout is full.
+
+Per vector step: ``observe`` — a few row copies into the preallocated rollout arrays;
+``update`` — one integer comparison until the rollout is full.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from rlagents.agent import Transition
+from rlagents.common.policy_agent import PolicyAgent, explained_variance
+from rlagents.common.rollout import RolloutBuffer
+from rlagents.common.schedules import Constant, Linear
+
+
+class RolloutAgent(PolicyAgent):
+    """Base of the agents that learn from fixed-length rollouts; subclasses implement
+    :meth:`learn`. Their ``Config`` has ``n_steps``, ``gamma``, ``gae_lambda``, ``lr_schedule``
+    and ``schedule_steps``."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: Any = None,
+        *,
+        num_envs: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
+        cfg = self.config
+        self.buffer = RolloutBuffer(
+            cfg.n_steps, num_envs, *self.obs_storage, *self.policy.raw_action_storage()
+        )
+        self.lr_schedule = (
+            Linear(cfg.learning_rate, 0.0, cfg.schedule_steps)
+            if cfg.lr_schedule == "linear"
+            else Constant(cfg.learning_rate)
+        )
+
+    def store(self, x: np.ndarray, raw: np.ndarray, reward: np.ndarray, t: Transition) -> None:
+        """Keep one step: into the rollout, with the final observations it will bootstrap from."""
+        buffer = self.buffer
+        buffer.add(x, raw, reward, t.terminated, t.truncated)
+        envs = buffer.needs_final_obs()
+        if envs is not None:
+            buffer.keep_final_obs(envs, self.policy_input(t.next_obs[envs]))
+
+    def update(self) -> dict[str, float]:
+        if not self.buffer.full:
+            return {}
+        lr = self.lr_schedule(self.num_timesteps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        metrics = self.learn()
+        self.buffer.reset()
+        self.n_updates += 1
+        metrics["learning_rate"] = lr
+        return metrics
+
+    @abc.abstractmethod
+    def learn(self) -> dict[str, float]:
+        """Learn from the full rollout in ``self.buffer``; return the metrics."""
+
+    # ------------------------------------------------------------------------ helpers
+    def rollout_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Observations and raw actions of the whole rollout, flattened to ``T·N`` rows."""
+        buffer = self.buffer
+        rows = buffer.n_steps * buffer.num_envs
+        obs = torch.as_tensor(buffer.obs.reshape(rows, *buffer.obs.shape[2:]), device=self.device)
+        raw = torch.as_tensor(
+            buffer.actions.reshape(rows, *buffer.actions.shape[2:]), device=self.device
+        )
+        return obs, raw
+
+    def final_values(self) -> np.ndarray:
+        """``V`` of the kept final observations (truncated steps and the rollout's last step)."""
+        with torch.no_grad():
+            obs = torch.as_tensor(self.buffer.final_obs(), device=self.device)
+            return self.policy.value(obs).cpu().numpy()
+
+    def gae(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """GAE advantages and value targets of the rollout's ``T·N`` rows, from their values
+        ``V(obs)`` (bootstrapped from the kept final observations), and how much of the
+        targets' variance those values explain."""
+        cfg, buffer = self.config, self.buffer
+        values_np = values.detach().cpu().numpy().reshape(buffer.n_steps, buffer.num_envs)
+        adv_np, ret_np = buffer.advantages(
+            values_np, self.final_values(), cfg.gamma, cfg.gae_lambda
+        )
+        advantages = torch.as_tensor(adv_np.reshape(-1), device=self.device)
+        returns = torch.as_tensor(ret_np.reshape(-1), device=self.device)
+        return advantages, returns, explained_variance(values_np, ret_np)
+
+    # ------------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """The base state and the rollout collected so far (with its position): with the envs
+        restored from their snapshot, a resumed run continues exactly where this one stopped."""
+        return {**super().state_dict(), "rollout": self.buffer.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; a checkpoint without a rollout (older ones) starts the
+        next rollout afresh."""
+        super().load_state_dict(state)
+        if "rollout" in state:
+            self.buffer.load_state_dict(state["rollout"])
+        else:
+            self.buffer.reset()
+
+    def envs_restarted(self) -> None:
+        """The run reset its envs instead of restoring them (an env that cannot be snapshotted,
+        an older checkpoint): drop the partial rollout, whose last step the new episodes do not
+        continue."""
+        self.buffer.reset()
