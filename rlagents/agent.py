@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import numpy as np
 from gymnasium import spaces
@@ -41,7 +41,10 @@ class EmptyConfig:
     """An agent without hyper-parameters."""
 
 
-class Agent(abc.ABC):
+ConfigT = TypeVar("ConfigT")
+
+
+class Agent(abc.ABC, Generic[ConfigT]):
     """Base class of every agent.
 
     Subclasses set:
@@ -56,7 +59,8 @@ class Agent(abc.ABC):
       set was made for (rl-zoo3's ``n_envs``); a run uses it unless ``--num-envs`` is given.
 
     and implement :meth:`act`; :meth:`observe`, :meth:`update`, :meth:`state_dict` and
-    :meth:`load_state_dict` default to an agent that does not learn.
+    :meth:`load_state_dict` default to an agent that does not learn. ``Agent`` is generic over its
+    config: ``class MyAgent(Agent[MyConfig])`` types ``self.config`` as ``MyConfig``.
     """
 
     Config: ClassVar[type] = EmptyConfig
@@ -81,7 +85,7 @@ class Agent(abc.ABC):
             raise ConfigError(f"num_envs must be at least 1, got {num_envs}")
         self.observation_space = observation_space
         self.action_space = action_space
-        self.config = self._coerce_config(config)
+        self.config: ConfigT = self._coerce_config(config)
         self.num_envs = num_envs
         self.seed = seed
 
@@ -116,7 +120,7 @@ class Agent(abc.ABC):
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
         """Return a batch of actions for a batch of observations (leading axis: env index)."""
 
-    def observe(self, transition: Transition) -> None:  # noqa: B027 - optional hook
+    def observe(self, transition: Transition) -> None:
         """Receive one vector step. The default agent keeps nothing."""
 
     def update(self) -> dict[str, float]:
@@ -127,13 +131,13 @@ class Agent(abc.ABC):
         """Everything needed to resume: tensors, arrays, numbers, strings, nested dicts/lists."""
         return {}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned.
 
         A resumed run restores its envs too where they can be snapshotted, so an agent keeps
         what spans steps (a partial rollout, open n-step windows, per-env memory) and the run
         goes on as if it had never stopped."""
 
-    def envs_restarted(self) -> None:  # noqa: B027 - optional hook
+    def envs_restarted(self) -> None:
         """Called after :meth:`load_state_dict` when the runner could not restore the envs and
         starts new episodes instead: forget what belonged to the episodes in progress."""

@@ -446,6 +446,8 @@ class _Decoder:
         """A scalar of the reference's kind (bool, number, string); None matches any scalar."""
         if ref is _ANY or (_number(ref) and (value is None or _number(value))):
             return value
+        if isinstance(ref, str) and ref.isdigit() and isinstance(value, int):
+            return value  # a generator's 128-bit state as a raw int (older checkpoints)
         scalar = ref.item() if isinstance(ref, np.generic) else ref
         if not (scalar is None or isinstance(scalar, _SCALAR)) or (
             value is not None and scalar is not None and _kind(value) != _kind(scalar)

@@ -20,13 +20,12 @@ from typing import ClassVar, Literal
 import torch
 from torch.nn import functional as F
 
-from rlagents.common.policies import PolicyConfig
 from rlagents.common.policy_agent import normalize
-from rlagents.common.rollout_agent import RolloutAgent
+from rlagents.common.rollout_agent import RolloutAgent, RolloutConfig
 
 
 @dataclasses.dataclass
-class A2CConfig(PolicyConfig):
+class A2CConfig(RolloutConfig):
     """Hyper-parameters of A2C (defaults: SB3's, after the A3C paper)."""
 
     learning_rate: float = 7e-4
@@ -69,7 +68,7 @@ class A2CConfig(PolicyConfig):
                 raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
 
 
-class A2C(RolloutAgent):
+class A2C(RolloutAgent[A2CConfig]):
     """Synchronous advantage actor-critic over the runner's vector envs."""
 
     Config: ClassVar = A2CConfig

@@ -105,7 +105,7 @@ class Policy(nn.Module):
         return out if self.discrete else torch.tanh(out)
 
 
-class CEM(Agent):
+class CEM(Agent[CEMConfig]):
     """Deep cross-entropy method for Discrete or 1-D Box actions."""
 
     Config: ClassVar[type] = CEMConfig
@@ -171,7 +171,7 @@ class CEM(Agent):
         seed: int | None = None,
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
-        c: CEMConfig = self.config
+        c = self.config
         images = is_image_space(observation_space)
         configure_threads(c.num_threads, images=images)
         self.device = select_device(c.device)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import ParallelMLP, is_image_space, make_encoder, mlp, polyak_update
 from rlagents.common.noise import make_noise
 from rlagents.common.replay import ReplayBatch, ReplayBuffer
-from rlagents.common.rng import set_rng_state
+from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Linear
 from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
 
@@ -148,7 +148,10 @@ class DeterministicActorCritic(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------- agent
-class DDPG(Agent):
+DDPGConfigT = TypeVar("DDPGConfigT", bound=DDPGConfig)
+
+
+class DDPG(Agent[DDPGConfigT]):
     """Deep deterministic policy gradient for Box action spaces."""
 
     Config: ClassVar[type] = DDPGConfig
@@ -183,7 +186,7 @@ class DDPG(Agent):
         seed: int | None = None,
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
-        c: DDPGConfig = self.config
+        c = self.config
         configure_threads(c.num_threads, images=is_image_space(observation_space))
         self.device = select_device(c.device)
         self.rng = seed_everything(seed)
@@ -212,7 +215,7 @@ class DDPG(Agent):
 
     def _build_networks(self) -> None:
         """Online actor-critic μ, Q with an optimiser each, target copies μ', Q', numpy actor."""
-        c: DDPGConfig = self.config
+        c = self.config
         space = self.observation_space
         self.online = DeterministicActorCritic(space, self.act_dim, c, self.n_critics)
         self.online.to(self.device)
@@ -238,7 +241,7 @@ class DDPG(Agent):
         self._numpy_actor = numpy_mlp.linear_views(self.online.actor) if numpy_ok else None
 
     def _make_buffer(self) -> ReplayBuffer | FrameReplayBuffer:
-        c: DDPGConfig = self.config
+        c = self.config
         space, actions = self.observation_space, self.action_space
         if isinstance(space, spaces.Box) and is_image_space(space) and c.frame_dedup:
             return FrameReplayBuffer(
@@ -367,9 +370,7 @@ class DDPG(Agent):
             "critic_opt": self.critic_opt.state_dict(),
             "buffer": self.buffer.state_dict() if self.config.save_replay_buffer else {},
             "noise": self.noise.state_dict() if self.noise is not None else {},
-            # The raw state (integers), not rng_state's decimal strings: load_agent_state refuses
-            # a checkpoint whose scalar kinds differ from the agent's, so older ones would not load.
-            "rng": self.rng.bit_generator.state,
+            "rng": rng_state(self.rng),
             "torch_gen": self.gen.get_state(),
             "counters": [self.steps, self.vector_steps, self.n_updates],
             "metric_sums": self._metric_sums.clone(),

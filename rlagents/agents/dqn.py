@@ -45,7 +45,7 @@ from rlagents.common.background import BackgroundTrainer, worker_threads
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import is_image_space, make_encoder, mlp, polyak_update
 from rlagents.common.random_blocks import RandomBlock, one_action_arrays
-from rlagents.common.replay import NStepBatch, ReplayBuffer
+from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
 from rlagents.common.torch_utils import (
@@ -172,7 +172,7 @@ class NextQ(NamedTuple):
 
 
 # -------------------------------------------------------------------------------------- agent
-class DQN(Agent):
+class DQN(Agent[DQNConfig]):
     """DQN for Discrete actions on vector, Discrete or image observations."""
 
     Config: ClassVar[type] = DQNConfig
@@ -201,7 +201,7 @@ class DQN(Agent):
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         assert isinstance(action_space, spaces.Discrete)  # check_spaces made sure
-        c: DQNConfig = self.config
+        c = self.config
         self._images = is_image_space(observation_space)
         self.device = select_device(c.device)
         background = c.background_training
@@ -215,7 +215,7 @@ class DQN(Agent):
         self.n_actions = int(action_space.n)
         self._act_start = int(action_space.start)
         self._build_networks()
-        self.buffer = self._make_buffer()
+        self.buffer: Replay = self._make_buffer()
         # background_training: a worker thread runs the gradient steps, acting reads a snapshot.
         self.trainer: BackgroundTrainer[QNetwork] | None = None
         if background == "on":
@@ -237,7 +237,7 @@ class DQN(Agent):
         self.draws = RandomBlock(self.rng, self.n_actions)  # for act() with one env
 
     def _build_networks(self) -> None:
-        c: DQNConfig = self.config
+        c = self.config
         self.online = QNetwork(self.observation_space, self.n_actions, c.net_arch, c.dueling)
         self.online.to(self.device)
         if self._images and self.device.type == "cpu":
@@ -249,8 +249,8 @@ class DQN(Agent):
             self.online.parameters(), lr=c.learning_rate, eps=c.adam_eps, fused=fused
         )
 
-    def _make_buffer(self) -> ReplayBuffer | FrameReplayBuffer:
-        c: DQNConfig = self.config
+    def _make_buffer(self) -> Replay:
+        c = self.config
         space, actions, device = self.observation_space, self.action_space, self.device
         if self._images and c.frame_dedup and isinstance(space, spaces.Box):
             return FrameReplayBuffer(c.buffer_size, space, actions, device, num_envs=self.num_envs)

@@ -24,14 +24,13 @@ import torch
 from gymnasium import spaces
 from torch.nn import functional as F
 
-from rlagents.common.policies import PolicyConfig
 from rlagents.common.policy_agent import normalize
-from rlagents.common.rollout_agent import RolloutAgent
+from rlagents.common.rollout_agent import RolloutAgent, RolloutConfig
 from rlagents.common.schedules import Constant, Linear
 
 
 @dataclasses.dataclass
-class PPOConfig(PolicyConfig):
+class PPOConfig(RolloutConfig):
     """Hyper-parameters of PPO (defaults: SB3's, which follow the paper's MuJoCo settings)."""
 
     learning_rate: float = 3e-4
@@ -92,7 +91,7 @@ class PPOConfig(PolicyConfig):
             raise ValueError(f"clip_range_vf must be positive or None, got {self.clip_range_vf}")
 
 
-class PPO(RolloutAgent):
+class PPO(RolloutAgent[PPOConfig]):
     """Proximal policy optimisation with GAE, clipped or KL-penalised surrogate."""
 
     Config: ClassVar = PPOConfig

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from rlagents.agent import Agent
+from rlagents.agent import Agent, EmptyConfig
 from rlagents.common.rng import rng_state, set_rng_state
 
 
-class RandomAgent(Agent):
+class RandomAgent(Agent[EmptyConfig]):
     """Samples each action uniformly from the action space; learns nothing."""
 
     observation_spaces: ClassVar = (spaces.Space,)

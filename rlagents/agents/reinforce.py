@@ -143,7 +143,7 @@ class EpisodeStore:
         self.lengths[:] = lengths
 
 
-class REINFORCE(PolicyAgent):
+class REINFORCE(PolicyAgent[REINFORCEConfig]):
     """Monte-Carlo policy gradient over whole episodes, with a value or mean-return baseline."""
 
     Config: ClassVar = REINFORCEConfig

@@ -81,7 +81,7 @@ class TabularConfig:
             raise ValueError(f"exploration_decay must be in (0, 1], got {self.exploration_decay}")
 
 
-class TabularAgent(Agent):
+class TabularAgent(Agent[TabularConfig]):
     """A Q-table over ``Discrete`` observations and actions, acting ε-greedily.
 
     Subclasses implement :meth:`_target` (the TD target is what differs).
@@ -118,7 +118,7 @@ class TabularAgent(Agent):
         seed: int | None = None,
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
-        cfg: TabularConfig = self.config
+        cfg = self.config
         assert isinstance(observation_space, spaces.Discrete)  # check_spaces made sure
         assert isinstance(action_space, spaces.Discrete)
         self.n_states = int(observation_space.n)

@@ -47,7 +47,7 @@ class TD3Config(DDPGConfig):
             raise ValueError("target_policy_noise and target_noise_clip must be >= 0")
 
 
-class TD3(DDPG):
+class TD3(DDPG[TD3Config]):
     """Twin delayed DDPG for Box action spaces."""
 
     Config: ClassVar[type] = TD3Config

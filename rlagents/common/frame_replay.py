@@ -33,7 +33,7 @@ from gymnasium import spaces
 
 from rlagents.agent import Transition
 from rlagents.common.memory import array_bytes, check_allocation
-from rlagents.common.replay import NStepBatch, ReplayBatch, n_step_window
+from rlagents.common.replay import NStepBatch, ReplayBatch, n_step_window, storage_shape_dtype
 
 _STATE_ARRAYS = ("frames", "actions", "rewards", "terminated", "cut", "is_step")
 
@@ -71,7 +71,7 @@ class FrameReplayBuffer:
             )
         self.capacity = self.ring * self.num_envs
         self.device = torch.device(device)
-        act_shape, act_dtype = _action_shape_dtype(action_space)
+        act_shape, act_dtype = storage_shape_dtype(action_space)
         e, n = self.num_envs, self.ring
         # What the arrays below take, refused before numpy tries if the machine cannot hold it:
         # per slot a frame, an action, a float32 reward and three bool flags; per env two int64
@@ -243,11 +243,3 @@ class FrameReplayBuffer:
             if self.written[e]:
                 self.cut[e, (self.pos[e] - 1) % self.ring] = True
         self._open[:] = False
-
-
-def _action_shape_dtype(space: spaces.Space) -> tuple[tuple[int, ...], Any]:
-    if isinstance(space, spaces.Discrete):
-        return (), np.int64
-    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
-        return tuple(space.shape), space.dtype
-    raise TypeError(f"replay buffer cannot store actions of {space}")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rlagents.common.rng import set_rng_state
+from rlagents.common.rng import rng_state, set_rng_state
 
 
 class ActionNoise:
@@ -42,9 +42,7 @@ class ActionNoise:
         """Restart the noise of the envs where ``done`` is true (all envs when ``None``)."""
 
     def state_dict(self) -> dict[str, Any]:
-        # The raw state (integers), not rng_state's decimal strings: load_agent_state refuses a
-        # checkpoint whose scalar kinds differ from the agent's, so older ones would not load.
-        return {"rng": self.rng.bit_generator.state}
+        return {"rng": rng_state(self.rng)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         set_rng_state(self.rng, state["rng"])  # either form

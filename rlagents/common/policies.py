@@ -64,6 +64,13 @@ class PolicyConfig:
     num_threads: int = 0
     """Torch CPU threads; 0 picks 1 for vector observations (small MLPs), else the number of
     usable CPUs, at most 4."""
+    # What every policy-gradient agent learns with; each agent's Config sets its own defaults.
+    learning_rate: float = 3e-4
+    """Adam/RMSprop step size."""
+    gamma: float = 0.99
+    """Discount factor."""
+    max_grad_norm: float | None = 0.5
+    """Clip the gradients' global norm to this (None or 0: no clipping)."""
 
     def __post_init__(self) -> None:
         if any(w < 1 for w in self.net_arch):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -24,13 +24,16 @@ from gymnasium import spaces
 from rlagents.agent import Agent, Transition
 from rlagents.common.networks import is_image_space
 from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer
-from rlagents.common.policies import ActorCritic
+from rlagents.common.policies import ActorCritic, PolicyConfig
+from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.rollout import space_storage
 from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
 from rlagents.errors import ConfigError
 
+PolicyConfigT = TypeVar("PolicyConfigT", bound=PolicyConfig)
 
-class PolicyAgent(Agent):
+
+class PolicyAgent(Agent[PolicyConfigT]):
     """Base of the policy-gradient agents; subclasses implement :meth:`store` and ``update``."""
 
     observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
@@ -187,7 +190,7 @@ class PolicyAgent(Agent):
             "optimizer": self.optimizer.state_dict(),
             "num_timesteps": self.num_timesteps,
             "n_updates": self.n_updates,
-            "rng": self.rng.bit_generator.state,
+            "rng": rng_state(self.rng),
         }
         if self.obs_normalizer is not None:
             state["obs_normalizer"] = self.obs_normalizer.state_dict()
@@ -201,7 +204,7 @@ class PolicyAgent(Agent):
         self.optimizer.load_state_dict(state["optimizer"])
         self.num_timesteps = int(state["num_timesteps"])
         self.n_updates = int(state["n_updates"])
-        self.rng.bit_generator.state = state["rng"]
+        set_rng_state(self.rng, state["rng"])
         if self.obs_normalizer is not None:
             self.obs_normalizer.load_state_dict(state["obs_normalizer"])
         if self.reward_normalizer is not None:

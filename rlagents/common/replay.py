@@ -15,7 +15,7 @@ from the last stored step (Sutton & Barto §7.1; Hessel et al. 2018, Rainbow).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -44,6 +44,25 @@ class NStepBatch(NamedTuple):
     discounts: torch.Tensor  # float32 (B,): γ^m
 
 
+class Replay(Protocol):
+    """What an off-policy agent asks of its replay buffer; :class:`ReplayBuffer` and
+    :class:`~rlagents.common.frame_replay.FrameReplayBuffer` both provide it."""
+
+    def __len__(self) -> int: ...
+
+    def add(self, t: Transition) -> None: ...
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch: ...
+
+    def sample_n_step(
+        self, batch_size: int, rng: np.random.Generator, n_step: int, gamma: float
+    ) -> NStepBatch: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
 class ReplayBuffer:
     """A ring buffer of single transitions, each vector step adding ``num_envs`` of them.
 
@@ -61,8 +80,8 @@ class ReplayBuffer:
     ) -> None:
         self.capacity = int(capacity)
         self.device = torch.device(device)
-        obs_shape, obs_dtype = _shape_dtype(observation_space)
-        act_shape, act_dtype = _shape_dtype(action_space)
+        obs_shape, obs_dtype = storage_shape_dtype(observation_space)
+        act_shape, act_dtype = storage_shape_dtype(action_space)
         # What the arrays below take: obs and next_obs, actions, float32 rewards and terminated,
         # bool cut; refused before numpy tries if the machine cannot hold it.
         per_item = 2 * array_bytes(obs_shape, obs_dtype) + array_bytes(act_shape, act_dtype) + 9
@@ -207,7 +226,8 @@ def n_step_window(
     return last, returns, discounts
 
 
-def _shape_dtype(space: spaces.Space) -> tuple[tuple[int, ...], Any]:
+def storage_shape_dtype(space: spaces.Space) -> tuple[tuple[int, ...], Any]:
+    """The shape and dtype one observation or action of ``space`` is stored with."""
     if isinstance(space, spaces.Discrete):
         return (), np.int64
     if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):

@@ -9,20 +9,39 @@ Per vector step: ``observe`` — a few row copies into the preallocated rollout 
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
 from gymnasium import spaces
 
 from rlagents.agent import Transition
+from rlagents.common.policies import PolicyConfig
 from rlagents.common.policy_agent import PolicyAgent, explained_variance
 from rlagents.common.rollout import RolloutBuffer
 from rlagents.common.schedules import Constant, Linear
 
 
-class RolloutAgent(PolicyAgent):
+@dataclasses.dataclass
+class RolloutConfig(PolicyConfig):
+    """The fields of the rollout layer; A2C's and PPO's Configs set their own defaults."""
+
+    n_steps: int = 5
+    """Steps collected per env before each update."""
+    gae_lambda: float = 1.0
+    """GAE's λ (1: Monte-Carlo advantages over the rollout)."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """The learning rate's schedule over ``schedule_steps``."""
+    schedule_steps: int = 1_000_000
+    """Env steps over which a linear schedule goes to 0."""
+
+
+RolloutConfigT = TypeVar("RolloutConfigT", bound=RolloutConfig)
+
+
+class RolloutAgent(PolicyAgent[RolloutConfigT]):
     """Base of the agents that learn from fixed-length rollouts; subclasses implement
     :meth:`learn`. Their ``Config`` has ``n_steps``, ``gamma``, ``gae_lambda``, ``lr_schedule``
     and ``schedule_steps``."""
