@@ -3,9 +3,7 @@
 import re
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from cli.main import rlrun
+from rlagents_test_plugin.runner import run_summary
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -28,21 +26,9 @@ def test_plugin_example_runs(tmp_path, monkeypatch):
     assert 'left-biased = "mypkg.greedy:LeftBiased"' in toml
     (tmp_path / "readme_plugin.py").write_text(python)
     monkeypatch.syspath_prepend(str(tmp_path))
-    result = CliRunner().invoke(
-        rlrun,
-        [
-            "--env",
-            "CartPole-v1",
-            "--agent",
-            "readme_plugin:LeftBiased",
-            "--set",
-            "epsilon=0.2",
-            "--steps",
-            "500",
-            "--run-dir",
-            str(tmp_path / "run"),
-            "--quiet",
-        ],
+    summary = run_summary(
+        tmp_path,
+        *("--env", "CartPole-v1", "--agent", "readme_plugin:LeftBiased"),
+        *("--set", "epsilon=0.2", "--steps", "500"),
     )
-    assert result.exit_code == 0, result.stderr
-    assert (tmp_path / "run" / "summary.json").exists()
+    assert summary["steps"] == 500

@@ -2,9 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from cli.main import rlrun
+from rlagents_test_plugin.runner import invoke
 
 
 class Result:
@@ -25,16 +23,14 @@ def run_cli(tmp_path):
     """Invoke rlrun in-process; unless given, --run-dir is a fresh directory under tmp_path."""
     counter = iter(range(1000))
 
-    def invoke(*args: str) -> Result:
+    def run(*args: str) -> Result:
         args_list = [str(a) for a in args]
         if args_list and args_list[0] == "plot":  # not a run: no run dir, no progress bar
-            return Result(CliRunner().invoke(rlrun, args_list, catch_exceptions=True), tmp_path)
+            return Result(invoke(*args_list), tmp_path)
         if "--run-dir" not in args_list:
             run_dir = tmp_path / f"run{next(counter)}"
-            args_list += ["--run-dir", str(run_dir)]
-        else:
-            run_dir = Path(args_list[args_list.index("--run-dir") + 1])
-        result = CliRunner().invoke(rlrun, [*args_list, "--quiet"], catch_exceptions=True)
-        return Result(result, run_dir)
+            return Result(invoke(*args_list, run_dir=run_dir), run_dir)
+        run_dir = Path(args_list[args_list.index("--run-dir") + 1])
+        return Result(invoke(*args_list, "--quiet"), run_dir)
 
-    return invoke
+    return run

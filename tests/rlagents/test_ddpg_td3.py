@@ -5,17 +5,15 @@ checkpoints, config, refused spaces."""
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from gymnasium import spaces
+from rlagents_test_plugin.runner import invoke
 from rlagents_test_plugin.runner import run_summary as run
 
-from cli.main import rlrun
 from rlagents import checkpoint as ckpt
 from rlagents import registry
 from rlagents.agent import Transition
@@ -379,16 +377,13 @@ def test_resume_through_the_runner(tmp_path):
         *("--eval-episodes", "1", "--set", "learning_starts=200", "--set", "batch_size=32"),
         *("--set", "num_threads=1"),  # kept by the checkpoint for the resumed run
     )
-    result = CliRunner().invoke(
-        rlrun,
-        [
-            *("--env", "Pendulum-v1", "--agent", "ddpg", "--steps", "200", "--quiet"),
-            *("--load", first["checkpoint"], "--run-dir", str(tmp_path / "resumed")),
-            *("--eval-episodes", "1"),
-        ],
+    resumed = run(
+        tmp_path,
+        *("--env", "Pendulum-v1", "--agent", "ddpg", "--steps", "200"),
+        *("--load", first["checkpoint"], "--eval-episodes", "1"),
+        name="resumed",
     )
-    assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "resumed" / "summary.json").read_text())["steps"] == 600
+    assert resumed["steps"] == 600
 
 
 # ------------------------------------------------------------------------ images (CarRacing)
@@ -489,8 +484,6 @@ def test_unbounded_actions_are_refused():
 
 
 def test_the_runner_refuses_a_discrete_env(tmp_path):
-    result = CliRunner().invoke(
-        rlrun, ["--env", "CartPole-v1", "--agent", "td3", "--run-dir", str(tmp_path / "r")]
-    )
+    result = invoke("--env", "CartPole-v1", "--agent", "td3", run_dir=tmp_path / "r")
     assert result.exit_code == 2
-    assert "dqn or ppo" in result.output
+    assert "dqn or ppo" in result.stderr

@@ -1,15 +1,13 @@
 """Q-learning and SARSA: learning, SARSA's on-policy A', schedules, checkpoints, config, spaces."""
 
 import dataclasses
-import json
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from gymnasium import spaces
+from rlagents_test_plugin.runner import invoke, run_summary
 
-from cli.main import rlrun
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
 from rlagents.agents.qlearning import QLearning
@@ -65,22 +63,14 @@ def test_learns_deterministic_frozenlake(cls):
 
 @pytest.mark.parametrize("name", ["qlearning", "sarsa"])
 def test_learns_taxi_through_the_runner(name, tmp_path):
-    run_dir = tmp_path / "run"
     args = ["--env", "Taxi-v4", "--agent", name, "--steps", "60000", "--seed", "0"]
-    args += ["--eval-episodes", "20", "--run-dir", str(run_dir), "--quiet"]
-    result = CliRunner().invoke(rlrun, args)
-    assert result.exit_code == 0, result.output
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = run_summary(tmp_path, *args, "--eval-episodes", "20")
     assert summary["eval_mean_return"] >= 7.0  # optimal play averages about 8; random about -770
 
 
 def test_several_envs_through_the_runner(tmp_path):
-    run_dir = tmp_path / "run"
     args = ["--env", "Taxi-v4", "--agent", "qlearning", "--steps", "40000", "--num-envs", "4"]
-    args += ["--seed", "1", "--run-dir", str(run_dir), "--quiet"]
-    result = CliRunner().invoke(rlrun, args)
-    assert result.exit_code == 0, result.output
-    assert json.loads((run_dir / "summary.json").read_text())["eval_mean_return"] >= 5.0
+    assert run_summary(tmp_path, *args, "--seed", "1")["eval_mean_return"] >= 5.0
 
 
 def _has_discretized_preset():
@@ -95,12 +85,8 @@ def _has_discretized_preset():
 @pytest.mark.skipif(not _has_discretized_preset(), reason="wrappers.discretized not built yet")
 @pytest.mark.parametrize("name", ["qlearning", "sarsa"])
 def test_learns_cartpole_through_discretization(name, tmp_path):
-    run_dir = tmp_path / "run"
     args = ["--env", "CartPole-v1", "--agent", name, "--steps", "300000", "--seed", "0"]
-    args += ["--eval-every", "50000", "--stop-at-return", "195", "--run-dir", str(run_dir), "-q"]
-    result = CliRunner().invoke(rlrun, args)
-    assert result.exit_code == 0, result.output
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = run_summary(tmp_path, *args, "--eval-every", "50000", "--stop-at-return", "195")
     assert summary["preset"] == "discretized" and summary["reached_target"]
 
 
@@ -210,5 +196,5 @@ def test_unsupported_spaces_are_refused(cls):
 
 def test_runner_refuses_box_without_the_preset(tmp_path):
     args = ["--env", "CartPole-v1", "--agent", "qlearning", "--preset", "none", "--steps", "10"]
-    result = CliRunner().invoke(rlrun, [*args, "--run-dir", str(tmp_path / "r"), "-q"])
+    result = invoke(*args, run_dir=tmp_path / "r")
     assert result.exit_code == 2
