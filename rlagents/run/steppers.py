@@ -37,9 +37,9 @@ class StepResult(NamedTuple):
     finished: list[tuple[float, int]]  # (return, length) of the episodes that ended
 
 
-# ``tuple.__new__(StepResult, values)`` makes the same object as ``StepResult(*values)`` in half
-# the time (0.2 against 0.45 µs here): it skips the generated __new__'s argument handling, and
-# the loop makes one per env step.
+# ``tuple.__new__(StepResult, values)`` makes the same object as ``StepResult(*values)`` without
+# the generated __new__'s argument handling, which costs as much again; the loop makes one per
+# env step (benchmarks/RESULTS.md, runner overhead).
 _make_step = tuple.__new__
 
 
@@ -49,10 +49,10 @@ def _flag(value: bool) -> np.ndarray:
     return array
 
 
-# One env's terminated/truncated flags, shared and read-only: building two fresh arrays per step
-# cost about 0.4 µs of a ~10 µs CartPole step. An agent reads Transition fields, never writes them.
+# One env's terminated/truncated flags, shared and read-only: two fresh arrays per step are a
+# measurable part of a cheap env's step. An agent reads Transition fields, never writes them.
 _FLAGS = {False: _flag(False), True: _flag(True)}
-SMALL_OBS = 64  # up to this many numbers, a Python sum beats a numpy reduction (~0.3 vs ~1 µs)
+SMALL_OBS = 64  # up to this many numbers, a Python sum is cheaper than a numpy reduction
 
 
 def _float_box(space: spaces.Space) -> bool:
