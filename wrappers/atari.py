@@ -87,9 +87,9 @@ class AtariPreprocess(
             fire_reset: Press FIRE for one step after each reset in games that have a
                 FIRE action (Breakout and others wait for it; harmless elsewhere).
             interpolation: OpenCV flag for the 210×160 → screen_size resize. Default
-                ``cv2.INTER_LINEAR`` (bilinear, as the DQN paper's code): 12-22 µs per
-                frame here against 66-135 µs for ``cv2.INTER_AREA``, which alone costs
-                more than a tenth of a raw ``ALE/*-v5`` step. ``cv2.INTER_AREA`` gives the
+                ``cv2.INTER_LINEAR`` (bilinear, as the DQN paper's code), several times
+                cheaper than ``cv2.INTER_AREA``, which alone costs a noticeable part of a raw
+                ``ALE/*-v5`` step (``benchmarks/RESULTS.md``). ``cv2.INTER_AREA`` gives the
                 frames of Gymnasium's ``AtariPreprocessing``, SB3's ``WarpFrame`` and
                 ale-py's vector env (``wrappers.atari_vector``) exactly.
         """

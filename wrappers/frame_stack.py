@@ -51,10 +51,10 @@ class FrameStack(
     slots and each frame is written twice, ``stack_size`` slots apart, so the last
     ``stack_size`` frames always sit contiguously in the ring; a step writes one frame
     twice and copies that slice once. The returned array is a fresh ndarray that the
-    caller may keep or modify (a replay buffer may hold it). Measured on 84×84 uint8
-    frames, ``stack_size=4`` (``benchmarks/wrappers_throughput.py``, 2-core CPU): 2.5-4.6 µs
-    per step for this wrapper against 9.7-17.2 µs for Gymnasium's (3.8-5.3x less). A
-    LazyFrames-style object would avoid even the one copy, but would not be an ndarray.
+    caller may keep or modify (a replay buffer may hold it). It costs a fraction of
+    Gymnasium's ``FrameStackObservation`` per step (``benchmarks/wrappers_throughput.py``;
+    figures in ``benchmarks/RESULTS.md``). A LazyFrames-style object would avoid even the one
+    copy, but would not be an ndarray.
 
     Example:
         >>> import ale_py

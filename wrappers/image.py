@@ -33,13 +33,12 @@ class Grayscale(
 ):
     """Convert RGB uint8 observations ``(H, W, 3)`` to grayscale ``(H, W)`` or ``(H, W, 1)``.
 
-    Why not ``gymnasium.wrappers.GrayscaleObservation``: it multiplies in float64 numpy,
-    300-550 µs per 96×96×3 frame on a 2-core CPU. ``luma="gymnasium"`` (default) uses the
-    same weights (0.2125, 0.7154, 0.0721) with ``cv2.transform`` and rounds where Gymnasium
-    truncates, so outputs differ by at most 1, at 17-34 µs per frame (16x faster);
-    ``luma="bt601"`` uses ``cv2.cvtColor`` (0.299, 0.587, 0.114: OpenCV's, PIL's and the
-    DQN paper's weights), 5-7 µs per frame (60-80x faster). Figures from
-    ``benchmarks/wrappers_throughput.py``.
+    Why not ``gymnasium.wrappers.GrayscaleObservation``: it multiplies in float64 numpy, an
+    order of magnitude slower per frame. ``luma="gymnasium"`` (default) uses the same weights
+    (0.2125, 0.7154, 0.0721) with ``cv2.transform`` and rounds where Gymnasium truncates, so
+    outputs differ by at most 1; ``luma="bt601"`` uses ``cv2.cvtColor`` (0.299, 0.587, 0.114:
+    OpenCV's, PIL's and the DQN paper's weights), faster still. The timings are in
+    ``benchmarks/RESULTS.md`` (``benchmarks/wrappers_throughput.py``).
 
     Example:
         >>> import ale_py
