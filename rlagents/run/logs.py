@@ -72,18 +72,33 @@ class RunLog:
     def request_stop(self, reason: str) -> None:
         self.stop_requested = self.stop_requested or reason
 
-    def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
+    def _each(self, event: str, *args: Any) -> None:
+        """Hand ``event`` to every logger; a write that fails (OSError: a full disk, a folder
+        gone) is the disk's failure, whichever logger met it, and a user's logger raising is
+        reported as that logger's."""
         for logger in self.loggers:
-            logger.episode(step, episode, ret, length, wall)
+            try:
+                getattr(logger, event)(*args)
+            except RunFailure:
+                raise
+            except OSError as err:
+                name = type(logger).__name__
+                raise RunFailure("disk", f"{name} cannot write: {describe(err)}") from err
+            except Exception as err:
+                if type(logger).__module__.startswith(("rlagents.", "cli.")):
+                    raise  # a bug of ours: reported as such by the run
+                name = type(logger).__name__
+                raise RunFailure("callback", f"{name}.{event}() raised {describe(err)}") from err
+
+    def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
+        self._each("episode", step, episode, ret, length, wall)
 
     def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
-        for logger in self.loggers:
-            logger.evaluation(step, wall, mean, std, episodes)
+        self._each("evaluation", step, wall, mean, std, episodes)
         self.flush()
 
     def checkpoint(self, step: int, path: Path) -> None:
-        for logger in self.loggers:
-            logger.checkpoint(step, path)
+        self._each("checkpoint", step, path)
 
     def metrics(self, metrics: Mapping[str, Any]) -> None:
         for key, value in metrics.items():
@@ -101,22 +116,20 @@ class RunLog:
         means = {k: _num(self._metric_sums[k] / n) for k, n in self._metric_counts.items()}
         self._metric_sums.clear()
         self._metric_counts.clear()
-        for logger in self.loggers:
-            logger.interval(step, wall, means)
+        self._each("interval", step, wall, means)
         if time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         self._last_flush = time.monotonic()
-        for logger in self.loggers:
-            logger.flush()
+        self._each("flush")
 
     def close(self) -> None:
         """Close every logger, even when one fails; the first failure is raised afterwards."""
         failure: BaseException | None = None
         for logger in self.loggers:
             try:
-                logger.close()
+                RunLog([logger])._each("close")
             except Exception as err:
                 failure = failure or err
         if failure is not None:

@@ -463,7 +463,10 @@ class Run:
             )
         finally:
             if env is not self.eval_env:
-                env.close()  # RecordVideo writes the last file on close
+                try:
+                    env.close()  # RecordVideo writes the last file on close
+                except OSError as err:
+                    raise RunFailure("disk", f"cannot write the videos: {describe(err)}") from err
         self.eval_seconds += time.perf_counter() - start
         return float(np.mean(returns)), float(np.std(returns)), len(returns)
 

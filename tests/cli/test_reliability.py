@@ -837,3 +837,47 @@ def test_kill_9_during_saves_never_damages_the_checkpoint(tmp_path):
     proc = _rlrun("--load", save, "--steps", "200", "--save", save, "--run-dir", tmp_path / "last")
     assert proc.returncode == 0, proc.stderr
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name or p.name.endswith(".old")]
+
+
+def test_full_disk_while_writing_tensorboard(run_cli, monkeypatch):
+    from rlagents.run.tensorboard import TensorBoardLogger
+
+    calls = []
+
+    def interval(self, step, wall, metrics):
+        calls.append(step)
+        if len(calls) >= 3:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(TensorBoardLogger, "interval", interval)
+    r = run_cli("--agent", "random", *CARTPOLE, "--steps", "10000")
+    s = _failed(r, "disk", "TensorBoardLogger cannot write", "No space left on device")
+    assert s["steps"] == 3000 and len(_rows(r.run_dir / "progress.csv")) == s["episodes"]
+    assert ckpt.read_meta(s["emergency_checkpoint"])["steps"] == 3000
+
+
+def test_full_disk_while_writing_the_videos(run_cli, monkeypatch):
+    pytest.importorskip("moviepy")
+    import gymnasium as gym
+
+    real_close = gym.wrappers.RecordVideo.close
+
+    def close(self):
+        real_close(self)  # the wrapper releases what it holds, then the write "fails"
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gym.wrappers.RecordVideo, "close", close)
+    r = run_cli("--agent", "random", *CARTPOLE, "--steps", "500", "--video")
+    s = _failed(r, "disk", "cannot write the videos")
+    assert ckpt.read_meta(s["emergency_checkpoint"])["steps"] == 500
+
+
+def test_crafted_env_snapshot_in_run_state(run_cli, tmp_path):
+    first = run_cli("--agent", "random", *CARTPOLE, "--steps", "100", "--save", tmp_path / "ck")
+    assert first.exit_code == 0, first.stderr
+    run_state = tmp_path / "ck" / "run_state.json"
+    text = run_state.read_text().replace("CartPoleEnv", "MountainCarEnv")
+    assert "MountainCarEnv" in text
+    run_state.write_text(text)
+    r = run_cli("--load", tmp_path / "ck", "--steps", "100")
+    _usage_error(r, "env snapshot does not fit")

@@ -167,3 +167,13 @@ def test_atari_video_shows_the_real_game(tmp_path):
     (video,) = (result.run_dir / "videos").glob("*.mp4")
     ok, frame = cv2.VideoCapture(str(video)).read()
     assert ok and frame.shape == (210, 160, 3)  # the emulator's screen, not the 84x84 stack
+
+
+def test_a_users_logger_that_raises_is_named(tmp_path):
+    class Broken(rlagents.run.Logger):
+        def episode(self, step, episode, ret, length, wall):
+            raise KeyError("oops")
+
+    with pytest.raises(rlagents.RunFailed, match=r"the callback failed.*Broken\.episode\(\)"):
+        rlagents.train("CartPole-v1", "random", steps=500, run_dir=tmp_path / "run",
+                       loggers=[Broken()], tensorboard=False)  # fmt: skip
