@@ -108,6 +108,13 @@ RANGE_RULES: dict[str, Rule] = {
     "exploration_initial_eps": _FRACTION,
     "exploration_final_eps": _FRACTION,
     "net_arch": Rule(lambda v: v >= 1, "layer widths >= 1 (one per hidden layer)"),
+    "target_kl": _POSITIVE,
+    "cg_max_steps": _AT_LEAST_ONE,
+    "cg_damping": _NON_NEGATIVE,
+    "line_search_shrinking_factor": Rule(lambda v: 0 < v < 1, "in (0, 1)"),
+    "line_search_max_iter": _AT_LEAST_ONE,
+    "n_critic_updates": _AT_LEAST_ONE,
+    "sub_sampling_factor": _AT_LEAST_ONE,
 }
 
 

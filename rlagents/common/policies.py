@@ -222,6 +222,11 @@ class ActorCritic(nn.Module):
             return F.log_softmax(out, dim=-1)
         return torch.cat([out, self.log_std.expand_as(out)], dim=-1)
 
+    def distribution(self, obs: torch.Tensor) -> torch.Tensor:
+        """Distribution parameters alone, through the actor's network only (with two networks the
+        critic's is not run): what TRPO's line search evaluates at each trial step."""
+        return self.dist_params(self.body(self.encoder(obs), copies=1)[0])
+
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.vf_head(self.body(self.encoder(obs))[-1]).squeeze(-1)
 

@@ -113,6 +113,7 @@ BUILT_IN = {
     "a2c": ("CartPole-v1", {"n_steps": 5, "normalize_observations": True}),
     "reinforce": ("CartPole-v1", {}),
     "cem": ("CartPole-v1", {}),
+    "trpo": ("Pendulum-v1", {"n_steps": 32, "normalize_observations": True}),
     "ddpg": ("Pendulum-v1", {"learning_starts": 50}),
     "td3": ("Pendulum-v1", {"learning_starts": 50}),
 }

@@ -32,7 +32,9 @@ def all_agents() -> list[str]:
 
 # ------------------------------------------------------------------------------ finite floats
 @pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e999"])
-@pytest.mark.parametrize("agent", ["dqn", "ppo", "ddpg", "a2c", "reinforce", "cem", "qlearning"])
+@pytest.mark.parametrize(
+    "agent", ["dqn", "ppo", "trpo", "ddpg", "a2c", "reinforce", "cem", "qlearning"]
+)
 def test_non_finite_learning_rate_is_refused_as_a_string(agent, text):
     with pytest.raises(
         ConfigError, match=rf"^--set learning_rate={text}: must be a finite number$"
@@ -104,6 +106,13 @@ RULE_CASES = [
     ("qlearning", "exploration_final_eps", ["-0.1", "2"], ["0", "1"]),
     ("ppo", "net_arch", ["64,0", "(-1,)"], ["()", "(32, 32)"]),
     ("ddpg", "net_arch", ["(0, 64)"], ["(64,)"]),
+    ("trpo", "target_kl", ["0", "-0.01"], ["0.01"]),
+    ("trpo", "cg_max_steps", ["0"], ["1"]),
+    ("trpo", "cg_damping", ["-0.1"], ["0", "0.1"]),
+    ("trpo", "line_search_shrinking_factor", ["0", "1", "1.5"], ["0.8"]),
+    ("trpo", "line_search_max_iter", ["0"], ["1"]),
+    ("trpo", "n_critic_updates", ["0"], ["1"]),
+    ("trpo", "sub_sampling_factor", ["0"], ["1", "4"]),
 ]
 
 

@@ -40,10 +40,15 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
         {"n_steps": 64, "batch_size": 32, "n_epochs": 2, "net_arch": (16,)},
         602,
     ),
+    "trpo": (
+        "CartPole-v1",
+        {"n_steps": 64, "batch_size": 32, "n_critic_updates": 2, "net_arch": (16,)},
+        602,
+    ),
     "ddpg": ("Pendulum-v1", OFF_POLICY, 402),
     "td3": ("Pendulum-v1", OFF_POLICY, 402),
 }
-RUNS = [(name, 1) for name in CASES] + [("dqn", 4), ("a2c", 4), ("ppo", 4)]
+RUNS = [(name, 1) for name in CASES] + [("dqn", 4), ("a2c", 4), ("ppo", 4), ("trpo", 4)]
 
 
 # ------------------------------------------------------------------------------------ the loop

@@ -22,7 +22,18 @@ def test_builtins_and_the_installed_plugin_are_listed_with_their_distribution():
     assert specs["random"].distribution == "rlagents"
     assert specs["constant"].distribution == "rlagents-test-plugin"
     assert specs["constant"].target == "rlagents_test_plugin:ConstantAgent"
-    for name in ("qlearning", "sarsa", "cem", "dqn", "reinforce", "a2c", "ppo", "ddpg", "td3"):
+    for name in (
+        "qlearning",
+        "sarsa",
+        "cem",
+        "dqn",
+        "reinforce",
+        "a2c",
+        "ppo",
+        "trpo",
+        "ddpg",
+        "td3",
+    ):
         assert specs[name].distribution == "rlagents"
 
 
