@@ -150,7 +150,14 @@ def rlrun() -> None:
     default="auto",
     show_default=True,
     metavar="auto|none|NAME",
-    help="Env wrappers: atari, car_racing, discretized.",
+    help="Env wrappers: atari, car_racing, discretized; POMDPs: remove_velocity, flicker, "
+    "noise, dropout.",
+)
+@click.option(
+    "--preset-kwargs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the preset, e.g. stack_size=4 or p=0.3 (repeatable; needs --preset NAME).",
 )
 @click.option(
     "--hyperparams",
@@ -248,6 +255,7 @@ def train_command(
         return 0
     options["config"] = envlib.parse_key_values(options.pop("set_pairs"), "--set")
     options["env_kwargs"] = envlib.parse_env_kwargs(options["env_kwargs"])
+    options["preset_kwargs"] = envlib.parse_preset_kwargs(options["preset_kwargs"])
     run = Run(RunOptions(tensorboard=not no_tensorboard, **options))
     run.extra_loggers.append(ProgressBar(run.budget, run.state.step, disable=quiet))
     result = run.execute()

@@ -571,6 +571,7 @@ _META_FIELDS: dict[str, _MetaCheck] = {
     "env_id": (_printable, "an env id"),
     "env_kwargs": (lambda v: isinstance(v, dict), "a JSON object"),
     "preset": (lambda v: v is None or _printable(v), "a preset name or null"),
+    "preset_kwargs": (lambda v: isinstance(v, dict), "a JSON object"),
     "steps": (_count, "a non-negative integer"),
     "episodes": (_count, "a non-negative integer"),
     "seed": (

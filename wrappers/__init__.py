@@ -1,28 +1,51 @@
 """Gymnasium wrappers and one-call env presets, depending on gymnasium, numpy and opencv only.
 
-Wrappers: :class:`Discretize`, :class:`FrameStack`, :class:`VectorFrameStack`,
-:class:`Grayscale`, :class:`Resize`. Presets (each returns a ready env and passes other
-keywords to ``gymnasium.make``): :func:`atari`, :func:`atari_vector`, :func:`car_racing`,
-:func:`discretized`; :data:`PRESETS` maps preset names to the single-env presets.
+Wrappers: :class:`Discretize`, :class:`FrameStack` (any observation space),
+:class:`VectorFrameStack`, :class:`Grayscale`, :class:`Resize`, and the POMDP wrappers of
+:mod:`wrappers.pomdp` (numpy and gymnasium only): :class:`RemoveVelocity`, :class:`Flicker`,
+:class:`ObservationNoise`, :class:`SensorDropout`. Presets (each returns a ready env and passes
+other keywords to ``gymnasium.make``): :func:`atari`, :func:`atari_vector`, :func:`car_racing`,
+:func:`discretized`, and the POMDP presets :func:`remove_velocity`, :func:`flicker`,
+:func:`noise`, :func:`dropout` (the wrapper, then a :class:`FrameStack` with ``stack_size > 1``);
+:data:`PRESETS` maps preset names to the single-env presets.
 """
 
 from wrappers.bounds import classic_control_bounds
 from wrappers.discretize import Discretize
 from wrappers.frame_stack import FrameStack
 from wrappers.image import Grayscale, Resize
-from wrappers.presets import PRESETS, atari, atari_vector, car_racing, discretized
+from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
+from wrappers.presets import (
+    PRESETS,
+    atari,
+    atari_vector,
+    car_racing,
+    discretized,
+    dropout,
+    flicker,
+    noise,
+    remove_velocity,
+)
 from wrappers.vector_frame_stack import VectorFrameStack
 
 __all__ = [
     "PRESETS",
     "Discretize",
+    "Flicker",
     "FrameStack",
     "Grayscale",
+    "ObservationNoise",
+    "RemoveVelocity",
     "Resize",
+    "SensorDropout",
     "VectorFrameStack",
     "atari",
     "atari_vector",
     "car_racing",
     "classic_control_bounds",
     "discretized",
+    "dropout",
+    "flicker",
+    "noise",
+    "remove_velocity",
 ]

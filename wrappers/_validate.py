@@ -53,3 +53,36 @@ def positive_int(owner: str, name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{owner} needs {name} to be a positive integer, got {value!r}")
     return int(value)
+
+
+def require_float_vector(owner: str, space: gym.Space[Any]) -> spaces.Box:
+    """Return ``space`` if it is a 1-D Box of floats, else raise a ValueError naming ``owner``.
+
+    A ValueError even for a space of another kind: these wrappers are configured by values
+    (rlrun's ``--preset-kwargs`` among them), and a ValueError is what reports a bad value.
+    """
+    if (
+        not isinstance(space, spaces.Box)
+        or len(space.shape) != 1
+        or not np.issubdtype(space.dtype, np.floating)
+    ):
+        raise ValueError(f"{owner} needs a 1-D float Box observation space, got {space}")
+    return space
+
+
+def _real(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+
+
+def probability(owner: str, name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a number in [0, 1], else raise naming ``owner``."""
+    if not _real(value) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{owner} needs {name} to be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def non_negative(owner: str, name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise naming ``owner``."""
+    if not _real(value) or not 0.0 <= float(value) < np.inf:
+        raise ValueError(f"{owner} needs {name} to be a finite number >= 0, got {value!r}")
+    return float(value)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+from collections import deque
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector.utils import batch_space
+from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 from gymnasium.wrappers.utils import create_zero_array
 from numpy.typing import NDArray
 
-from wrappers._validate import positive_int, require_box
+from wrappers._validate import positive_int
 
 
 def padding_frame(
@@ -38,23 +40,58 @@ def padding_frame(
     return np.array(padding_type, dtype=space.dtype)
 
 
-class FrameStack(
-    gym.Wrapper[NDArray[Any], Any, NDArray[Any], Any],
-    gym.utils.RecordConstructorArgs,
-):
-    """Stack the last ``stack_size`` observations of a Box env along a new first axis.
+def _fixed_padding(owner: str, space: gym.Space[Any], padding_type: Any) -> Any | None:
+    """:func:`padding_frame` for any space: None for "reset", else the padding observation.
 
-    Same observation space, padding (``"reset"``, ``"zero"`` or a custom observation) and
-    output as ``gymnasium.wrappers.FrameStackObservation`` for the same trajectory; the
-    tests check that. Why ours: Gymnasium concatenates its deque into a buffer and then
-    deep-copies that buffer on every step. Here frames live in a ring of ``2 * stack_size``
-    slots and each frame is written twice, ``stack_size`` slots apart, so the last
-    ``stack_size`` frames always sit contiguously in the ring; a step writes one frame
-    twice and copies that slice once. The returned array is a fresh ndarray that the
+    Checked in Gymnasium's order, so that a Text space can be padded with any string but
+    "reset" and "zero".
+    """
+    if isinstance(padding_type, str) and padding_type in ("reset", "zero"):
+        zero = _zero_observation(owner, space)
+        return None if padding_type == "reset" else zero
+    if padding_type in space:
+        return copy.deepcopy(padding_type)  # ours: the caller's later edits do not reach it
+    if isinstance(padding_type, str):
+        raise ValueError(
+            f"{owner} needs padding_type 'reset', 'zero' or an observation, got {padding_type!r}"
+        )
+    raise ValueError(
+        f"{owner} needs a custom padding_type inside the observation space {space}, "
+        f"got {padding_type!r}"
+    )
+
+
+def _zero_observation(owner: str, space: gym.Space[Any]) -> Any:
+    """Gymnasium's zero observation of ``space`` (what "zero" pads with)."""
+    try:
+        return create_zero_array(space)
+    except gym.error.CustomSpaceError:
+        raise ValueError(
+            f"{owner} cannot pad a {type(space).__name__} observation with 'reset' or 'zero': "
+            "Gymnasium has no zero observation of it; pass padding_type=<an observation>, or "
+            "register one with gymnasium.wrappers.utils.create_zero_array"
+        ) from None
+
+
+class FrameStack(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
+    """Stack the last ``stack_size`` observations, of any observation space.
+
+    Same observation space (``gymnasium.vector.utils.batch_space``), padding (``"reset"``,
+    ``"zero"`` or a custom observation) and output as
+    ``gymnasium.wrappers.FrameStackObservation`` for the same trajectory, for every space it
+    takes (Box, Discrete, MultiDiscrete, MultiBinary, Tuple, Dict, Text, Graph, Sequence,
+    OneOf); the tests check that. Box observations, the frames of every image and vector
+    env, take a faster path: Gymnasium concatenates its deque into a buffer and then
+    deep-copies that buffer on every step. Here Box frames live in a ring of
+    ``2 * stack_size`` slots and each frame is written twice, ``stack_size`` slots apart, so
+    the last ``stack_size`` frames always sit contiguously in the ring; a step writes one
+    frame twice and copies that slice once. The returned array is a fresh ndarray that the
     caller may keep or modify (a replay buffer may hold it). It costs a fraction of
     Gymnasium's ``FrameStackObservation`` per step (``benchmarks/wrappers_throughput.py``;
     figures in ``benchmarks/RESULTS.md``). A LazyFrames-style object would avoid even the one
-    copy, but would not be an ndarray.
+    copy, but would not be an ndarray. Other spaces are stacked as Gymnasium does (a deque
+    of frames, ``concatenate`` into a buffer, a deep copy of it), so the caller owns what it
+    gets there too.
 
     Example:
         >>> import ale_py
@@ -72,20 +109,25 @@ class FrameStack(
         array([[ 0.01823519, -0.0446179 , -0.02796401, -0.03156282],
                [ 0.01823519, -0.0446179 , -0.02796401, -0.03156282],
                [ 0.01823519, -0.0446179 , -0.02796401, -0.03156282]], dtype=float32)
+        >>> env = FrameStack(gym.make("FrozenLake-v1", is_slippery=False), 3, padding_type="zero")
+        >>> env.observation_space
+        MultiDiscrete([16 16 16])
+        >>> env.reset(seed=0)[0], env.step(2)[0]
+        (array([0, 0, 0]), array([0, 0, 1]))
     """
 
     def __init__(
         self,
-        env: gym.Env[NDArray[Any], Any],
+        env: gym.Env[Any, Any],
         stack_size: int,
         *,
-        padding_type: str | NDArray[Any] = "reset",
+        padding_type: Any = "reset",
     ) -> None:
         """Stack ``stack_size`` observations of ``env``.
 
         Args:
-            env: An env with a Box observation space.
-            stack_size: How many observations to stack (the new first axis).
+            env: An env with any Gymnasium observation space.
+            stack_size: How many observations to stack (the new first axis of a Box).
             padding_type: What fills the stack after a reset: "reset" (the reset
                 observation, Gymnasium's default), "zero", or a custom observation.
         """
@@ -93,28 +135,48 @@ class FrameStack(
             self, stack_size=stack_size, padding_type=padding_type
         )
         gym.Wrapper.__init__(self, env)
-        box = require_box("FrameStack", env.observation_space)
+        space = env.observation_space
+        if not isinstance(space, gym.Space):
+            raise TypeError(f"FrameStack needs a gymnasium Space observation space, got {space}")
         self.stack_size = positive_int("FrameStack", "stack_size", stack_size)
-        self._padding = padding_frame("FrameStack", box, padding_type)
-        self.observation_space = batch_space(box, n=self.stack_size)
+        self.observation_space = batch_space(space, n=self.stack_size)
         k = self.stack_size
-        self._ring = np.zeros((2 * k, *box.shape), dtype=box.dtype)
-        self._newest = k - 1  # ring index of the newest frame's first copy
+        self._ring: NDArray[Any] | None = None  # the Box path's frames; None on the other path
+        if isinstance(space, spaces.Box):
+            self._padding = padding_frame("FrameStack", space, padding_type)
+            self._ring = np.zeros((2 * k, *space.shape), dtype=space.dtype)
+            self._newest = k - 1  # ring index of the newest frame's first copy
+        else:
+            self._padding = _fixed_padding("FrameStack", space, padding_type)
+            # Until the first reset the stack holds padding, zeros for "reset" (as Gymnasium).
+            before_reset = self._padding
+            if before_reset is None:
+                before_reset = _zero_observation("FrameStack", space)
+            self._frames = deque([before_reset] * k, maxlen=k)
+            self._stacked: Any = create_empty_array(space, n=k)  # concatenate's buffer
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[NDArray[Any], dict[str, Any]]:
+    ) -> tuple[Any, dict[str, Any]]:
         """Reset the env and fill the stack with padding followed by the reset observation."""
         obs, info = self.env.reset(seed=seed, options=options)
+        if self._ring is None:
+            padding = obs if self._padding is None else self._padding
+            self._frames.extend([padding] * (self.stack_size - 1))
+            self._frames.append(obs)
+            return self._stacked_copy(), info
         k = self.stack_size
         self._ring[:] = obs if self._padding is None else self._padding
         self._newest = k - 1
         self._ring[k - 1] = self._ring[2 * k - 1] = obs
         return self._ring[k:].copy(), info
 
-    def step(self, action: Any) -> tuple[NDArray[Any], SupportsFloat, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env and push its observation onto the stack."""
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._ring is None:
+            self._frames.append(obs)
+            return self._stacked_copy(), reward, terminated, truncated, info
         k = self.stack_size
         i = self._newest + 1
         if i == k:
@@ -125,3 +187,11 @@ class FrameStack(
         ring[i + k] = obs
         # Slots i+1 .. i+k hold the last k frames oldest first; copy so the caller owns it.
         return ring[i + 1 : i + 1 + k].copy(), reward, terminated, truncated, info
+
+    def _stacked_copy(self) -> Any:
+        """The frames of the deque as one observation of the stacked space, the caller's own.
+
+        ``concatenate`` writes arrays into the one buffer and gathers Text, Graph, Sequence
+        and OneOf frames as they are; the deep copy cuts both ties.
+        """
+        return copy.deepcopy(concatenate(self.env.observation_space, self._frames, self._stacked))

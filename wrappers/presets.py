@@ -1,4 +1,5 @@
-"""One-call env presets: ``atari``, ``atari_vector``, ``car_racing`` and ``discretized``.
+"""One-call env presets: ``atari``, ``atari_vector``, ``car_racing``, ``discretized``, and the
+POMDP presets ``remove_velocity``, ``flicker``, ``noise`` and ``dropout``.
 
 Each takes the preset's own options as keywords and passes every other keyword to
 ``gymnasium.make`` (or ``gymnasium.make_vec``) for the underlying env, e.g.
@@ -17,12 +18,14 @@ import cv2
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from wrappers._validate import positive_int
 from wrappers.atari import AtariPreprocess
 from wrappers.bounds import classic_control_bounds, known_ids
 from wrappers.discretize import Discretize
 from wrappers.frame_skip import FrameSkip
 from wrappers.frame_stack import FrameStack
 from wrappers.image import Crop, Grayscale, Resize
+from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
 
 _ATARI_ID = re.compile(r"^ALE/[A-Za-z0-9]+-v5$")
 _ATARI_ACCEPTS = "atari() accepts ALE/<Game>-v5 ids such as 'ALE/Breakout-v5'"
@@ -304,8 +307,107 @@ def _name(env: gym.Env[Any, Any]) -> str:
     return env.spec.id if env.spec is not None else type(env.unwrapped).__name__
 
 
+def _partially_observed(
+    preset: str,
+    env_id: str,
+    wrap: Callable[[gym.Env[Any, Any]], gym.Env[Any, Any]],
+    stack_size: int,
+    make_kwargs: dict[str, Any],
+) -> gym.Env[Any, Any]:
+    """``gymnasium.make(env_id)``, wrapped by ``wrap``, then a FrameStack if ``stack_size > 1``.
+
+    The stack comes after the POMDP wrapper, so it stacks what the agent sees: a memoryless
+    agent given the last few (perturbed) observations, against an agent with a memory.
+    """
+    stack_size = positive_int(f"{preset}()", "stack_size", stack_size)
+    try:
+        env = gym.make(env_id, **make_kwargs)
+    except gym.error.Error as e:
+        first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"{preset}() cannot make {env_id!r}: {first_line}") from e
+    env = wrap(env)
+    return FrameStack(env, stack_size) if stack_size > 1 else env
+
+
+def remove_velocity(
+    env_id: str, *, indices: Sequence[int] | None = None, stack_size: int = 1, **make_kwargs: Any
+) -> gym.Env[Any, Any]:
+    """Make ``env_id`` with only its positions observed (:class:`wrappers.RemoveVelocity`).
+
+    ``indices`` defaults to the wrapper's table for the classic-control and LunarLander ids;
+    ``stack_size > 1`` stacks the last observations (:class:`wrappers.FrameStack`), so that
+    a memoryless agent can estimate the velocities from them.
+
+    Example:
+        >>> import wrappers
+        >>> wrappers.remove_velocity("Pendulum-v1").observation_space
+        Box(-1.0, 1.0, (2,), float32)
+        >>> wrappers.remove_velocity("Pendulum-v1", stack_size=4).observation_space
+        Box(-1.0, 1.0, (4, 2), float32)
+    """
+    return _partially_observed(
+        "remove_velocity",
+        env_id,
+        lambda env: RemoveVelocity(env, indices),
+        stack_size,
+        make_kwargs,
+    )
+
+
+def flicker(
+    env_id: str, *, p: float = 0.2, stack_size: int = 1, **make_kwargs: Any
+) -> gym.Env[Any, Any]:
+    """Make ``env_id`` with each observation blanked with probability ``p``
+    (:class:`wrappers.Flicker`), then stacked if ``stack_size > 1``.
+
+    Example:
+        >>> import wrappers
+        >>> wrappers.flicker("CartPole-v1", p=0.5, stack_size=2).observation_space.shape
+        (2, 4)
+    """
+    return _partially_observed(
+        "flicker", env_id, lambda env: Flicker(env, p), stack_size, make_kwargs
+    )
+
+
+def noise(
+    env_id: str, *, std: float = 0.1, stack_size: int = 1, **make_kwargs: Any
+) -> gym.Env[Any, Any]:
+    """Make ``env_id`` with Gaussian noise of standard deviation ``std`` on its observations
+    (:class:`wrappers.ObservationNoise`), then stacked if ``stack_size > 1``.
+
+    Example:
+        >>> import wrappers
+        >>> wrappers.noise("Pendulum-v1", std=0.05).observation_space
+        Box(-inf, inf, (3,), float32)
+    """
+    return _partially_observed(
+        "noise", env_id, lambda env: ObservationNoise(env, std), stack_size, make_kwargs
+    )
+
+
+def dropout(
+    env_id: str, *, p: float = 0.1, stack_size: int = 1, **make_kwargs: Any
+) -> gym.Env[Any, Any]:
+    """Make ``env_id`` with each observation dimension zeroed with probability ``p``
+    (:class:`wrappers.SensorDropout`), then stacked if ``stack_size > 1``.
+
+    Example:
+        >>> import wrappers
+        >>> wrappers.dropout("LunarLander-v3", p=0.2, stack_size=3).observation_space.shape
+        (3, 8)
+    """
+    return _partially_observed(
+        "dropout", env_id, lambda env: SensorDropout(env, p), stack_size, make_kwargs
+    )
+
+
 PRESETS: dict[str, Callable[..., gym.Env[Any, Any]]] = {
     "atari": atari,
     "car_racing": car_racing,
     "discretized": discretized,
+    "remove_velocity": remove_velocity,
+    "flicker": flicker,
+    "noise": noise,
+    "dropout": dropout,
 }

@@ -54,6 +54,7 @@ def train(
     num_envs: int | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
     preset: str = "auto",
+    preset_kwargs: Mapping[str, Any] | None = None,
     hyperparams: str = "auto",
     run_dir: str | os.PathLike | None = None,
     eval_every: int = 0,
@@ -75,7 +76,9 @@ def train(
     """Train ``agent`` on ``env_id`` with the same defaults as ``rlrun``; see its options.
 
     ``agent`` is a registered name, ``"module:Class"`` or an :class:`~rlagents.Agent` subclass;
-    ``config`` overrides fields of its ``Config`` (after its tuned set for the env). Returns a
+    ``config`` overrides fields of its ``Config`` (after its tuned set for the env);
+    ``preset_kwargs`` are the preset's own options (``rlrun --preset-kwargs``), ``env_kwargs``
+    ``gymnasium.make``'s. Returns a
     :class:`TrainResult`; raises :class:`RunFailed` if the env, the agent or the disk failed.
     """
     from rlagents.run.runner import Run
@@ -92,6 +95,7 @@ def train(
         config=dict(config or {}),
         env_kwargs=dict(env_kwargs or {}),
         preset=preset,
+        preset_kwargs=dict(preset_kwargs or {}),
         hyperparams=hyperparams,
         run_dir=_text(run_dir),
         eval_every=eval_every,
@@ -141,12 +145,14 @@ def evaluate(
     *,
     preset: str = "auto",
     env_kwargs: Mapping[str, Any] | None = None,
+    preset_kwargs: Mapping[str, Any] | None = None,
     max_steps: int | None = None,
 ) -> dict[str, Any]:
     """Play ``episodes`` greedy (``explore=False``) episodes; ``{"mean", "std", "returns"}``.
 
     ``env`` is an env id (made with the preset a run would use, scoring whole games with their
-    true rewards) or an env you made. Episode ``k`` is reset with ``seed + k``.
+    true rewards; ``preset_kwargs`` as the run had them, e.g. its ``stack_size``) or an env you
+    made. Episode ``k`` is reset with ``seed + k``.
     """
     from rlagents.run import envs as envlib
     from rlagents.run.loop import evaluate as play
@@ -161,8 +167,12 @@ def evaluate(
             raw = probe.observation_space
             probe.close()
         chosen = envlib.choose_preset(preset, env, type(agent), raw)
+        options = dict(preset_kwargs or {})
+        envlib.check_preset_kwargs(
+            chosen, options, requested=preset, env_id=env, make_kwargs=env_kwargs or {}
+        )
         overrides = {**EVALUATION_OVERRIDES.get(chosen or "", {}), **(env_kwargs or {})}
-        env = envlib.EnvFactory(env, {}, chosen).make(**overrides)
+        env = envlib.EnvFactory(env, {}, chosen, options).make(**overrides)
     try:
         returns = play(agent, env, episodes, seed, max_steps=max_steps)
     finally:

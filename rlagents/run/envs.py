@@ -1,7 +1,9 @@
-"""Build the environments of a run: the env id, its ``gymnasium.make`` kwargs and a preset.
+"""Build the environments of a run: the env id, its ``gymnasium.make`` kwargs and a preset
+with its own options (``--preset-kwargs``).
 
-A preset is one of ``wrappers.PRESETS`` (``atari``, ``car_racing``, ``discretized``); ``auto``
-picks it from the env id and from what the agent accepts.
+A preset is one of ``wrappers.PRESETS`` (``atari``, ``car_racing``, ``discretized``, and the
+POMDP presets ``remove_velocity``, ``flicker``, ``noise``, ``dropout``); ``auto`` picks one of
+the first three from the env id and from what the agent accepts.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -41,15 +44,25 @@ def parse_key_values(pairs: tuple[str, ...], option: str) -> dict[str, str]:
     return parsed
 
 
-def parse_env_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:
+def parse_literal_kwargs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
     """Values are Python literals where they parse (``10``, ``False``, ``(1, 2)``), else strings."""
     kwargs: dict[str, Any] = {}
-    for key, text in parse_key_values(pairs, "--env-kwargs").items():
+    for key, text in parse_key_values(pairs, option).items():
         try:
             kwargs[key] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             kwargs[key] = text
     return kwargs
+
+
+def parse_env_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--env-kwargs`` pairs, for ``gymnasium.make``; values as :func:`parse_literal_kwargs`."""
+    return parse_literal_kwargs(pairs, "--env-kwargs")
+
+
+def parse_preset_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--preset-kwargs`` pairs, for the preset's own options; values as ``--env-kwargs``'."""
+    return parse_literal_kwargs(pairs, "--preset-kwargs")
 
 
 ENV_ENTRY_POINTS = "rlagents.envs"  # entry-point group: ``EnvId = module:EnvClassOrFactory``
@@ -150,18 +163,25 @@ class EnvFactory:
     env_id: str
     make_kwargs: dict[str, Any] = field(default_factory=dict)
     preset: str | None = None
+    preset_kwargs: dict[str, Any] = field(default_factory=dict)  # the preset's own options
 
     def make(self, **extra_kwargs: Any) -> gym.Env:
+        """One env; ``extra_kwargs`` (evaluation's overrides) win over the factory's kwargs."""
         kwargs = {**self.make_kwargs, **extra_kwargs}
         try:
             if self.preset is None:
                 return gym.make(self.env_id, **kwargs)
-            return preset_function(self.preset)(self.env_id, **kwargs)
+            options = {**self.preset_kwargs, **kwargs}
+            return preset_function(self.preset)(self.env_id, **options)
         except gym.error.Error as err:
             raise EnvError(_one_line(err)) from None
         except TypeError as err:  # an unknown keyword for the env's constructor
+            given, check = f"{kwargs}", "--env-kwargs"
+            if self.preset_kwargs:
+                given += f" and preset options {self.preset_kwargs}"
+                check += " and --preset-kwargs"
             raise EnvError(
-                f"cannot make {self.env_id} with {kwargs}: {_one_line(err)}; check --env-kwargs"
+                f"cannot make {self.env_id} with {given}: {_one_line(err)}; check {check}"
             ) from None
         except (ValueError, ImportError) as err:
             raise EnvError(f"cannot make {self.env_id}: {_one_line(err)}") from None
@@ -196,6 +216,50 @@ def preset_function(name: str) -> Callable[..., gym.Env]:
     if name == "car_racing":
         return lambda env_id, **kw: presets[name](env_id=env_id, **kw)
     return presets[name]
+
+
+def preset_options(name: str) -> tuple[str, ...]:
+    """The preset's own options: the keyword-only parameters of its function."""
+    preset_function(name)  # validates the name
+    import wrappers
+
+    parameters = inspect.signature(wrappers.PRESETS[name]).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def check_preset_kwargs(
+    preset: str | None,
+    preset_kwargs: Mapping[str, Any],
+    *,
+    requested: str,
+    env_id: str,
+    make_kwargs: Mapping[str, Any],
+) -> None:
+    """Refuse ``--preset-kwargs`` without a preset, with a key the preset does not take, or with
+    a key ``--env-kwargs`` sets too; ``requested`` is what ``--preset`` said."""
+    if not preset_kwargs:
+        return
+    if preset is None:
+        import wrappers
+
+        why = "turns presets off" if requested == NONE else f"picks no preset for {env_id}"
+        raise EnvError(
+            f"--preset-kwargs sets a preset's options, but --preset {requested} {why}; "
+            f"pass --preset NAME ({', '.join(sorted(wrappers.PRESETS))})"
+        )
+    accepted = preset_options(preset)
+    unknown = [key for key in preset_kwargs if key not in accepted]
+    if unknown:
+        raise EnvError(
+            f"--preset-kwargs {', '.join(unknown)}: preset {preset} has no such option; "
+            f"its options: {', '.join(accepted)}"
+        )
+    both = [key for key in preset_kwargs if key in make_kwargs]
+    if both:
+        raise EnvError(
+            f"{', '.join(both)} is given by both --preset-kwargs and --env-kwargs; give it once, "
+            "in --preset-kwargs"
+        )
 
 
 def choose_preset(

@@ -24,6 +24,7 @@ class RunOptions:
     config: Mapping[str, Any] = field(default_factory=dict)  # Config overrides (str or values)
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)  # for gymnasium.make
     preset: str = "auto"
+    preset_kwargs: Mapping[str, Any] = field(default_factory=dict)  # the preset's own options
     hyperparams: str = "auto"
     run_dir: str | None = None  # None: runs/<env>_<agent>_s<seed>_<time>
     eval_every: int = 0
@@ -54,6 +55,12 @@ class RunOptions:
                 raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {value!r}")
         if self.seed is not None and not (isinstance(self.seed, int) and 0 <= self.seed < 2**32):
             raise ConfigError(f"--seed must be an integer from 0 to 2**32-1, got {self.seed!r}")
+        if not isinstance(self.preset_kwargs, Mapping) or not all(
+            isinstance(key, str) for key in self.preset_kwargs
+        ):
+            raise ConfigError(
+                f"preset_kwargs must map option names to values, got {self.preset_kwargs!r}"
+            )
         if self.eval_only and not self.load:
             raise ConfigError("--eval-only needs --load CHECKPOINT")
         if self.stop_at_return is not None and not self.eval_every:

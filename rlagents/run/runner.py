@@ -89,7 +89,15 @@ class Run:
         else:
             raw_obs = self._probe_observation_space(make_kwargs)
             self.preset = envlib.choose_preset(opts.preset, self.env_id, self.agent_cls, raw_obs)
-        self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset)
+        preset_kwargs = self._choose_preset_kwargs()
+        envlib.check_preset_kwargs(
+            self.preset,
+            preset_kwargs,
+            requested=opts.preset,
+            env_id=self.env_id,
+            make_kwargs=make_kwargs,
+        )
+        self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset, preset_kwargs)
         self.config = self._build_config()
         self.num_envs = opts.num_envs or self._recommended_num_envs()
         envlib.check_num_envs(self.env_id, self.num_envs)
@@ -121,6 +129,15 @@ class Run:
         if self.meta and self.meta.get("seed") is not None:
             return int(self.meta["seed"])
         return int.from_bytes(os.urandom(2), "little")
+
+    def _choose_preset_kwargs(self) -> dict[str, Any]:
+        """The options given; when resuming with the checkpoint's preset, its options too (a
+        stack size, say, shapes the observations the agent was trained on)."""
+        if self.opts.preset_kwargs:
+            return dict(self.opts.preset_kwargs)
+        if self.meta and self.preset is not None and self.preset == self.meta.get("preset"):
+            return dict(self.meta.get("preset_kwargs") or {})
+        return {}
 
     # ------------------------------------------------------------------------------ building
     def _probe_observation_space(self, make_kwargs: dict[str, Any]) -> spaces.Space | None:
@@ -536,6 +553,7 @@ class Run:
             "env_id": self.env_id,
             "env_kwargs": self.factory.make_kwargs,
             "preset": self.preset,
+            "preset_kwargs": self.factory.preset_kwargs,
             "steps": self.state.step,
             "episodes": self.state.episode,
             "seed": self.seed,
@@ -564,6 +582,7 @@ class Run:
             "agent": self.agent_name,
             "env": self.env_id,
             "preset": self.preset,
+            "preset_kwargs": self.factory.preset_kwargs,
             "env_kwargs": self.factory.make_kwargs,
             "seed": self.seed,
             "num_envs": self.num_envs,

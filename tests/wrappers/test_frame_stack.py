@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import ale_py
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium import spaces
+from gymnasium.utils.env_checker import data_equivalence
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import FrameStackObservation
 
@@ -40,6 +43,107 @@ def test_same_output_as_gymnasium_across_resets(padding: Any, stack_size: int) -
     assert resets >= 5  # the trajectory really crossed resets
 
 
+class RandomObservations(gym.Env[Any, int]):
+    """Observations sampled from its own copy of ``space`` (seeded by ``reset``); every
+    episode ends after 5 steps, so a trajectory crosses resets."""
+
+    def __init__(self, space: spaces.Space[Any]) -> None:
+        self.observation_space = copy.deepcopy(space)
+        self.action_space = spaces.Discrete(2)
+        self._steps = 0
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self.observation_space.seed(seed)
+        self._steps = 0
+        return self.observation_space.sample(), {}
+
+    def step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        self._steps += 1
+        return self.observation_space.sample(), 0.0, self._steps >= 5, False, {}
+
+
+class CustomSpace(spaces.Space[Any]):
+    """A space Gymnasium knows nothing about (no zero observation)."""
+
+
+# One of each kind FrameStackObservation stacks, nested ones included.
+NON_BOX_SPACES: list[spaces.Space[Any]] = [
+    spaces.Discrete(3, start=-1),
+    spaces.MultiDiscrete([[2, 3], [3, 2]]),
+    spaces.MultiBinary([2, 3]),
+    spaces.Tuple((spaces.Discrete(5), spaces.Box(0.0, 1.0, (2,)))),
+    spaces.Dict(
+        a=spaces.Box(0, 1, (3, 3)),
+        b=spaces.Dict(c=spaces.Discrete(4), d=spaces.MultiBinary(2)),
+    ),
+    spaces.Text(min_length=3, max_length=6),
+    spaces.Graph(node_space=spaces.Box(-1, 1, (2,)), edge_space=spaces.Discrete(3)),
+    spaces.Sequence(spaces.Discrete(4)),
+    spaces.Sequence(spaces.Box(0.0, 1.0, (2,)), stack=True),
+    spaces.OneOf([spaces.Discrete(3), spaces.Box(0.0, 1.0)]),
+]
+
+
+def _padding_of(space: spaces.Space[Any], kind: str) -> Any:
+    if kind != "custom":
+        return kind
+    sample_space = copy.deepcopy(space)
+    sample_space.seed(123)
+    return sample_space.sample()  # an observation of the space, other than the trajectory's
+
+
+@pytest.mark.parametrize("padding", ["reset", "zero", "custom"])
+@pytest.mark.parametrize("space", NON_BOX_SPACES, ids=[type(s).__name__ for s in NON_BOX_SPACES])
+def test_every_space_stacks_as_gymnasium_does(space: spaces.Space[Any], padding: str) -> None:
+    stack_size = 3
+    ours = FrameStack(
+        RandomObservations(space), stack_size, padding_type=_padding_of(space, padding)
+    )
+    theirs = FrameStackObservation(
+        RandomObservations(space), stack_size, padding_type=_padding_of(space, padding)
+    )
+    assert ours.observation_space == theirs.observation_space
+    a, _ = ours.reset(seed=3)
+    b, _ = theirs.reset(seed=3)
+    assert data_equivalence(a, b) and a in ours.observation_space
+    for step in range(12):  # two resets on the way
+        a, _, ended, _, _ = ours.step(0)
+        b, _, _, _, _ = theirs.step(0)
+        assert data_equivalence(a, b), f"step {step}"
+        assert a in ours.observation_space
+        if ended:
+            a, _ = ours.reset()
+            b, _ = theirs.reset()
+            assert data_equivalence(a, b), f"reset after step {step}"
+
+
+@pytest.mark.parametrize("stack_size", [1, 2, 5])
+def test_stack_size_of_other_spaces_matches_gymnasium(stack_size: int) -> None:
+    space = spaces.Dict(x=spaces.Discrete(7), y=spaces.Text(4))
+    ours = FrameStack(RandomObservations(space), stack_size)
+    theirs = FrameStackObservation(RandomObservations(space), stack_size)
+    assert ours.observation_space == theirs.observation_space
+    assert data_equivalence(ours.reset(seed=0)[0], theirs.reset(seed=0)[0])
+    for _ in range(4):
+        assert data_equivalence(ours.step(0)[0], theirs.step(0)[0])
+
+
+def test_stacks_of_other_spaces_belong_to_the_caller() -> None:
+    space = spaces.Dict(a=spaces.Box(0, 1, (2,)), g=spaces.Discrete(3))
+    env = FrameStack(RandomObservations(space), 3)
+    first, _ = env.reset(seed=0)
+    kept = copy.deepcopy(first)
+    second = env.step(0)[0]
+    assert data_equivalence(first, kept)  # the next step did not write into it
+    second["a"][:] = 99.0  # nor do the caller's writes reach the next stack
+    third = env.step(0)[0]
+    assert not np.any(third["a"] == 99.0)
+
+
 def test_returned_stacks_belong_to_the_caller() -> None:
     env = FrameStack(gym.make("CartPole-v1"), 3)
     first, _ = env.reset(seed=0)
@@ -62,8 +166,12 @@ def test_image_frames_give_channel_first_uint8_stacks() -> None:
 
 
 def test_errors_name_the_wrapper() -> None:
-    with pytest.raises(TypeError, match=r"FrameStack needs a Box observation space, got Discrete"):
-        FrameStack(gym.make("FrozenLake-v1"), 4)
+    with pytest.raises(
+        ValueError, match=r"FrameStack cannot pad a CustomSpace observation with 'reset'"
+    ):
+        FrameStack(RandomObservations(CustomSpace()), 4)
+    with pytest.raises(ValueError, match=r"FrameStack needs a custom padding_type inside"):
+        FrameStack(RandomObservations(spaces.Discrete(3)), 2, padding_type=np.int64(5))
     with pytest.raises(
         ValueError, match=r"FrameStack needs stack_size to be a positive integer, got 0"
     ):
