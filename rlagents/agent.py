@@ -138,6 +138,14 @@ class Agent(abc.ABC, Generic[ConfigT]):
         what spans steps (a partial rollout, open n-step windows, per-env memory) and the run
         goes on as if it had never stopped."""
 
+    def begin_episodes(self, mask: np.ndarray | None = None) -> None:
+        """Greedy episodes begin: the next ``act(explore=False)`` sees the first observation of a
+        new episode in every row (``mask`` None) or in the rows where ``mask`` is True. Only an
+        agent whose ``act`` depends on the past (a recurrent policy: ``lstm_td3``) needs it; the
+        default does nothing. :func:`rlagents.evaluate` calls it before each episode. Training
+        episodes need no such call: ``observe``'s ``terminated``/``truncated`` say where they
+        ended, and the next observation starts a new one."""
+
     def envs_restarted(self) -> None:
         """Called after :meth:`load_state_dict` when the runner could not restore the envs and
         starts new episodes instead: forget what belonged to the episodes in progress."""

@@ -155,7 +155,7 @@ class DDPG(Agent[DDPGConfigT]):
     """Deep deterministic policy gradient for Box action spaces."""
 
     Config: ClassVar[type] = DDPGConfig
-    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
+    observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box, spaces.Discrete)
     action_spaces: ClassVar = (spaces.Box,)
     n_critics: ClassVar[int] = 1
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = DDPG_HYPERPARAMS  # ddpg_td3_hyperparams.py
@@ -264,7 +264,7 @@ class DDPG(Agent[DDPGConfigT]):
         if explore and self.steps < self.config.learning_starts:
             actions = self.rng.uniform(-1.0, 1.0, size=(len(obs), self.act_dim))
         else:
-            actions = self._policy(obs)
+            actions = self._policy(obs, explore=explore)
             if explore and self.noise is not None:
                 actions = np.clip(actions + self.noise(self.noise_std(self.steps)), -1.0, 1.0)
         # μ(s) lives in [-1, 1]: rescale to the env's bounds (exact at ±1, so always inside).
@@ -272,8 +272,9 @@ class DDPG(Agent[DDPGConfigT]):
             np.float32
         )
 
-    def _policy(self, obs: np.ndarray) -> np.ndarray:
-        """μ(s) in [-1, 1], in numpy where it can (see _build_networks)."""
+    def _policy(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+        """μ(s) in [-1, 1], in numpy where it can (see _build_networks). ``explore`` is for a
+        policy with memory (LSTM-TD3), whose training and greedy episodes have one each."""
         if self._numpy_actor is not None:
             x = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
             return numpy_mlp.forward(self._numpy_actor, x, output_activation=True)  # tanh
@@ -297,8 +298,12 @@ class DDPG(Agent[DDPGConfigT]):
             return {}
         steps = c.gradient_steps if c.gradient_steps > 0 else c.train_freq * self.num_envs
         for _ in range(steps):
-            self.train_step(self.buffer.sample(c.batch_size, self.rng))
+            self.train_step(self.sample())
         return self._metrics() if self._metric_counts[0] >= METRICS_EVERY else {}
+
+    def sample(self) -> ReplayBatch:
+        """One minibatch from the replay buffer (LSTM-TD3 adds the histories)."""
+        return self.buffer.sample(self.config.batch_size, self.rng)
 
     def train_step(self, batch: ReplayBatch) -> None:
         """One gradient step: the critics; every ``policy_delay``-th step also the actor, then

@@ -463,6 +463,5 @@ class DQN(Agent[DQNConfig]):
         """The run reset its envs instead of restoring them: no n-step window may run on from
         an env's newest stored step into its new episode. (A FrameReplayBuffer sees that by
         itself: the new observation is not the stored one.)"""
-        buffer = self.buffer
-        if isinstance(buffer, ReplayBuffer) and len(buffer) and buffer.num_envs:
-            buffer.cut[(buffer.pos - 1 - np.arange(buffer.num_envs)) % buffer.capacity] = True
+        if isinstance(self.buffer, ReplayBuffer):
+            self.buffer.end_open_episodes()

@@ -69,10 +69,11 @@ class ParallelMLP(nn.Module):
             self.out_bias = _uniform((copies, 1), in_dim)
 
     def forward(self, x: torch.Tensor, copies: int = 0) -> torch.Tensor:
-        """The first ``copies`` MLPs (all when 0) on ``x`` of shape (batch, in_dim)."""
+        """The first ``copies`` MLPs (all when 0) on ``x`` of shape (batch, in_dim), the same
+        input for each, or (copies, batch, in_dim), an input of its own for each."""
         copies = copies or self.copies
         some = copies < self.copies  # slicing costs a zero-filled gradient buffer: only if needed
-        h = x.expand(copies, *x.shape)
+        h = x if x.dim() == 3 else x.expand(copies, *x.shape)
         for weight, bias in zip(self.weights, self.biases, strict=True):
             if some:
                 weight, bias = weight[:copies], bias[:copies]

@@ -163,6 +163,13 @@ class ReplayBuffer:
             to(discounts),
         )
 
+    def end_open_episodes(self) -> None:
+        """Mark each env's newest stored step as an episode's end: the run reset its envs instead
+        of restoring them, so no n-step window or history may run from there into a new
+        episode."""
+        if self.size and self.num_envs:
+            self.cut[(self.pos - 1 - np.arange(self.num_envs)) % self.capacity] = True
+
     def state_dict(self) -> dict[str, Any]:
         """The stored transitions, as they are: loaded, the buffer samples what this one would,
         and the newest steps' windows run on into the next steps (a resumed run that restores

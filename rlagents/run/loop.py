@@ -181,6 +181,10 @@ def evaluate(
             raise RunFailure(
                 "env", f"the evaluation env raised in reset(): {describe(err)}"
             ) from err
+        try:
+            agent.begin_episodes()  # an agent with memory (lstm_td3) forgets the last episode
+        except Exception as err:
+            raise RunFailure("agent", f"begin_episodes() raised {describe(err)}") from err
         total, done, length = 0.0, False, 0
         while not done:
             try:

@@ -116,6 +116,7 @@ BUILT_IN = {
     "trpo": ("Pendulum-v1", {"n_steps": 32, "normalize_observations": True}),
     "ddpg": ("Pendulum-v1", {"learning_starts": 50}),
     "td3": ("Pendulum-v1", {"learning_starts": 50}),
+    "lstm_td3": ("Pendulum-v1", {"learning_starts": 50, "memory_units": 8}),
 }
 
 

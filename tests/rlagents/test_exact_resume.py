@@ -47,8 +47,15 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     ),
     "ddpg": ("Pendulum-v1", OFF_POLICY, 402),
     "td3": ("Pendulum-v1", OFF_POLICY, 402),
+    "lstm_td3": ("Pendulum-v1", {**OFF_POLICY, "memory_units": 8, "history_length": 3}, 402),
 }
-RUNS = [(name, 1) for name in CASES] + [("dqn", 4), ("a2c", 4), ("ppo", 4), ("trpo", 4)]
+RUNS = [(name, 1) for name in CASES] + [
+    ("dqn", 4),
+    ("a2c", 4),
+    ("ppo", 4),
+    ("trpo", 4),
+    ("lstm_td3", 4),
+]
 
 
 # ------------------------------------------------------------------------------------ the loop

@@ -33,6 +33,7 @@ def test_builtins_and_the_installed_plugin_are_listed_with_their_distribution():
         "trpo",
         "ddpg",
         "td3",
+        "lstm_td3",
     ):
         assert specs[name].distribution == "rlagents"
 
