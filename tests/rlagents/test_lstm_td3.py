@@ -7,8 +7,10 @@ import dataclasses
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 from gymnasium import spaces
+from rlagents_test_plugin.runner import run_summary
 
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
@@ -206,3 +208,29 @@ def test_images_and_discrete_actions_are_refused():
         spaces.Box(0, 255, (4, 84, 84), np.uint8), ACT
     )
     assert "Box (continuous) action space" in LSTMTD3.check_spaces(OBS, spaces.Discrete(2))
+
+
+# ------------------------------------------------------------------------------------ learning
+def test_learns_pendulum_without_its_velocity(tmp_path):
+    """A small memory on Pendulum seen as (cos θ, sin θ) only: the memory must infer θ̇."""
+    summary = run_summary(
+        tmp_path,
+        *("--env", "Pendulum-v1", "--agent", "lstm_td3", "--preset", "remove_velocity"),
+        *("--seed", "0", "--steps", "8000", "--eval-episodes", "5"),
+        *("--set", "memory_units=16", "--set", "history_length=3"),
+    )
+    # random play: about −1200; this seed reaches about −610 at this budget, −200 needs ~10k
+    # steps with the tuned set (the slow test below)
+    assert summary["eval_mean_return"] >= -750
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_solves_pendulum_without_its_velocity_with_its_tuned_set(tmp_path, seed):
+    summary = run_summary(
+        tmp_path,
+        *("--env", "Pendulum-v1", "--agent", "lstm_td3", "--preset", "remove_velocity"),
+        *("--seed", str(seed), "--steps", "30000", "--eval-every", "5000"),
+        *("--eval-episodes", "10", "--stop-at-return", "-200"),
+    )
+    assert summary["reached_target"]
