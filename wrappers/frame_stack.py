@@ -13,8 +13,6 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 from gymnasium.wrappers.utils import create_zero_array
 from numpy.typing import NDArray
 
-from wrappers._validate import positive_int
-
 
 def padding_frame(
     owner: str, space: spaces.Box, padding_type: str | NDArray[Any]
@@ -29,14 +27,9 @@ def padding_frame(
             return None
         if padding_type == "zero":
             return np.asarray(create_zero_array(space))
-        raise ValueError(
-            f"{owner} needs padding_type 'reset', 'zero' or an observation, got {padding_type!r}"
-        )
+        raise ValueError(_padding_error(owner, padding_type))
     if padding_type not in space:
-        raise ValueError(
-            f"{owner} needs a custom padding_type inside the observation space {space}, "
-            f"got {padding_type!r}"
-        )
+        raise ValueError(_padding_error(owner, padding_type, space))
     return np.array(padding_type, dtype=space.dtype)
 
 
@@ -52,13 +45,32 @@ def _fixed_padding(owner: str, space: gym.Space[Any], padding_type: Any) -> Any 
     if padding_type in space:
         return copy.deepcopy(padding_type)  # ours: the caller's later edits do not reach it
     if isinstance(padding_type, str):
-        raise ValueError(
-            f"{owner} needs padding_type 'reset', 'zero' or an observation, got {padding_type!r}"
-        )
-    raise ValueError(
-        f"{owner} needs a custom padding_type inside the observation space {space}, "
-        f"got {padding_type!r}"
+        raise ValueError(_padding_error(owner, padding_type))
+    raise ValueError(_padding_error(owner, padding_type, space))
+
+
+def _padding_error(owner: str, padding_type: Any, space: gym.Space[Any] | None = None) -> str:
+    """Gymnasium's message for a bad ``padding_type`` (FrameStack is a drop-in for
+    ``FrameStackObservation``, errors included), naming the wrapper and the space."""
+    outside = "" if space is None else f", which is not an observation of {space}"
+    return (
+        "Unexpected `padding_type`, expected 'reset', 'zero' or a custom observation space, "
+        f"actual value: {padding_type!r}{outside} ({owner})"
     )
+
+
+def checked_stack_size(stack_size: Any) -> int:
+    """``stack_size`` checked as Gymnasium's ``FrameStackObservation`` checks it, with its
+    exception types and messages, so that either wrapper fails the same way."""
+    if isinstance(stack_size, bool) or not np.issubdtype(type(stack_size), np.integer):
+        raise TypeError(
+            f"The stack_size is expected to be an integer, actual type: {type(stack_size)}"
+        )
+    if stack_size < 1:
+        raise ValueError(
+            f"The stack_size needs to be greater than zero, actual value: {stack_size}"
+        )
+    return int(stack_size)
 
 
 def _zero_observation(owner: str, space: gym.Space[Any]) -> Any:
@@ -138,7 +150,7 @@ class FrameStack(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArg
         space = env.observation_space
         if not isinstance(space, gym.Space):
             raise TypeError(f"FrameStack needs a gymnasium Space observation space, got {space}")
-        self.stack_size = positive_int("FrameStack", "stack_size", stack_size)
+        self.stack_size = checked_stack_size(stack_size)
         self.observation_space = batch_space(space, n=self.stack_size)
         k = self.stack_size
         self._ring: NDArray[Any] | None = None  # the Box path's frames; None on the other path

@@ -170,13 +170,13 @@ def test_errors_name_the_wrapper() -> None:
         ValueError, match=r"FrameStack cannot pad a CustomSpace observation with 'reset'"
     ):
         FrameStack(RandomObservations(CustomSpace()), 4)
-    with pytest.raises(ValueError, match=r"FrameStack needs a custom padding_type inside"):
+    with pytest.raises(ValueError, match=r"Unexpected `padding_type`.*not an observation of"):
         FrameStack(RandomObservations(spaces.Discrete(3)), 2, padding_type=np.int64(5))
     with pytest.raises(
-        ValueError, match=r"FrameStack needs stack_size to be a positive integer, got 0"
+        ValueError, match=r"The stack_size needs to be greater than zero, actual value: 0"
     ):
         FrameStack(gym.make("CartPole-v1"), 0)
-    with pytest.raises(ValueError, match=r"FrameStack needs padding_type 'reset', 'zero'"):
+    with pytest.raises(ValueError, match=r"Unexpected `padding_type`, expected 'reset', 'zero'"):
         FrameStack(gym.make("CartPole-v1"), 2, padding_type="first")
 
 
@@ -276,3 +276,17 @@ def test_vector_errors_name_the_wrapper() -> None:
     envs = gym.make_vec("FrozenLake-v1", 2, vectorization_mode="sync")
     with pytest.raises(TypeError, match=r"VectorFrameStack needs a Box observation space"):
         VectorFrameStack(envs, 4)
+
+
+def test_bad_arguments_fail_as_gymnasiums_wrapper_fails() -> None:
+    """A drop-in for FrameStackObservation: the same exception types and messages."""
+    env = gym.make("CartPole-v1")
+    for wrapper in (FrameStack, gym.wrappers.FrameStackObservation):
+        with pytest.raises(TypeError, match=r"The stack_size is expected to be an integer"):
+            wrapper(env, stack_size=1.0)
+        with pytest.raises(ValueError, match=r"The stack_size needs to be greater than zero"):
+            wrapper(env, stack_size=0)
+        with pytest.raises(ValueError, match=r"Unexpected `padding_type`, expected 'reset'"):
+            wrapper(env, stack_size=3, padding_type="unknown")
+        with pytest.raises(ValueError, match=r"actual value: array\(\[1, 2, 3, 4, 5\]\)"):
+            wrapper(env, stack_size=3, padding_type=np.array([1, 2, 3, 4, 5]))
