@@ -278,6 +278,7 @@ def test_vector_errors_name_the_wrapper() -> None:
         VectorFrameStack(envs, 4)
 
 
+@pytest.mark.filterwarnings("ignore:.*Casting input x to numpy array")  # Gymnasium's, for [1..5]
 def test_bad_arguments_fail_as_gymnasiums_wrapper_fails() -> None:
     """A drop-in for FrameStackObservation: the same exception types and messages."""
     env = gym.make("CartPole-v1")
