@@ -269,9 +269,12 @@ class LSTMTD3(TD3):
     def check_spaces(
         cls, observation_space: spaces.Space, action_space: spaces.Space
     ) -> str | None:
-        problem = super().check_spaces(observation_space, action_space)
-        if problem is not None:
-            return problem
+        bounded = isinstance(action_space, spaces.Box) and action_space.is_bounded("both")
+        if not bounded or len(action_space.shape or ()) != 1:
+            return (
+                "lstm_td3 needs a 1-D Box (continuous) action space with finite bounds, got "
+                f"{action_space}; try dqn or ppo for discrete actions"
+            )
         if not isinstance(observation_space, spaces.Box) or observation_space.dtype == np.uint8:
             return f"lstm_td3 reads vector observations (a float Box), got {observation_space}"
         return None
