@@ -82,7 +82,7 @@ class Run:
 
         envlib.register_env_namespace(self.env_id)
         envlib.check_env_id(self.env_id)
-        make_kwargs = dict(opts.env_kwargs)
+        make_kwargs = self._choose_env_kwargs()
         envlib.check_render_mode(self.env_id, make_kwargs)
         if self.meta and opts.preset == envlib.AUTO and "preset" in self.meta:
             self.preset = self.meta["preset"]  # resume with the wrappers it was trained with
@@ -129,6 +129,15 @@ class Run:
         if self.meta and self.meta.get("seed") is not None:
             return int(self.meta["seed"])
         return int.from_bytes(os.urandom(2), "little")
+
+    def _choose_env_kwargs(self) -> dict[str, Any]:
+        """The ``--env-kwargs`` given; when resuming the same env without any, the checkpoint's
+        (a time limit, say, is part of the episodes the run restores)."""
+        if self.opts.env_kwargs:
+            return dict(self.opts.env_kwargs)
+        if self.meta and self.meta.get("env_id") == self.env_id:
+            return dict(self.meta.get("env_kwargs") or {})
+        return {}
 
     def _choose_preset_kwargs(self) -> dict[str, Any]:
         """The options given; when resuming with the checkpoint's preset, its options too (a

@@ -134,3 +134,18 @@ def test_help_lists_preset_kwargs(run_cli):
     r = run_cli("--help")
     assert r.exit_code == 0
     assert "--preset-kwargs" in r.stdout and "remove_velocity" in r.stdout
+
+
+def test_a_resumed_run_keeps_the_checkpoints_env_kwargs(run_cli):
+    cartpole = ("--env", "CartPole-v1", "--agent", "random", "--no-tensorboard", *TINY)
+    r = run_cli(*cartpole, "--env-kwargs", "max_episode_steps=7", "--seed", "0")
+    assert r.exit_code == 0, r.stderr
+    resumed = run_cli("--load", r.run_dir / "checkpoint", *cartpole)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert _config(resumed.run_dir)["env_kwargs"] == {"max_episode_steps": 7}
+    assert "starts new episodes" not in resumed.stderr  # the restored env is the same env
+    other = run_cli(
+        "--load", r.run_dir / "checkpoint", *cartpole, "--env-kwargs", "max_episode_steps=9"
+    )
+    assert other.exit_code == 0, other.stderr
+    assert _config(other.run_dir)["env_kwargs"] == {"max_episode_steps": 9}  # given: it wins
