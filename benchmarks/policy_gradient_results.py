@@ -56,6 +56,11 @@ def first_reaching(evals: list[tuple[int, float]], target: float) -> int | None:
     return next((step for step, mean in evals if mean >= target), None)
 
 
+def curve_text(evals: list[tuple[int, float]]) -> str:
+    """A learning curve in one line: ``10k:-165 20k:-130 …``."""
+    return " ".join(f"{step // 1000}k:{mean:.0f}" for step, mean in evals)
+
+
 def cartpole_suite(agent: str, budget: int, args: argparse.Namespace) -> None:
     reached, speeds, command = [], [], ""
     for seed in args.seeds:

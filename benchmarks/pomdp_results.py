@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from policy_gradient_results import first_reaching, rlrun
+from policy_gradient_results import curve_text, first_reaching, rlrun
 
 AGENTS = {
     "lstm_td3": ("lstm_td3", ()),
@@ -76,7 +76,7 @@ def result_suite(name: str, args: argparse.Namespace) -> None:
             print(
                 f"  {label} seed {seed}: first eval >= {target:g} at {reached[-1]}, final "
                 f"{finals[-1]:.1f}, best {bests[-1]:.1f}, {speeds[-1]:,.0f} steps/s; curve "
-                + " ".join(f"{s // 1000}k:{m:.0f}" for s, m in r["evals"]),
+                + curve_text(r["evals"]),
                 flush=True,
             )
         print(f"  command: {command}")

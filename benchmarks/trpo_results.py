@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from policy_gradient_results import first_reaching, rlrun
+from policy_gradient_results import curve_text, first_reaching, rlrun
 
 # env: (target, budget, eval every)
 GOALS = {
@@ -68,8 +68,7 @@ def env_suite(env: str, args: argparse.Namespace) -> None:
         speeds.append(r["summary"]["steps_per_second"])
         print(
             f"  seed {seed}: first eval >= {target:g} at {reached[-1]}, final {finals[-1]:.1f}, "
-            f"best {bests[-1]:.1f}, {speeds[-1]:,.0f} steps/s; curve "
-            + " ".join(f"{s // 1000}k:{m:.0f}" for s, m in r["evals"])
+            f"best {bests[-1]:.1f}, {speeds[-1]:,.0f} steps/s; curve " + curve_text(r["evals"])
         )
     print(f"  command: {command}")
     ok = all(step is not None for step in reached)
@@ -102,8 +101,7 @@ def npg_suite(args: argparse.Namespace) -> None:
             print(
                 f"  {name} seed {seed}: KL > δ in {exceeded[-1]:.0%} of updates, max KL "
                 f"{max_kl[-1]:.4f}, eval drops > 50 in {drops[-1]:.0%} of intervals, first "
-                f">= 475 at {reached[-1]}, final {finals[-1]:.1f}; curve "
-                + " ".join(f"{s // 1000}k:{m:.0f}" for s, m in r["evals"])
+                f">= 475 at {reached[-1]}, final {finals[-1]:.1f}; curve " + curve_text(r["evals"])
             )
         rows[name] = (exceeded, max_kl, drops, reached, finals)
     print(

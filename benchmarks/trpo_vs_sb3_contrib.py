@@ -91,7 +91,7 @@ def ours_worker(spec: dict) -> dict:
     import numpy as np
 
     from rlagents.agent import Transition
-    from rlagents.agents.trpo import TRPO, PolicyBatch
+    from rlagents.agents.trpo import TRPO
 
     env = gym.make_vec(ENV, num_envs=N_ENVS, vectorization_mode="sync")
     agent = TRPO(
@@ -117,16 +117,8 @@ def ours_worker(spec: dict) -> dict:
         agent.optimizer.load_state_dict(saved_optimizer)
 
     def policy_step() -> None:
-        import torch
-
         restore()
-        o, raw = agent.rollout_tensors()
-        with torch.no_grad():
-            params, values = agent.policy(o)
-            log_prob = agent.policy.log_prob(params, raw)
-        advantages, _, _ = agent.gae(values)
-        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        agent.policy_step(PolicyBatch(o, raw, params, log_prob, advantages))
+        agent.policy_step(agent.rollout_batch()[0])
 
     def update() -> None:
         restore()

@@ -272,6 +272,11 @@ class DDPG(Agent[DDPGConfigT]):
             np.float32
         )
 
+    def unit_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Env actions in the actor's [-1, 1] units (float32), as the replay buffer keeps them."""
+        scaled = (np.asarray(actions, dtype=np.float64) - self._center) / self._half
+        return scaled.astype(np.float32)
+
     def _policy(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         """μ(s) in [-1, 1], in numpy where it can (see _build_networks). ``explore`` is for a
         policy with memory (LSTM-TD3), whose training and greedy episodes have one each."""
@@ -284,8 +289,7 @@ class DDPG(Agent[DDPGConfigT]):
 
     def observe(self, t: Transition) -> None:
         # Store actions as the actor produces them, in [-1, 1].
-        scaled = (np.asarray(t.action, dtype=np.float64) - self._center) / self._half
-        self.buffer.add(t._replace(action=scaled.astype(np.float32)))
+        self.buffer.add(t._replace(action=self.unit_actions(t.action)))
         self.steps += len(t.reward)
         self.vector_steps += 1
         if self.noise is not None:

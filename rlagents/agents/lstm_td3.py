@@ -166,8 +166,18 @@ class EnvWindows:
         return {"steps": self.steps.copy(), "lengths": self.lengths.copy()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; lengths outside 0..history_length (a crafted or corrupt
+        checkpoint) are refused, not left to fail as an index error mid-run."""
+        lengths = np.asarray(state["lengths"])
+        if lengths.shape != self.lengths.shape or not np.all(
+            (lengths >= 0) & (lengths <= self.steps.shape[1])
+        ):
+            raise ValueError(
+                f"window lengths must be {len(self.lengths)} values in 0..{self.steps.shape[1]}, "
+                f"got {lengths.tolist()}"
+            )
         self.steps[...] = state["steps"]
-        self.lengths[...] = state["lengths"]
+        self.lengths[...] = lengths
 
 
 # ------------------------------------------------------------------------------------- networks
@@ -325,8 +335,7 @@ class LSTMTD3(TD3):
             self.greedy_windows = EnvWindows(len(obs), self.config.history_length, self.step_dim)
         action = super().act(obs, explore=explore)
         if not explore and self.config.history_length:
-            scaled = (np.asarray(action, np.float64) - self._center) / self._half
-            self.greedy_windows.push(self._step_rows(obs, scaled))
+            self.greedy_windows.push(self._step_rows(obs, self.unit_actions(action)))
         return action
 
     def _policy(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
@@ -348,8 +357,7 @@ class LSTMTD3(TD3):
     def observe(self, t: Transition) -> None:
         super().observe(t)
         if self.config.history_length:
-            scaled = (np.asarray(t.action, np.float64) - self._center) / self._half
-            self.windows.push(self._step_rows(t.obs, scaled))
+            self.windows.push(self._step_rows(t.obs, self.unit_actions(t.action)))
             self.windows.clear(np.logical_or(t.terminated, t.truncated))
 
     def begin_episodes(self, mask: np.ndarray | None = None) -> None:

@@ -162,25 +162,29 @@ class TRPO(RolloutAgent[TRPOConfig]):
     # ------------------------------------------------------------------------ the update
     def learn(self) -> dict[str, float]:
         """One trust-region policy step on the rollout, then the value regression."""
-        cfg, policy = self.config, self.policy
-        obs, raw = self.rollout_tensors()
+        batch, returns, explained = self.rollout_batch()
+        k = self.config.sub_sampling_factor
+        metrics = self.policy_step(PolicyBatch(*(field[::k] for field in batch)))
+        metrics["value_loss"] = self.fit_value(batch.obs, returns)
+        metrics["explained_variance"] = explained
+        with torch.no_grad():
+            params = self.policy.distribution(batch.obs)
+            metrics["entropy"] = float(self.policy.entropy(params).mean())
+        return metrics
 
-        # ---- the rollout under the policy that collected it; advantages from GAE
+    def rollout_batch(self) -> tuple[PolicyBatch, torch.Tensor, float]:
+        """The rollout under the policy that collected it: the policy step's rows (advantages
+        from GAE, normalised if configured), the value targets, and how much of their variance
+        the values explain."""
+        policy = self.policy
+        obs, raw = self.rollout_tensors()
         with torch.no_grad():
             old_params, old_values = policy(obs)
             old_log_prob = policy.log_prob(old_params, raw)
         advantages, returns, explained = self.gae(old_values)
-        if cfg.normalize_advantage:
+        if self.config.normalize_advantage:
             advantages = normalize(advantages)
-
-        k = cfg.sub_sampling_factor
-        batch = PolicyBatch(obs, raw, old_params, old_log_prob, advantages)
-        metrics = self.policy_step(PolicyBatch(*(field[::k] for field in batch)))
-        metrics["value_loss"] = self.fit_value(obs, returns)
-        metrics["explained_variance"] = explained
-        with torch.no_grad():
-            metrics["entropy"] = float(policy.entropy(policy.distribution(obs)).mean())
-        return metrics
+        return PolicyBatch(obs, raw, old_params, old_log_prob, advantages), returns, explained
 
     def surrogate(self, params: torch.Tensor, batch: PolicyBatch) -> torch.Tensor:
         """``L = E[π_θ(a|s) / π_old(a|s) · A]`` for the distributions ``params``."""

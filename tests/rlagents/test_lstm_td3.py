@@ -234,3 +234,30 @@ def test_solves_pendulum_without_its_velocity_with_its_tuned_set(tmp_path, seed)
         *("--eval-episodes", "10", "--stop-at-return", "-200"),
     )
     assert summary["reached_target"]
+
+
+# ------------------------------------------------------------------------------- bad input
+def test_a_checkpoint_with_impossible_window_lengths_is_refused_in_one_line(tmp_path):
+    agent = LSTMTD3(OBS, ACT, {**SMALL, "learning_starts": 0}, num_envs=2, seed=0)
+    state = agent.state_dict()
+    state["windows"]["lengths"] = np.array([3, 99])  # a window holds at most history_length
+    ckpt.save_checkpoint(tmp_path / "ckpt", {"agent": "lstm_td3"}, state)
+    fresh = LSTMTD3(OBS, ACT, {**SMALL, "learning_starts": 0}, num_envs=2, seed=1)
+    with pytest.raises(ckpt.CheckpointError, match=r"window lengths must be 2 values in 0\.\.5"):
+        ckpt.load_agent_state(fresh, tmp_path / "ckpt")
+    assert fresh.windows.lengths.tolist() == [0, 0]
+
+
+def test_a_begin_episodes_that_raises_ends_the_evaluation_as_the_agents_failure():
+    from rlagents.run.failures import RunFailure
+    from rlagents.run.loop import evaluate
+
+    class Broken(LSTMTD3):
+        def begin_episodes(self, mask=None):
+            raise RuntimeError("memory gone")
+
+    env = gym.make("Pendulum-v1")
+    agent = Broken(env.observation_space, env.action_space, SMALL, seed=0)
+    with pytest.raises(RunFailure) as failure:
+        evaluate(agent, env, episodes=1, seed=0)
+    assert failure.value.who == "agent" and "begin_episodes() raised" in str(failure.value)

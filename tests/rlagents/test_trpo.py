@@ -40,12 +40,7 @@ def _fill_rollout(agent: TRPO, seed: int = 0) -> None:
 
 
 def _policy_batch(agent: TRPO) -> PolicyBatch:
-    obs, raw = agent.rollout_tensors()
-    with torch.no_grad():
-        params, values = agent.policy(obs)
-        log_prob = agent.policy.log_prob(params, raw)
-    advantages, _, _ = agent.gae(values)
-    return PolicyBatch(obs, raw, params, log_prob, (advantages - advantages.mean()))
+    return agent.rollout_batch()[0]
 
 
 # ------------------------------------------------------------------------- the linear algebra
