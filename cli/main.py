@@ -133,6 +133,17 @@ def rlrun() -> None:
     help="Envs stepped together. [default: what the agent's tuned set was made for, else 1]",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Collect on N remote workers on Ray, each with --num-envs envs (a2c, ppo, trpo); "
+    "a3c's asynchronous workers (its num_workers).",
+)
+@click.option(
+    "--ray-address",
+    metavar="HOST:PORT",
+    help="Run the workers on this Ray cluster. [default: a local Ray, started and stopped]",
+)
+@click.option(
     "--set",
     "set_pairs",
     multiple=True,

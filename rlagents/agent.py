@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 import numpy as np
 from gymnasium import spaces
@@ -68,6 +68,12 @@ class Agent(abc.ABC, Generic[ConfigT]):
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Space,)
     hyperparams: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     recommended_num_envs: ClassVar[Mapping[str, int]] = {}
+    remote: ClassVar[Literal["rollouts", "gradients"] | None] = None
+    """How the agent learns from remote workers (:mod:`rlagents.distributed`): ``"rollouts"`` —
+    each worker collects a part of the batch, the learner learns from all parts at once
+    (``--workers N``); ``"gradients"`` — each worker sends a gradient, applied as it arrives
+    (A3C); ``None`` — the agent runs in one process only. Such an agent implements the four
+    methods of the distributed seam below."""
 
     def __init__(
         self,
@@ -149,3 +155,29 @@ class Agent(abc.ABC, Generic[ConfigT]):
     def envs_restarted(self) -> None:
         """Called after :meth:`load_state_dict` when the runner could not restore the envs and
         starts new episodes instead: forget what belonged to the episodes in progress."""
+
+    # ---------------------------------------------------------------- the distributed seam
+    # Only agents with ``remote`` set implement these; the run calls them, never the loop.
+    # A worker holds a copy of the agent, built like the learner but with the worker's own
+    # ``num_envs`` and seed; it acts and observes its envs as the loop would, never updates.
+
+    def get_weights(self) -> dict[str, Any]:
+        """Learner: what a worker's copy needs to act and learn as the learner would (network
+        weights, normaliser statistics) as numpy arrays and numbers, sent after every update."""
+        raise NotImplementedError(f"{type(self).__name__} has no distributed seam")
+
+    def set_weights(self, weights: Mapping[str, Any]) -> None:
+        """Worker: take :meth:`get_weights`' output of the learner."""
+        raise NotImplementedError(f"{type(self).__name__} has no distributed seam")
+
+    def collected(self) -> dict[str, Any] | None:
+        """Worker, after each ``observe``: ``None`` while the worker's part is not ready, then
+        the part — arrays and numbers for the learner (a rollout for ``"rollouts"``, a gradient
+        for ``"gradients"``) — after which the copy starts collecting the next one."""
+        raise NotImplementedError(f"{type(self).__name__} has no distributed seam")
+
+    def learn_from(self, parts: list[dict[str, Any]]) -> dict[str, float]:
+        """Learner: learn from the workers' parts — every worker's at once (``"rollouts"``, in
+        worker order, as one batch of all their envs) or one (``"gradients"``); return the
+        metrics, as :meth:`update` does."""
+        raise NotImplementedError(f"{type(self).__name__} has no distributed seam")

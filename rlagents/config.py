@@ -115,6 +115,7 @@ RANGE_RULES: dict[str, Rule] = {
     "line_search_max_iter": _AT_LEAST_ONE,
     "n_critic_updates": _AT_LEAST_ONE,
     "sub_sampling_factor": _AT_LEAST_ONE,
+    "num_workers": _AT_LEAST_ONE,
 }
 
 

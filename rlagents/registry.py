@@ -150,3 +150,15 @@ def agents_accepting(observation_space: spaces.Space, action_space: spaces.Space
         if spec.name != "random" and cls.check_spaces(observation_space, action_space) is None:
             names.append(spec.name)
     return sorted(set(names))
+
+
+def agents_with_remote(mode: str) -> list[str]:
+    """Names of the registered agents whose ``remote`` is ``mode`` (those that import)."""
+    names = []
+    for spec in list_agents():
+        try:
+            if load_spec(spec).remote == mode:
+                names.append(spec.name)
+        except RLAgentsError:
+            continue
+    return sorted(set(names))

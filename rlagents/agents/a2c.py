@@ -110,6 +110,14 @@ class A2C(RolloutAgent[A2CConfig]):
 
     def learn(self) -> dict[str, float]:
         """One gradient step on the rollout: policy gradient, value regression, entropy."""
+        obs, params, loss, metrics = self.loss()
+        self.gradient_step(loss)
+        metrics["kl"] = self.kl_moved(obs, params)
+        return metrics
+
+    def loss(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, float]]:
+        """The actor-critic loss of the rollout in the buffer, with the rollout's observations
+        and its policy's distribution parameters (for the KL moved) and the loss's metrics."""
         cfg, policy = self.config, self.policy
         obs, raw = self.rollout_tensors()
 
@@ -125,12 +133,11 @@ class A2C(RolloutAgent[A2CConfig]):
         value_loss = F.mse_loss(values, returns)
         entropy = policy.entropy(params).mean()
         loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
-        self.gradient_step(loss)
 
-        return {
+        metrics = {
             "policy_loss": float(policy_loss.detach()),
             "value_loss": float(value_loss.detach()),
             "entropy": float(entropy.detach()),
-            "kl": self.kl_moved(obs, params),
             "explained_variance": explained,
         }
+        return obs, params, loss, metrics

@@ -30,15 +30,38 @@ class RunningMeanStd:
         self.count = epsilon  # a tiny prior count keeps the first update well defined
 
     def update(self, batch: np.ndarray) -> None:
-        n = batch.shape[0]
-        batch_mean = batch.mean(axis=0)
-        batch_var = batch.var(axis=0)
+        self._combine(batch.mean(axis=0), batch.var(axis=0), batch.shape[0])
+
+    def _combine(self, batch_mean: np.ndarray, batch_var: np.ndarray, n: float) -> None:
         delta = batch_mean - self.mean
         total = self.count + n
         self.mean = self.mean + delta * (n / total)
         m2 = self.var * self.count + batch_var * n + delta**2 * (self.count * n / total)
         self.var = m2 / total
         self.count = total
+
+    def since(self, base: Mapping[str, Any]) -> dict[str, Any]:
+        """The statistics of the data added since the state ``base`` (a remote worker's own
+        observations since the learner's last broadcast): :meth:`merge` of them into ``base``
+        gives this state back.
+
+        >>> rms = RunningMeanStd(); rms.update(np.array([1.0, 3.0])); base = rms.state_dict()
+        >>> rms.update(np.array([10.0, 20.0])); new = rms.since(base)
+        >>> [round(float(new[key]), 6) for key in ("count", "mean", "var")]
+        [2.0, 15.0, 25.0]
+        """
+        n0, n = float(base["count"]), self.count - float(base["count"])
+        if n <= 0:
+            return {"mean": np.zeros_like(self.mean), "var": np.zeros_like(self.var), "count": 0.0}
+        mean0, var0 = np.asarray(base["mean"]), np.asarray(base["var"])
+        mean = mean0 + (self.mean - mean0) * (self.count / n)
+        m2 = self.var * self.count - var0 * n0 - (mean - mean0) ** 2 * (n0 * n / self.count)
+        return {"mean": mean, "var": np.maximum(m2 / n, 0.0), "count": n}
+
+    def merge(self, stats: Mapping[str, Any]) -> None:
+        """Add the statistics of another stream (:meth:`since`'s output)."""
+        if float(stats["count"]) > 0:
+            self._combine(np.asarray(stats["mean"]), np.asarray(stats["var"]), stats["count"])
 
     def state_dict(self) -> dict[str, Any]:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": float(self.count)}
@@ -61,9 +84,10 @@ class ObservationNormalizer:
         self.rms = RunningMeanStd(shape)
         self.clip = clip
         self.epsilon = epsilon
-        self._refresh()
+        self.refresh()
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """Re-read the statistics after they changed other than through ``__call__``."""
         # Cached float32 mean and 1/std: the per-step path is one subtract, one multiply, one clip.
         self._mean = self.rms.mean.astype(np.float32)
         self._inv_std = (1.0 / np.sqrt(self.rms.var + self.epsilon)).astype(np.float32)
@@ -71,7 +95,7 @@ class ObservationNormalizer:
     def __call__(self, obs: np.ndarray, *, update: bool = False) -> np.ndarray:
         if update:
             self.rms.update(obs)
-            self._refresh()
+            self.refresh()
         out = (obs - self._mean) * self._inv_std
         return np.clip(out, -self.clip, self.clip, out=out).astype(np.float32, copy=False)
 
@@ -80,7 +104,7 @@ class ObservationNormalizer:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.rms.load_state_dict(state)
-        self._refresh()
+        self.refresh()
 
 
 class RewardNormalizer:

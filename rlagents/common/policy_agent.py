@@ -23,7 +23,7 @@ from gymnasium import spaces
 
 from rlagents.agent import Agent, Transition
 from rlagents.common.networks import is_image_space
-from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer
+from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer, RunningMeanStd
 from rlagents.common.policies import ActorCritic, PolicyConfig
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.rollout import space_storage
@@ -181,6 +181,51 @@ class PolicyAgent(Agent[PolicyConfigT]):
         with torch.no_grad():
             new_params, _ = self.policy(obs)
             return float(self.policy.kl(old_params.detach(), new_params).mean())
+
+    # ------------------------------------------------------------------------ distributed seam
+    def _running_stats(self) -> dict[str, RunningMeanStd]:
+        """The normalisers' statistics, which the learner and its workers share."""
+        stats = {}
+        if self.obs_normalizer is not None:
+            stats["obs_normalizer"] = self.obs_normalizer.rms
+        if self.reward_normalizer is not None:
+            stats["reward_normalizer"] = self.reward_normalizer.rms
+        return stats
+
+    def get_weights(self) -> dict[str, Any]:
+        """The network weights and the normalisers' statistics, as numpy arrays."""
+        weights: dict[str, Any] = {
+            "policy": {k: v.detach().cpu().numpy() for k, v in self.policy.state_dict().items()}
+        }
+        for name, rms in self._running_stats().items():
+            weights[name] = rms.state_dict()
+        return weights
+
+    def set_weights(self, weights: Mapping[str, Any]) -> None:
+        """Act with the learner's weights and statistics; from here on,
+        :meth:`stats_since_weights` counts what this copy's own envs add to the statistics."""
+        policy = {k: torch.tensor(v) for k, v in weights["policy"].items()}  # Ray: read-only
+        self.policy.load_state_dict(policy)  # copies in place: the numpy actor's views stay
+        self._weights_stats = {name: weights[name] for name in self._running_stats()}
+        for name, rms in self._running_stats().items():
+            rms.load_state_dict(weights[name])
+        self._statistics_changed()
+
+    def stats_since_weights(self) -> dict[str, Any]:
+        """Worker: the statistics of the steps observed since :meth:`set_weights`, for the
+        learner's :meth:`merge_stats` (as RLlib's observation filters do)."""
+        base = getattr(self, "_weights_stats", {})
+        return {name: rms.since(base[name]) for name, rms in self._running_stats().items()}
+
+    def merge_stats(self, stats: Mapping[str, Any]) -> None:
+        """Learner: add a worker's :meth:`stats_since_weights`."""
+        for name, rms in self._running_stats().items():
+            rms.merge(stats[name])
+        self._statistics_changed()
+
+    def _statistics_changed(self) -> None:
+        if self.obs_normalizer is not None:
+            self.obs_normalizer.refresh()
 
     # ------------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

@@ -217,6 +217,27 @@ class RolloutBuffer:
             self._boot_envs.append(np.array(state["boot_envs"], dtype=np.int64))
             self._boot_obs.append(np.array(state["boot_obs"], dtype=self.obs.dtype))
 
+    def load_parts(self, parts: list[dict[str, Any]]) -> None:
+        """Fill the buffer with full rollouts of fewer envs each (remote workers' parts, in
+        order: part k's envs come after part k−1's), as one rollout of all their envs."""
+        self.reset()
+        widths = [np.shape(part["obs"])[1] for part in parts]
+        if sum(widths) != self.num_envs or any(int(p["pos"]) != self.n_steps for p in parts):
+            raise ValueError(
+                f"parts of {widths} envs and {[int(p['pos']) for p in parts]} steps do not "
+                f"make a rollout of {self.num_envs} envs and {self.n_steps} steps"
+            )
+        for key in ("obs", "actions", "rewards", "terminated", "truncated"):
+            np.concatenate([part[key] for part in parts], axis=1, out=getattr(self, key))
+        first_env = 0
+        for part, width in zip(parts, widths, strict=True):
+            if len(part["boot_steps"]):
+                self._boot_steps.extend(np.asarray(part["boot_steps"]).tolist())
+                self._boot_envs.append(np.asarray(part["boot_envs"], dtype=np.int64) + first_env)
+                self._boot_obs.append(np.array(part["boot_obs"], dtype=self.obs.dtype))
+            first_env += width
+        self.pos = self.n_steps
+
 
 def _concat(arrays: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
     return np.concatenate(arrays) if arrays else empty

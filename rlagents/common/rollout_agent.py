@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -73,6 +73,25 @@ class RolloutAgent(PolicyAgent[RolloutConfigT]):
         envs = buffer.needs_final_obs()
         if envs is not None:
             buffer.keep_final_obs(envs, self.policy_input(t.next_obs[envs]))
+
+    remote: ClassVar[Literal["rollouts", "gradients"] | None] = "rollouts"
+
+    def collected(self) -> dict[str, Any] | None:
+        """Worker: the full rollout of this copy's envs, with the normalisers' statistics."""
+        if not self.buffer.full:
+            return None
+        part = {"rollout": self.buffer.state_dict(), "stats": self.stats_since_weights()}
+        self.buffer.reset()
+        return part
+
+    def learn_from(self, parts: list[dict[str, Any]]) -> dict[str, float]:
+        """Learner: the workers' rollouts side by side are one rollout of all their envs (this
+        learner was built with that many); learn from it as from one collected here."""
+        self.buffer.load_parts([part["rollout"] for part in parts])
+        for part in parts:
+            self.merge_stats(part["stats"])
+        self.num_timesteps += self.buffer.n_steps * self.buffer.num_envs
+        return self.update()
 
     def update(self) -> dict[str, float]:
         if not self.buffer.full:

@@ -70,6 +70,8 @@ def train(
     tensorboard: bool = True,
     video: bool = False,
     video_episodes: int | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
     callbacks: Sequence[Callback] = (),
     loggers: Sequence[Logger] = (),
 ) -> TrainResult:
@@ -78,7 +80,9 @@ def train(
     ``agent`` is a registered name, ``"module:Class"`` or an :class:`~rlagents.Agent` subclass;
     ``config`` overrides fields of its ``Config`` (after its tuned set for the env);
     ``preset_kwargs`` are the preset's own options (``rlrun --preset-kwargs``), ``env_kwargs``
-    ``gymnasium.make``'s. Returns a
+    ``gymnasium.make``'s; ``workers`` collect on remote Ray workers (``rlrun --workers``),
+    started on a local Ray, the cluster at ``ray_address``, or the Ray this program started.
+    Returns a
     :class:`TrainResult`; raises :class:`RunFailed` if the env, the agent or the disk failed.
     """
     from rlagents.run.runner import Run
@@ -111,6 +115,8 @@ def train(
         tensorboard=tensorboard,
         video=video,
         video_episodes=video_episodes,
+        workers=workers,
+        ray_address=ray_address,
     )
     result = Run(opts, loggers=loggers, callbacks=callbacks).execute()
     if result.status == "failed":

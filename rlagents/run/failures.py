@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-# "rlrun": a bug of ours, to be reported; "callback": a user callback raised
-Who = Literal["env", "agent", "disk", "callback", "rlrun"]
+# "rlrun": a bug of ours, to be reported; "callback": a user callback raised; "ray": the
+# remote workers' engine (it could not start, lost its cluster, or workers kept dying)
+Who = Literal["env", "agent", "disk", "callback", "rlrun", "ray"]
 
 
 class RunFailure(Exception):

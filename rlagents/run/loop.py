@@ -49,6 +49,7 @@ class LoopState:
     last_eval_step: int | None = None  # the step of last_eval: the final one is not played twice
     reached_target: bool = False
     obs: np.ndarray | None = None  # the observation to act on next; set: resume without a reset
+    episodes_at_start: int = 0  # state.episode when this run's loop began (the episode budget)
 
     @property
     def wall(self) -> float:
@@ -71,13 +72,7 @@ def train(
     A failure of the env or the agent raises :class:`RunFailure` naming the call and the step.
     """
     n = stepper.num_envs
-    end_step = state.step + settings.max_steps if settings.max_steps else None
-    max_episodes = state.episode + settings.max_episodes if settings.max_episodes else None
-    next_eval = _next_multiple(state.step, settings.eval_every)
-    next_save = _next_multiple(state.step, settings.save_every)
-    # On multiples, so that a resumed run logs its metrics over the same intervals.
-    next_progress = (state.step // PROGRESS_EVERY + 1) * PROGRESS_EVERY
-    next_event = min(x for x in (next_eval, next_save, next_progress, end_step) if x is not None)
+    events = Events(settings, state)
 
     obs = state.obs if state.obs is not None else stepper.reset(settings.seed)
     state.obs = None
@@ -106,38 +101,10 @@ def train(
                 log.metrics(metrics)
             obs = obs_after
             state.step += n
-            if finished:
-                for ret, length in finished:
-                    state.episode += 1
-                    state.recent_returns.append(ret)
-                    log.episode(state.step, state.episode, ret, length, state.wall)
-                if max_episodes is not None and state.episode >= max_episodes:
-                    break
-                if log.stop_requested:
-                    break
-            if state.step >= next_event:
-                if end_step is not None and state.step >= end_step:
-                    break
-                if state.step >= next_progress:
-                    next_progress = state.step + PROGRESS_EVERY - state.step % PROGRESS_EVERY
-                    log.interval(state.step, state.wall)
-                if next_save is not None and state.step >= next_save:
-                    next_save = _next_multiple(state.step, settings.save_every)
-                    state.obs = obs
-                    try:
-                        save_fn()
-                    except RunFailure as failure:
-                        failure.step = state.step
-                        raise
-                if next_eval is not None and state.step >= next_eval:
-                    next_eval = _next_multiple(state.step, settings.eval_every)
-                    if _evaluate_and_check(state, log, evaluate_fn, settings.stop_at_return):
-                        break
-                if log.stop_requested:
-                    break
-                next_event = min(
-                    x for x in (next_eval, next_save, next_progress, end_step) if x is not None
-                )
+            if finished and record_episodes(state, log, finished, settings):
+                break
+            if state.step >= events.next_event and events.handle(log, evaluate_fn, save_fn, obs):
+                break
     except RunFailure as failure:
         if failure.step is None:
             failure.step = state.step + n  # the step being played when it failed
@@ -145,6 +112,75 @@ def train(
     finally:
         state.obs = obs  # what the next step would act on: a checkpoint resumes from here
     log.interval(state.step, state.wall)
+
+
+def record_episodes(
+    state: LoopState, log: RunLog, finished: list[tuple[float, int]], settings: LoopSettings
+) -> bool:
+    """Count and log the episodes that ended; return whether the run must stop (its episode
+    budget is spent, or a callback asked for it)."""
+    for ret, length in finished:
+        state.episode += 1
+        state.recent_returns.append(ret)
+        log.episode(state.step, state.episode, ret, length, state.wall)
+    budget = settings.max_episodes
+    if budget is not None and state.episode >= state.episodes_at_start + budget:
+        return True
+    return bool(log.stop_requested)
+
+
+class Events:
+    """What happens every so many steps — progress, checkpoints, evaluations — and the end of
+    the budget. The loop asks :meth:`handle` only once ``state.step`` reaches ``next_event``,
+    one integer comparison per step; a loop that advances by whole rollouts (the distributed
+    one) asks it after each."""
+
+    def __init__(self, settings: LoopSettings, state: LoopState) -> None:
+        self.settings, self.state = settings, state
+        step = state.step
+        state.episodes_at_start = state.episode
+        self.end_step = step + settings.max_steps if settings.max_steps else None
+        self.next_eval = _next_multiple(step, settings.eval_every)
+        self.next_save = _next_multiple(step, settings.save_every)
+        # On multiples, so that a resumed run logs its metrics over the same intervals.
+        self.next_progress = (step // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+        self.next_event = self._earliest()
+
+    def _earliest(self) -> int:
+        due = (self.next_eval, self.next_save, self.next_progress, self.end_step)
+        return min(x for x in due if x is not None)
+
+    def handle(
+        self,
+        log: RunLog,
+        evaluate_fn: Callable[[], tuple[float, float, int]],
+        save_fn: Callable[[], None],
+        obs: np.ndarray | None,
+    ) -> bool:
+        """Do what is due at ``state.step``; return whether the run must stop. ``obs`` is what
+        the next step acts on, kept in the checkpoint (None: the envs are not this process's)."""
+        state, settings, step = self.state, self.settings, self.state.step
+        if self.end_step is not None and step >= self.end_step:
+            return True
+        if step >= self.next_progress:
+            self.next_progress = step + PROGRESS_EVERY - step % PROGRESS_EVERY
+            log.interval(step, state.wall)
+        if self.next_save is not None and step >= self.next_save:
+            self.next_save = _next_multiple(step, settings.save_every)
+            state.obs = obs
+            try:
+                save_fn()
+            except RunFailure as failure:
+                failure.step = step
+                raise
+        if self.next_eval is not None and step >= self.next_eval:
+            self.next_eval = _next_multiple(step, settings.eval_every)
+            if _evaluate_and_check(state, log, evaluate_fn, settings.stop_at_return):
+                return True
+        if log.stop_requested:
+            return True
+        self.next_event = self._earliest()
+        return False
 
 
 def _next_multiple(step: int, every: int) -> int | None:

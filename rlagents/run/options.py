@@ -41,11 +41,14 @@ class RunOptions:
     tensorboard: bool = True  # TensorBoard event files in the run directory
     video: bool = False  # mp4s of the final evaluation's episodes in RUN_DIR/videos
     video_episodes: int | None = None  # None: every episode of the final evaluation
+    workers: int | None = None  # remote rollout workers on Ray (None: this process plays)
+    ray_address: str | None = None  # a Ray cluster's HOST:PORT (None: a local Ray)
 
     def check(self) -> None:
         """Refuse values no run can use, with the option's name (the CLI's spelling)."""
         positive = {"steps": self.steps, "episodes": self.episodes, "num_envs": self.num_envs}
         positive |= {"eval_max_steps": self.eval_max_steps, "video_episodes": self.video_episodes}
+        positive |= {"workers": self.workers}
         for name, value in positive.items():
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value!r}")

@@ -99,7 +99,8 @@ class Run:
         )
         self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset, preset_kwargs)
         self.config = self._build_config()
-        self.num_envs = opts.num_envs or self._recommended_num_envs()
+        self.workers = self._choose_workers()
+        self.num_envs = opts.num_envs or self._recommended_num_envs()  # per worker, if any
         envlib.check_num_envs(self.env_id, self.num_envs)
         self.checkpoint_dir = Path(opts.save) if opts.save else None
         self._move_aside_before_saving = self._check_save_target() if opts.save else False
@@ -108,7 +109,7 @@ class Run:
         obs_space, act_space = self.observation_space, self.action_space
         self._check_spaces(obs_space, act_space)
         self.agent: Agent = self.agent_cls(
-            obs_space, act_space, self.config, num_envs=self.num_envs, seed=self.seed
+            obs_space, act_space, self.config, num_envs=self.learner_num_envs, seed=self.seed
         )
         self.state = LoopState()
         if self.meta:
@@ -121,6 +122,42 @@ class Run:
         self.eval_env: gym.Env | None = None
         self.eval_seconds = 0.0
         self.train_wall = self.train_eval_seconds = 0.0
+
+    def _choose_workers(self) -> int:
+        """Remote workers: ``--workers`` for an agent that learns from workers' rollouts, its
+        ``num_workers`` for one that learns from their gradients (A3C); 0: this process plays."""
+        opts, remote = self.opts, self.agent_cls.remote
+        if remote == "gradients":
+            workers = int(self.config.num_workers)
+        elif opts.workers:
+            if remote != "rollouts":
+                able = registry.agents_with_remote("rollouts")
+                raise ConfigError(
+                    f"agent {self.agent_name!r} learns in one process and cannot use --workers; "
+                    f"agents that collect on workers: {', '.join(able) or 'none'}"
+                )
+            workers = opts.workers
+        else:
+            workers = 0
+        if opts.ray_address and not workers:
+            raise ConfigError(
+                "--ray-address is where remote workers run: add --workers N "
+                f"(agent {self.agent_name!r} runs in this process otherwise)"
+            )
+        if workers:
+            from rlagents import distributed
+
+            distributed.import_ray(f"agent {self.agent_name!r} with {workers} workers")
+            if opts.ray_address:
+                distributed.check_ray_address(opts.ray_address)
+        return workers
+
+    @property
+    def learner_num_envs(self) -> int:
+        """The envs whose steps one update learns from: every worker's for a rollout agent."""
+        if self.workers and self.agent_cls.remote == "rollouts":
+            return self.workers * self.num_envs
+        return self.num_envs
 
     def _choose_seed(self) -> int:
         """The seed given; when resuming, the checkpoint's; else a random one (recorded)."""
@@ -165,6 +202,14 @@ class Run:
         else:
             overrides.update(self.hyperparam_overrides())
         overrides.update(self.opts.config)
+        if self.opts.workers and self.agent_cls.remote == "gradients":
+            given = self.opts.config.get("num_workers")
+            if given is not None and str(given) != str(self.opts.workers):
+                raise ConfigError(
+                    f"--workers {self.opts.workers} and --set num_workers={given} disagree; "
+                    "give one of them"
+                )
+            overrides["num_workers"] = self.opts.workers  # an A3C's workers are its num_workers
         return build_config(self.agent_cls.Config, overrides)
 
     def hyperparam_overrides(self) -> dict[str, Any]:
@@ -195,7 +240,12 @@ class Run:
                 return int(table[key])
         return 1
 
-    def _make_stepper(self) -> SingleEnvStepper | VectorEnvStepper:
+    def _make_stepper(self) -> SingleEnvStepper | VectorEnvStepper | None:
+        if self.workers:  # the workers build their own envs; one here tells the spaces
+            env = self.factory.make()
+            self._spaces = (env.observation_space, env.action_space)
+            env.close()
+            return None
         check = not self.opts.allow_nonfinite
         if self.num_envs == 1:
             return SingleEnvStepper(self.factory.make(), check_finite=check, name=self.env_id)
@@ -204,11 +254,11 @@ class Run:
 
     @property
     def observation_space(self) -> spaces.Space:
-        return self.stepper.observation_space
+        return self.stepper.observation_space if self.stepper else self._spaces[0]
 
     @property
     def action_space(self) -> spaces.Space:
-        return self.stepper.action_space
+        return self.stepper.action_space if self.stepper else self._spaces[1]
 
     def _check_spaces(self, obs_space: spaces.Space, act_space: spaces.Space) -> None:
         problem = self.agent_cls.check_spaces(obs_space, act_space)
@@ -246,7 +296,7 @@ class Run:
             _note(f"note: the resumed run starts new episodes: {why}")
             self.agent.envs_restarted()
             return
-        assert run_state is not None
+        assert run_state is not None and self.stepper is not None
         try:
             env_snapshot.restore_env(self._env_object(), run_state["env"])
             self.stepper.load_episode_state(run_state["episodes"])
@@ -259,6 +309,8 @@ class Run:
         self.state.recent_returns.extend(float(r) for r in run_state.get("recent_returns", []))
 
     def _why_episodes_cannot_continue(self, run_state: dict[str, Any] | None) -> str | None:
+        if self.stepper is None:
+            return f"this run plays on {self.workers} remote workers"
         if not run_state:
             return "the checkpoint holds no env state (it was written by an older rlagents)"
         if run_state.get("why_not"):
@@ -274,6 +326,7 @@ class Run:
 
     def _env_object(self) -> Any:
         stepper = self.stepper
+        assert stepper is not None
         return stepper.env if isinstance(stepper, SingleEnvStepper) else stepper.envs
 
     def _check_save_target(self) -> bool:
@@ -467,12 +520,30 @@ class Run:
             stop_at_return=opts.stop_at_return,
             seed=self.seed,
             check_actions=action_check(
-                self.action_space, self.num_envs, allow_nonfinite=opts.allow_nonfinite
+                self.action_space, self.learner_num_envs, allow_nonfinite=opts.allow_nonfinite
             ),
         )
         self.state.wall_start = time.perf_counter()
         self.log = log
-        train(self.agent, self.stepper, log, settings, self.state, self._evaluate, self.save)
+        if self.stepper is not None:
+            train(self.agent, self.stepper, log, settings, self.state, self._evaluate, self.save)
+            return
+        from rlagents import distributed
+
+        spec = distributed.WorkerSpec(
+            self.agent_name, self.config, self.factory, self.num_envs, opts.allow_nonfinite
+        )
+        distributed.train_on_workers(
+            self.agent,
+            spec,
+            self.workers,
+            opts.ray_address,
+            log,
+            settings,
+            self.state,
+            self._evaluate,
+            self.save,
+        )
 
     def _evaluate(self, final: bool = False) -> tuple[float, float, int]:
         """Greedy episodes on the evaluation env; the final evaluation records them with
@@ -572,6 +643,9 @@ class Run:
         """The episodes in progress: the envs' snapshot, the next observation, the returns so
         far — what makes N/2 steps and N/2 resumed the same run as N steps."""
         state: dict[str, Any] = {"num_envs": self.num_envs, "why_not": None}
+        if self.stepper is None:
+            state["why_not"] = f"its envs ran on {self.workers} remote workers"
+            return state
         if self.state.obs is None:
             state["why_not"] = "the run stopped before its first step"
             return state
@@ -595,6 +669,7 @@ class Run:
             "env_kwargs": self.factory.make_kwargs,
             "seed": self.seed,
             "num_envs": self.num_envs,
+            "workers": self.workers,
             "config": config_to_dict(self.config),
             "options": dataclasses.asdict(self.opts),
             "package_version": rlagents.__version__,

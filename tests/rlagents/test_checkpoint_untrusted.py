@@ -111,6 +111,7 @@ BUILT_IN = {
     "dqn": ("CartPole-v1", DQN_CONFIG),
     "ppo": ("CartPole-v1", {"n_steps": 64, "batch_size": 32, "normalize_rewards": True}),
     "a2c": ("CartPole-v1", {"n_steps": 5, "normalize_observations": True}),
+    "a3c": ("CartPole-v1", {"n_steps": 5, "normalize_observations": True}),
     "reinforce": ("CartPole-v1", {}),
     "cem": ("CartPole-v1", {}),
     "trpo": ("Pendulum-v1", {"n_steps": 32, "normalize_observations": True}),

@@ -113,6 +113,7 @@ RULE_CASES = [
     ("trpo", "line_search_max_iter", ["0"], ["1"]),
     ("trpo", "n_critic_updates", ["0"], ["1"]),
     ("trpo", "sub_sampling_factor", ["0"], ["1", "4"]),
+    ("a3c", "num_workers", ["0"], ["1", "8"]),
 ]
 
 

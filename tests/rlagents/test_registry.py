@@ -29,6 +29,7 @@ def test_builtins_and_the_installed_plugin_are_listed_with_their_distribution():
         "dqn",
         "reinforce",
         "a2c",
+        "a3c",
         "ppo",
         "trpo",
         "ddpg",
