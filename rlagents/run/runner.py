@@ -100,7 +100,7 @@ class Run:
         self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset, preset_kwargs)
         self.config = self._build_config()
         self.workers = self._choose_workers()
-        self.num_envs = opts.num_envs or self._recommended_num_envs()  # per worker, if any
+        self.num_envs = opts.num_envs or self._default_num_envs()  # per worker, if any
         envlib.check_num_envs(self.env_id, self.num_envs)
         self.checkpoint_dir = Path(opts.save) if opts.save else None
         self._move_aside_before_saving = self._check_save_target() if opts.save else False
@@ -229,6 +229,14 @@ class Run:
             if key and key in table:
                 return dict(table[key])
         return {}
+
+    def _default_num_envs(self) -> int:
+        """The tuned set's envs; on rollout workers, split among them (rounded up), so that
+        ``--workers N`` keeps the batch the set was tuned with."""
+        recommended = self._recommended_num_envs()
+        if self.workers and self.agent_cls.remote == "rollouts":
+            return -(-recommended // self.workers)
+        return recommended
 
     def _recommended_num_envs(self) -> int:
         """A tuned set is made for a number of envs (rl-zoo3's n_envs); use it."""

@@ -2,6 +2,7 @@
 episodes' boundaries; it learns as the single-process agent with N × num_envs envs does."""
 
 import itertools
+import json
 import subprocess
 import sys
 import time
@@ -134,12 +135,12 @@ def _boot_rows(buffer):
 
 
 def test_ppo_on_two_workers_learns_cartpole_as_with_eight_envs(local_ray, tmp_path):
+    # no num_envs: the tuned set's 8 envs are split, 4 on each worker
     result = rlagents.train(
         "CartPole-v1",
         "ppo",
         steps=50_000,
         seed=0,
-        num_envs=4,
         workers=2,
         eval_every=10_000,
         stop_at_return=475,
@@ -148,6 +149,8 @@ def test_ppo_on_two_workers_learns_cartpole_as_with_eight_envs(local_ray, tmp_pa
     )
     assert result.summary["eval_mean_return"] >= 475
     assert result.agent.num_envs == 8  # the learner's batch is every worker's envs
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (record["num_envs"], record["workers"]) == (4, 2)
 
 
 def test_an_agent_without_the_seam_refuses_workers(tmp_path):
