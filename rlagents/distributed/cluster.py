@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rlagents.errors import ConfigError
+from rlagents.run.failures import RunFailure
 
 RAY_EXTRA = "pip install 'rlagents[ray]'"
 CONNECT_TIMEOUT_S = 3.0
@@ -70,7 +71,15 @@ def ray_session(address: str | None) -> Iterator[Any]:
         "configure_logging": True,
     }
     if address:
-        ray.init(address=address, **options)
+        try:
+            ray.init(address=address, **options)
+        except ConnectionError as err:
+            raise RunFailure(
+                "ray",
+                f"cannot join the Ray cluster at {address} ({str(err).split('. ')[0]}); if it "
+                "was started with token authentication (Ray 2.60's `ray start` does), run with "
+                "RAY_AUTH_MODE=token as well",
+            ) from None
     else:
         ray.init(num_cpus=local_cpus(), **options)
     try:
