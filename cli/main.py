@@ -105,7 +105,8 @@ def rlrun() -> None:
 @rlrun.command(
     "train",
     context_settings=HELP,
-    epilog="Other commands: rlrun plot RUN_DIR... (learning curves). "
+    epilog="Other commands: rlrun plot RUN_DIR... (learning curves), rlrun compare GROUP... "
+    "(a table over --seeds groups). "
     "`rlrun COMMAND --help` tells more; `rlrun --env ...` is `rlrun train --env ...`.",
 )
 @click.option(
@@ -131,6 +132,12 @@ def rlrun() -> None:
     "--num-envs",
     type=click.IntRange(min=1),
     help="Envs stepped together. [default: what the agent's tuned set was made for, else 1]",
+)
+@click.option(
+    "--seeds",
+    "seeds_text",
+    metavar="A-B|A,B,C",
+    help="One run per seed, in parallel on Ray, and their aggregate (RUN_DIR/aggregate.json).",
 )
 @click.option(
     "--workers",
@@ -267,11 +274,39 @@ def train_command(
     options["config"] = envlib.parse_key_values(options.pop("set_pairs"), "--set")
     options["env_kwargs"] = envlib.parse_env_kwargs(options["env_kwargs"])
     options["preset_kwargs"] = envlib.parse_preset_kwargs(options["preset_kwargs"])
+    seeds_text = options.pop("seeds_text")
+    if seeds_text:
+        return train_seed_group(RunOptions(tensorboard=not no_tensorboard, **options), seeds_text)
     run = Run(RunOptions(tensorboard=not no_tensorboard, **options))
     run.extra_loggers.append(ProgressBar(run.budget, run.state.step, disable=quiet))
     result = run.execute()
     print(summary_line(result.summary), flush=True)
     return exit_status(result)
+
+
+def train_seed_group(opts: RunOptions, seeds_text: str) -> int:
+    """``--seeds``: a line per seed as it ends, then the group's; 1 if a seed failed."""
+    from rlagents.experiments.seeds import parse_seeds, train_seeds
+
+    def report(outcome: dict[str, Any]) -> None:
+        if outcome.get("summary"):
+            click.echo(summary_line(outcome["summary"]), err=False)
+        if outcome.get("error"):
+            click.echo(f"rlrun: error: seed {outcome['seed']}: {outcome['error']}", err=True)
+
+    result = train_seeds(opts, parse_seeds(seeds_text), seeds_text, report=report)
+    final, count = result["final"], len(result["seeds"])
+    text = (
+        f"median {_fmt(final['median'])}, IQM {_fmt(final['iqm'])}, "
+        f"95% interval of the mean [{_fmt(final['ci95'][0])}, {_fmt(final['ci95'][1])}]"
+        if final["n"]
+        else "no evaluation"
+    )
+    click.echo(
+        f"seeds {seeds_text}: {count - len(result['failed'])}/{count} runs done; final evaluation "
+        f"{text}; aggregate in {result['group_dir']}/aggregate.json"
+    )
+    return EXIT_FAILED if result["failed"] else 0
 
 
 def exit_status(result: TrainResult) -> int:
@@ -338,10 +373,24 @@ def plot_command(
     run_dirs: tuple[str, ...], out: str, x_axis: str, evaluations: bool, smooth: int
 ) -> int:
     """Learning curves of RUN_DIRS: one line per env and agent, a band over seeds."""
+    from rlagents.experiments.seeds import expand_groups
     from rlagents.run.plot import plot_runs
 
-    path = plot_runs(run_dirs, out, x=x_axis, evaluations=evaluations, smooth=smooth)  # type: ignore[arg-type]
+    runs = expand_groups(run_dirs)
+    path = plot_runs(runs, out, x=x_axis, evaluations=evaluations, smooth=smooth)  # type: ignore[arg-type]
     click.echo(f"wrote {path}")
+    return 0
+
+
+@rlrun.command("compare", context_settings=HELP)
+@click.argument("groups", nargs=-1, required=True, type=click.Path())
+@click.option("--markdown", is_flag=True, help="A Markdown table, to paste into a README.")
+def compare_command(groups: tuple[str, ...], markdown: bool) -> int:
+    """A table over run groups (rlrun --seeds directories) of one env: final and best return,
+    steps and seconds to the target, steps/s."""
+    from rlagents.experiments.compare import compare
+
+    click.echo(compare(groups, markdown=markdown))
     return 0
 
 

@@ -511,6 +511,10 @@ class Run:
             return
         _note(f"note: no emergency checkpoint could be written ({'; '.join(problems)})")
 
+    def close(self) -> None:
+        """Release the envs of a run that will not be executed (``execute`` closes its own)."""
+        self._close_envs()
+
     def _close_envs(self) -> None:
         for env in (self.stepper, self.eval_env):
             if env is not None:

@@ -112,6 +112,8 @@ class FaultyConfig:
     """update() returns a metric that is not a number."""
     interrupt_at: int = 0
     """act() raises KeyboardInterrupt (as Ctrl-C would)."""
+    fail_with_seed: int = -1
+    """act() raises at once in a run with this seed (one seed of a --seeds group)."""
 
 
 class FaultyAgent(Agent):
@@ -137,7 +139,7 @@ class FaultyAgent(Agent):
             return self._random(n)
         if self._due(c.interrupt_at):
             raise KeyboardInterrupt
-        if self._due(c.raise_in_act_at):
+        if self._due(c.raise_in_act_at) or self.seed == c.fail_with_seed:
             raise ValueError("simulated fault in act()")
         actions = self._random(n)
         if self._due(c.bad_shape_at):

@@ -1,0 +1,96 @@
+"""A table over run groups (``rlrun --seeds`` directories): final and best return, steps and
+seconds to the target, steps/s — as aligned text or as Markdown for a README."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rlagents.errors import RLAgentsError
+from rlagents.experiments.seeds import AGGREGATE_FILE
+
+COLUMNS = (
+    "group",
+    "agent",
+    "seeds",
+    "final: median [IQM] (95% CI)",
+    "best: median",
+    "steps to target: median (reached)",
+    "s to target: median",
+    "steps/s",
+)
+
+
+class CompareError(RLAgentsError):
+    """Groups that cannot be compared (not groups, or of different envs)."""
+
+
+def read_group(path: str | os.PathLike[str]) -> dict[str, Any]:
+    file = Path(path) / AGGREGATE_FILE
+    if not file.exists():
+        raise CompareError(
+            f"{path} is not a run group (no {AGGREGATE_FILE}); pass directories made by "
+            "rlrun --seeds"
+        )
+    try:
+        group = json.loads(file.read_text())
+    except (OSError, ValueError) as err:
+        raise CompareError(f"{file} cannot be read ({err}); run the group again") from None
+    return {**group, "name": Path(path).name}
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def group_row(group: dict[str, Any]) -> list[str]:
+    final, best = group["final"], group["best"]
+    steps, seconds = group["steps_to_target"], group["seconds_to_target"]
+    total = len(group["seeds"])
+    interval = (
+        f"[{_number(final['ci95'][0])}, {_number(final['ci95'][1])}]" if final["ci95"] else "n/a"
+    )
+    reached = (
+        f"{_number(steps['median'], 0)} ({steps['n']}/{total})"
+        if group.get("target") is not None
+        else "no target"
+    )
+    return [
+        group["name"],
+        str(group["agent"]),
+        f"{total - len(group['failed'])}/{total}",
+        f"{_number(final['median'])} [{_number(final['iqm'])}] {interval}",
+        _number(best["median"]),
+        reached,
+        _number(seconds["median"], 0) if group.get("target") is not None else "-",
+        _number(group["steps_per_second"]["median"], 0),
+    ]
+
+
+def compare(paths: Sequence[str | os.PathLike[str]], *, markdown: bool = False) -> str:
+    """The table over the groups at ``paths``; groups of different envs are refused."""
+    if not paths:
+        raise CompareError("no run groups given; pass directories made by rlrun --seeds")
+    groups = [read_group(p) for p in paths]
+    envs = sorted({str(g["env"]) for g in groups})
+    if len(envs) > 1:
+        by_env = "; ".join(
+            f"{env}: {', '.join(g['name'] for g in groups if g['env'] == env)}" for env in envs
+        )
+        raise CompareError(
+            f"these groups ran on different envs ({by_env}); their returns do not compare — "
+            "compare groups of one env at a time"
+        )
+    rows = [list(COLUMNS), *(group_row(g) for g in groups)]
+    targets = {g.get("target") for g in groups}
+    head = f"{envs[0]}, target {', '.join(_number(t) for t in targets if t is not None) or 'none'}"
+    if markdown:
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(COLUMNS)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+        return f"{head}\n\n" + "\n".join(lines)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    return head + "\n" + "\n".join(line.rstrip() for line in lines)

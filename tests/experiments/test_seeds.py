@@ -1,0 +1,145 @@
+"""``--seeds``: one run per seed, identical to single runs; the aggregate's statistics; a failing
+seed does not stop the others; ``rlrun compare`` and ``rlrun plot`` over groups."""
+
+import json
+
+import numpy as np
+import pytest
+from rlagents_test_plugin.runner import invoke
+
+from rlagents.errors import ConfigError
+from rlagents.experiments.seeds import aggregate, parse_seeds
+from rlagents.experiments.stats import bootstrap_interval, iqm, summarize
+from rlagents.run.options import RunOptions
+
+PPO = ("--env", "CartPole-v1", "--agent", "ppo", "--set", "n_steps=64", "--set", "batch_size=64")
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [("0-3", [0, 1, 2, 3]), ("1,5,9", [1, 5, 9]), ("0-2,2,7", [0, 1, 2, 7]), (" 4 ", [4])],
+)
+def test_seeds_are_parsed(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "a-b", "3-1", "1,,2", "-1"])
+def test_bad_seeds_are_one_line(text):
+    with pytest.raises(ConfigError, match=r"^--seeds "):
+        parse_seeds(text)
+
+
+def test_statistics_against_a_hand_computed_example():
+    values = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 1000.0]
+    assert iqm(values) == pytest.approx((30 + 40 + 50 + 60) / 4)  # 2 cut from each end
+    summary = summarize([*values, None])
+    assert summary["n"] == 8 and summary["missing"] == 1
+    assert summary["mean"] == pytest.approx(160.0)
+    assert summary["median"] == pytest.approx(45.0)
+    assert summary["std"] == pytest.approx(float(np.std(values)))
+    low, high = summary["ci95"]
+    assert low < 160.0 < high and low >= 10.0 and high <= 1000.0
+    assert bootstrap_interval(values) == (low, high)  # a fixed generator: the same every call
+
+
+def _fake_run(root, seed, evals, steps=1000, sps=500.0):
+    run = root / f"s{seed}"
+    run.mkdir(parents=True)
+    lines = ["step,wall_seconds,mean_return,std_return,episodes"]
+    lines += [f"{s},{s / 100},{m},0,10" for s, m in evals]
+    (run / "evaluations.csv").write_text("\n".join(lines) + "\n")
+    summary = {"steps": steps, "wall_seconds": steps / sps, "steps_per_second": sps}
+    (run / "summary.json").write_text(json.dumps(summary))
+    (run / "config.json").write_text("{}")
+
+
+def test_the_aggregate_of_a_hand_made_group(tmp_path):
+    _fake_run(tmp_path, 0, [(100, 50.0), (200, 480.0), (300, 300.0)])
+    _fake_run(tmp_path, 1, [(100, 100.0), (200, 200.0), (300, 490.0)])
+    _fake_run(tmp_path, 2, [(100, 20.0), (200, 30.0), (300, 40.0)])
+    opts = RunOptions(env_id="CartPole-v1", agent="ppo", stop_at_return=475.0)
+    outcomes = {s: {"status": "done"} for s in (0, 1, 2)} | {3: {"status": "failed", "error": "x"}}
+    result = aggregate(tmp_path, opts, outcomes)
+    assert result["per_seed"]["0"]["final"] == 300.0 and result["per_seed"]["0"]["best"] == 480.0
+    assert [result["per_seed"][s]["steps_to_target"] for s in "012"] == [200, 300, None]
+    assert result["per_seed"]["1"]["seconds_to_target"] == 3.0
+    assert result["failed"] == {"3": "x"}
+    assert result["final"]["median"] == 300.0 and result["final"]["mean"] == pytest.approx(830 / 3)
+    assert result["steps_to_target"]["median"] == 250.0
+    assert result["steps_to_target"]["missing"] == 1
+
+
+def test_seed_runs_are_the_single_runs_with_those_seeds(local_ray, tmp_path):
+    group = tmp_path / "group"
+    common = (*PPO, "--steps", "1024", "--eval-every", "512", "--eval-episodes", "2")
+    result = invoke(*common, "--seeds", "0-1", run_dir=group)
+    assert result.exit_code == 0, result.stderr
+    assert "seeds 0-1: 2/2 runs done" in result.stdout
+    single = invoke(*common, "--seed", "1", run_dir=tmp_path / "single")
+    assert single.exit_code == 0, single.stderr
+    for name in ("progress.csv", "evaluations.csv"):
+        ours = [row.split(",")[2] for row in (group / "s1" / name).read_text().splitlines()]
+        theirs = [
+            row.split(",")[2] for row in (tmp_path / "single" / name).read_text().splitlines()
+        ]
+        assert ours == theirs  # the returns, episode by episode (the wall seconds differ)
+    result = json.loads((group / "aggregate.json").read_text())
+    assert sorted(result["per_seed"]) == ["0", "1"] and not result["failed"]
+    plot = invoke("plot", group, "--out", tmp_path / "curves.png", "--eval")  # mean and band
+    assert plot.exit_code == 0, plot.stderr
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_a_failing_seed_is_reported_and_the_others_finish(local_ray, tmp_path):
+    group = tmp_path / "group"
+    result = invoke(
+        *("--env", "CartPole-v1", "--agent", "rlagents_test_plugin.faults:FaultyAgent"),
+        *("--set", "fail_with_seed=1", "--steps", "300", "--seeds", "0-2"),
+        run_dir=group,
+    )
+    assert result.exit_code == 1
+    assert "rlrun: error: seed 1: " in result.stderr and "simulated fault in act()" in result.stderr
+    assert "seeds 0-2: 2/3 runs done" in result.stdout
+    aggregate_ = json.loads((group / "aggregate.json").read_text())
+    assert sorted(aggregate_["per_seed"]) == ["0", "2"] and list(aggregate_["failed"]) == ["1"]
+
+
+def test_bad_group_options_fail_before_ray_starts(tmp_path):
+    for extra, message in (
+        (("--seeds", "0-1", "--seed", "3"), "give --seed or --seeds, not both"),
+        (("--seeds", "2-1"), "--seeds '2-1': the range 2-1 is empty"),
+        (("--seeds", "0-1", "--set", "n_stepz=3"), "n_stepz"),
+    ):
+        result = invoke(*PPO, *extra, run_dir=tmp_path / "g")
+        assert result.exit_code == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("rlrun: error: ") and message in line
+        assert not (tmp_path / "g").exists()
+
+
+def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):
+    for name, env, finals in (("a", "CartPole-v1", [400, 500]), ("b", "CartPole-v1", [100, 200])):
+        root = tmp_path / name
+        for seed, final in enumerate(finals):
+            _fake_run(root, seed, [(100, final / 2), (200, final)])
+        opts = RunOptions(env_id=env, agent=name, stop_at_return=475.0)
+        outcomes = {0: {"status": "done"}, 1: {"status": "done"}}
+        (root / "aggregate.json").write_text(json.dumps(aggregate(root, opts, outcomes)))
+    text = invoke("compare", tmp_path / "a", tmp_path / "b")
+    assert text.exit_code == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == "CartPole-v1, target 475.0"
+    assert lines[2].split()[:3] == ["a", "a", "2/2"] and "450.0" in lines[2]
+    assert "200 (1/2)" in lines[2] and "n/a (0/2)" in lines[3]
+    markdown = invoke("compare", tmp_path / "a", tmp_path / "b", "--markdown").stdout
+    assert "| a | a | 2/2 | 450.0 [450.0]" in markdown
+    other = tmp_path / "c"
+    _fake_run(other, 0, [(100, -200.0)])
+    opts = RunOptions(env_id="Pendulum-v1", agent="td3")
+    (other / "aggregate.json").write_text(
+        json.dumps(aggregate(other, opts, {0: {"status": "done"}}))
+    )
+    mixed = invoke("compare", tmp_path / "a", other)
+    assert mixed.exit_code == 2
+    assert mixed.stderr.startswith("rlrun: error: these groups ran on different envs")
+    assert invoke("compare", tmp_path / "a" / "s0").exit_code == 2  # not a group
