@@ -16,7 +16,9 @@ import logging
 import math
 import os
 import sys
+import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import click
@@ -379,6 +381,73 @@ def plot_command(
     runs = expand_groups(run_dirs)
     path = plot_runs(runs, out, x=x_axis, evaluations=evaluations, smooth=smooth)  # type: ignore[arg-type]
     click.echo(f"wrote {path}")
+    return 0
+
+
+@rlrun.command("sweep", context_settings=HELP)
+@click.option("--env", "env_id", required=True, metavar="ID", help="Gymnasium env id.")
+@click.option("--agent", required=True, metavar="NAME", help="Registered agent name.")
+@click.option(
+    "--space",
+    "space_path",
+    required=True,
+    type=click.Path(),
+    help="YAML: Config field -> {choice|uniform|loguniform|int: [...]}.",
+)
+@click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--seeds",
+    "seeds_text",
+    default="3",
+    show_default=True,
+    metavar="K|A-B|A,B",
+    help="Seeds each trial is scored over (K: seeds 0..K-1).",
+)
+@click.option("--steps", type=click.IntRange(min=1), required=True, help="Env steps per seed.")
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=1),
+    help="Evaluate (and report to the scheduler) every N steps. [default: --steps / 10]",
+)
+@click.option("--eval-episodes", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--num-envs", type=click.IntRange(min=1), help="Envs per run. [default: the set's]")
+@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="Fixed overrides.")
+@click.option("--hyperparams", default="auto", show_default=True, help="The base tuned set.")
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    help="The sweep's directory; an existing one resumes. "
+    "[default: runs/sweep_<env>_<agent>_<time>]",
+)
+@click.option("--ray-address", metavar="HOST:PORT", help="Run the trials on this Ray cluster.")
+def sweep_command(
+    space_path: str,
+    trials: int,
+    seeds_text: str,
+    run_dir: str | None,
+    set_pairs: tuple[str, ...],
+    **options: Any,
+) -> int:
+    """Search hyper-parameters with Ray Tune (Optuna's TPE, ASHA), each trial over several
+    seeds; write the best as a tuned set (RUN_DIR/best.yaml) for --hyperparams."""
+    from rlagents.experiments.seeds import parse_seeds
+    from rlagents.experiments.sweep import BEST_FILE, run_sweep
+
+    seeds = list(range(int(seeds_text))) if seeds_text.isdigit() else parse_seeds(seeds_text)
+    if not seeds:
+        raise click.BadParameter("give at least one seed", param_hint="--seeds")
+    options["eval_every"] = options["eval_every"] or max(1, options["steps"] // 10)
+    opts = RunOptions(config=envlib.parse_key_values(set_pairs, "--set"), **options)
+    if run_dir is None:
+        env = opts.env_id.replace("/", "-") if opts.env_id else "env"
+        run_dir = f"runs/sweep_{env}_{opts.agent}_{time.strftime('%Y%m%d-%H%M%S')}"
+    found = run_sweep(opts, space_path, trials=trials, seeds=seeds, sweep_dir=Path(run_dir))
+    values = ", ".join(f"{k}={v}" for k, v in found["best"].items())
+    click.echo(
+        f"sweep: {found['trials']} trials × {len(seeds)} seeds; best score "
+        f"{found['score']:.2f} with {values}; written to {run_dir}/{BEST_FILE} "
+        f"(rlrun --env {opts.env_id} --agent {opts.agent} --hyperparams {run_dir}/{BEST_FILE})"
+    )
     return 0
 
 

@@ -218,6 +218,8 @@ class Run:
         choice = self.opts.hyperparams
         if choice == envlib.NONE:
             return {}
+        if choice.endswith((".yaml", ".yml")):
+            return read_tuned_set(choice)
         if choice != envlib.AUTO:
             if choice not in table:
                 raise ConfigError(
@@ -741,6 +743,23 @@ class Run:
 
 
 log = logging.getLogger("rlagents.run")  # notes and warnings; rlrun prints them as "rlrun: ..."
+
+
+def read_tuned_set(path: str) -> dict[str, Any]:
+    """A tuned set in a YAML file (``rlrun sweep``'s ``best.yaml``): Config field → value."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(Path(path).read_text())
+    except OSError as err:
+        raise ConfigError(f"--hyperparams {path}: cannot read it ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"--hyperparams {path}: not YAML ({' '.join(str(err).split())})"
+        ) from None
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+        raise ConfigError(f"--hyperparams {path}: expected a mapping of Config fields to values")
+    return values
 
 
 def _note(text: str) -> None:

@@ -1,0 +1,71 @@
+"""``rlrun sweep``: a bad space is one line before Ray starts; a tiny sweep completes on the local
+Ray, writes a best set that ``--hyperparams`` loads, and resumes from its directory."""
+
+import json
+
+import pytest
+import yaml
+from rlagents_test_plugin.runner import invoke
+
+SWEEP = ("sweep", "--env", "CartPole-v1", "--agent", "ppo")
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ("learning_rat: {uniform: [0.1, 0.2]}", "PPOConfig has no field 'learning_rat' (did you"),
+        ("n_epochs: {int: [5.5, 9]}", "n_epochs: 5.5 is not a value it takes"),
+        ("gamma: {uniform: [0.99, 0.9]}", "gamma: the range [0.99, 0.9] is empty"),
+        ("learning_rate: {loguniform: [0, 0.1]}", "is not a value it takes"),
+        ("objective: {choice: []}", "choice takes a non-empty list"),
+        ("gamma: {normal: [0, 1]}", "expected one of {choice: [...]}"),
+        ("- just a list", "expected a mapping of Config fields"),
+    ],
+)
+def test_a_bad_space_is_one_line_before_ray_starts(tmp_path, space, message):
+    path = tmp_path / "space.yaml"
+    path.write_text(space + "\n")
+    result = invoke(*SWEEP, "--space", path, "--steps", "100", "--run-dir", tmp_path / "sweep")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"rlrun: error: --space {path}: ") and message in line
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_sweep_completes_writes_a_best_set_that_loads_and_resumes(local_ray, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {loguniform: [1.0e-4, 3.0e-3]}\nn_epochs: {int: [2, 8]}\n")
+    sweep_dir = tmp_path / "sweep"
+    args = (*SWEEP, "--space", space, "--trials", "4", "--seeds", "2", "--steps", "1024")
+    args += ("--eval-every", "512", "--eval-episodes", "2", "--run-dir", sweep_dir)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr
+    assert "sweep: 4 trials × 2 seeds; best score" in result.stdout
+    best = yaml.safe_load((sweep_dir / "best.yaml").read_text())
+    assert 1e-4 <= best["learning_rate"] <= 3e-3 and 2 <= best["n_epochs"] <= 8
+    assert best["n_steps"] == 32  # the CartPole set the trials started from is in it
+    trials = (sweep_dir / "trials.csv").read_text().splitlines()
+    assert len(trials) == 5  # a header and four trials
+    run = invoke(
+        "--env", "CartPole-v1", "--agent", "ppo", "--hyperparams", sweep_dir / "best.yaml",
+        "--steps", "256", "--eval-episodes", "1", "--run-dir", tmp_path / "run", "--quiet",
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert config["learning_rate"] == best["learning_rate"]
+    assert config["n_epochs"] == best["n_epochs"]
+    again = invoke(*args)  # the same directory: Tune restores the finished sweep
+    assert again.exit_code == 0, again.stderr
+    assert yaml.safe_load((sweep_dir / "best.yaml").read_text()) == best
+
+
+def test_a_tuned_set_file_that_is_not_a_mapping_is_one_line(tmp_path):
+    path = tmp_path / "best.yaml"
+    path.write_text("- 1\n- 2\n")
+    result = invoke(
+        "--env", "CartPole-v1", "--agent", "ppo", "--hyperparams", path, run_dir=tmp_path / "r"
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"rlrun: error: --hyperparams {path}: expected a mapping of Config fields to values"
+    )
