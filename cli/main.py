@@ -142,6 +142,12 @@ def rlrun() -> None:
     help="One run per seed, in parallel on Ray, and their aggregate (RUN_DIR/aggregate.json).",
 )
 @click.option(
+    "--target",
+    type=float,
+    metavar="R",
+    help="With --seeds: the return the aggregate counts steps to (the runs go on).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     help="Collect on N remote workers on Ray, each with --num-envs envs (a2c, ppo, trpo); "
@@ -276,9 +282,14 @@ def train_command(
     options["config"] = envlib.parse_key_values(options.pop("set_pairs"), "--set")
     options["env_kwargs"] = envlib.parse_env_kwargs(options["env_kwargs"])
     options["preset_kwargs"] = envlib.parse_preset_kwargs(options["preset_kwargs"])
-    seeds_text = options.pop("seeds_text")
+    seeds_text, target = options.pop("seeds_text"), options.pop("target")
     if seeds_text:
-        return train_seed_group(RunOptions(tensorboard=not no_tensorboard, **options), seeds_text)
+        opts = RunOptions(tensorboard=not no_tensorboard, **options)
+        return train_seed_group(opts, seeds_text, target)
+    if target is not None:
+        raise click.UsageError(
+            "--target is for --seeds groups; a single run stops with --stop-at-return"
+        )
     run = Run(RunOptions(tensorboard=not no_tensorboard, **options))
     run.extra_loggers.append(ProgressBar(run.budget, run.state.step, disable=quiet))
     result = run.execute()
@@ -286,7 +297,7 @@ def train_command(
     return exit_status(result)
 
 
-def train_seed_group(opts: RunOptions, seeds_text: str) -> int:
+def train_seed_group(opts: RunOptions, seeds_text: str, target: float | None) -> int:
     """``--seeds``: a line per seed as it ends, then the group's; 1 if a seed failed."""
     from rlagents.experiments.seeds import parse_seeds, train_seeds
 
@@ -296,7 +307,8 @@ def train_seed_group(opts: RunOptions, seeds_text: str) -> int:
         if outcome.get("error"):
             click.echo(f"rlrun: error: seed {outcome['seed']}: {outcome['error']}", err=True)
 
-    result = train_seeds(opts, parse_seeds(seeds_text), seeds_text, report=report)
+    seeds = parse_seeds(seeds_text)
+    result = train_seeds(opts, seeds, seeds_text, target=target, report=report)
     final, count = result["final"], len(result["seeds"])
     text = (
         f"median {_fmt(final['median'])}, IQM {_fmt(final['iqm'])}, "

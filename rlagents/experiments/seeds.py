@@ -110,11 +110,14 @@ def train_seeds(
     seeds: list[int],
     seeds_text: str,
     *,
+    target: float | None = None,
     report: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train one run per seed, in parallel on Ray (a local one, or ``opts.ray_address``'s
     cluster), and write the group's aggregate; return it. ``report`` gets each seed's outcome
-    as it ends. What is wrong with the options is found before Ray starts."""
+    as it ends; ``target`` (default: ``--stop-at-return``'s) is the return the aggregate counts
+    the steps to, without stopping the runs. What is wrong with the options is found before Ray
+    starts."""
     from rlagents.distributed.cluster import check_ray_address, import_ray, ray_session
 
     if opts.seed is not None:
@@ -155,9 +158,9 @@ def train_seeds(
             done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
             for ref in done:
                 outcomes[pending[ref]] = _outcome(ray, ref, pending[ref])
-            write_json(group_dir / AGGREGATE_FILE, aggregate(group_dir, opts, outcomes))
+            write_json(group_dir / AGGREGATE_FILE, aggregate(group_dir, opts, outcomes, target))
             raise
-    result = aggregate(group_dir, opts, outcomes)
+    result = aggregate(group_dir, opts, outcomes, target)
     write_json(group_dir / AGGREGATE_FILE, result)
     return result
 
@@ -211,9 +214,13 @@ def seed_result(run_dir: Path, target: float | None) -> dict[str, Any]:
 
 
 def aggregate(
-    group_dir: Path, opts: RunOptions, outcomes: dict[int, dict[str, Any]]
+    group_dir: Path,
+    opts: RunOptions,
+    outcomes: dict[int, dict[str, Any]],
+    target: float | None = None,
 ) -> dict[str, Any]:
     """``aggregate.json``'s contents, from the seeds' run directories."""
+    target = target if target is not None else opts.stop_at_return
     per_seed, failed = {}, {}
     for seed in sorted(outcomes):
         outcome, run_dir = outcomes[seed], group_dir / f"s{seed}"
@@ -221,7 +228,7 @@ def aggregate(
             failed[str(seed)] = outcome.get("error") or "no summary was written"
             continue
         per_seed[str(seed)] = {
-            **seed_result(run_dir, opts.stop_at_return),
+            **seed_result(run_dir, target),
             "status": outcome["status"],
         }
     rows = list(per_seed.values())
@@ -229,7 +236,7 @@ def aggregate(
         "group_dir": str(group_dir),
         "env": opts.env_id,
         "agent": opts.agent,
-        "target": opts.stop_at_return,
+        "target": target,
         "seeds": sorted(outcomes),
         "per_seed": per_seed,
         "failed": failed,

@@ -72,7 +72,7 @@ def test_the_aggregate_of_a_hand_made_group(tmp_path):
 def test_seed_runs_are_the_single_runs_with_those_seeds(local_ray, tmp_path):
     group = tmp_path / "group"
     common = (*PPO, "--steps", "1024", "--eval-every", "512", "--eval-episodes", "2")
-    result = invoke(*common, "--seeds", "0-1", run_dir=group)
+    result = invoke(*common, "--seeds", "0-1", "--target", "20", run_dir=group)
     assert result.exit_code == 0, result.stderr
     assert "seeds 0-1: 2/2 runs done" in result.stdout
     single = invoke(*common, "--seed", "1", run_dir=tmp_path / "single")
@@ -85,6 +85,10 @@ def test_seed_runs_are_the_single_runs_with_those_seeds(local_ray, tmp_path):
         assert ours == theirs  # the returns, episode by episode (the wall seconds differ)
     result = json.loads((group / "aggregate.json").read_text())
     assert sorted(result["per_seed"]) == ["0", "1"] and not result["failed"]
+    assert result["target"] == 20.0 and result["steps_to_target"]["n"] == 2  # runs went on:
+    assert all(seed["steps"] == 1024 for seed in result["per_seed"].values())  # --target
+    lone = invoke(*common, "--target", "20", run_dir=tmp_path / "lone")
+    assert lone.exit_code == 2 and "--target is for --seeds groups" in lone.stderr
     plot = invoke("plot", group, "--out", tmp_path / "curves.png", "--eval")  # mean and band
     assert plot.exit_code == 0, plot.stderr
     assert (tmp_path / "curves.png").stat().st_size > 0

@@ -1,0 +1,84 @@
+"""Ten-seed result groups of the built-in agents (``rlrun --seeds``), one group at a time, and
+their table (``rlrun compare --markdown``) for benchmarks/RESULTS.md and the README.
+
+Each group: ``rlrun --env ENV --agent AGENT --seeds 0-9 --steps BUDGET --eval-every EVERY
+--target TARGET`` with the agent's tuned set for the env; the runs go on after the target, so the
+final greedy return is the budget's. Groups go to ``--out`` (kept, so ``rlrun plot`` and
+``rlrun compare`` can read them again).
+
+    python benchmarks/seed_results.py --out bench-groups dqn:CartPole-v1 ppo:CartPole-v1
+    python benchmarks/seed_results.py --out bench-groups --list
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# agent:env -> (budget, evaluate every, target); a run of each costs minutes on 2 cores
+GROUPS = {
+    "dqn:CartPole-v1": (50_000, 2_000, 475.0),
+    "ppo:CartPole-v1": (50_000, 2_000, 475.0),
+    "a2c:CartPole-v1": (200_000, 10_000, 475.0),
+    "reinforce:CartPole-v1": (300_000, 10_000, 475.0),
+    "trpo:CartPole-v1": (50_000, 5_000, 475.0),
+    "cem:CartPole-v1": (100_000, 10_000, 475.0),
+    "qlearning:Taxi-v4": (200_000, 20_000, 7.0),
+    "sarsa:Taxi-v4": (200_000, 20_000, 7.0),
+    "dqn:MountainCar-v0": (120_000, 10_000, -110.0),
+    "td3:Pendulum-v1": (20_000, 2_000, -200.0),
+    "ddpg:Pendulum-v1": (20_000, 2_000, -200.0),
+    "ppo:LunarLander-v3": (1_000_000, 50_000, 200.0),
+    "dqn:LunarLander-v3": (500_000, 25_000, 200.0),
+}
+
+
+def run_group(key: str, out: Path, seeds: str, extra: list[str]) -> Path:
+    agent, env = key.split(":")
+    budget, every, target = GROUPS[key]
+    group = out / f"{env.replace('/', '-')}_{agent}_seeds{seeds}"
+    cmd = [
+        *(sys.executable, "-m", "cli.main", "--env", env, "--agent", agent, "--seeds", seeds),
+        *("--steps", str(budget), "--eval-every", str(every), "--target", str(target)),
+        *("--run-dir", str(group), "--quiet", "--no-tensorboard", *extra),
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    print(f"$ rlrun {' '.join(cmd[3:])}")
+    print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip())
+    print(f"({time.perf_counter() - start:.0f} s)", flush=True)
+    return group
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", help="agent:env keys (see --list)")
+    parser.add_argument("--out", type=Path, default=Path("bench-groups"))
+    parser.add_argument("--seeds", default="0-9")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--set", dest="extra", action="append", default=[], help="KEY=VALUE")
+    args = parser.parse_args()
+    if args.list:
+        for key, (budget, every, target) in GROUPS.items():
+            print(f"{key}: {budget} steps, evaluation every {every}, target {target}")
+        return
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+    )
+    extra = [x for pair in args.extra for x in ("--set", pair)]
+    groups = [run_group(key, args.out, args.seeds, extra) for key in args.groups]
+    for group in groups:
+        table = subprocess.run(
+            [sys.executable, "-m", "cli.main", "compare", str(group), "--markdown"],
+            capture_output=True,
+            text=True,
+        )
+        print(table.stdout or table.stderr)
+
+
+if __name__ == "__main__":
+    main()
