@@ -155,9 +155,15 @@ def train_seeds(
         except KeyboardInterrupt:
             for ref in pending:  # each run gets a KeyboardInterrupt: it saves and stops
                 ray.cancel(ref)
-            done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
-            for ref in done:
-                outcomes[pending[ref]] = _outcome(ray, ref, pending[ref])
+            done = []
+            if pending:
+                done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
+            for ref, seed in pending.items():
+                outcomes[seed] = (
+                    _outcome(ray, ref, seed)
+                    if ref in done
+                    else {"seed": seed, "status": "failed", "error": "interrupted before it ended"}
+                )
             write_json(group_dir / AGGREGATE_FILE, aggregate(group_dir, opts, outcomes, target))
             raise
     result = aggregate(group_dir, opts, outcomes, target)

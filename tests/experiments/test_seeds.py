@@ -147,3 +147,36 @@ def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):
     assert mixed.exit_code == 2
     assert mixed.stderr.startswith("rlrun: error: these groups ran on different envs")
     assert invoke("compare", tmp_path / "a" / "s0").exit_code == 2  # not a group
+
+
+def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    rlrun = shutil.which("rlrun")
+    if rlrun is None:
+        pytest.skip("rlrun is not on PATH")
+    group = tmp_path / "group"
+    process = subprocess.Popen(
+        [rlrun, *PPO, "--seeds", "0-1", "--steps", "10000000", "--run-dir", str(group), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not all((group / f"s{s}" / "progress.csv").exists() for s in (0, 1)):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    result = json.loads((group / "aggregate.json").read_text())
+    assert {s: r["status"] for s, r in result["per_seed"].items()} == {
+        "0": "interrupted",
+        "1": "interrupted",
+    }
+    for seed in (0, 1):
+        assert (group / f"s{seed}" / "checkpoint" / "agent.json").exists()
