@@ -110,6 +110,7 @@ class PolicyAgent(Agent[PolicyConfigT]):
         self.num_timesteps = 0  # env steps observed, drives the schedules
         self.n_updates = 0
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._weights_stats: dict[str, Any] = {}  # the statistics of the last set_weights
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam with ε = 1e-5 (the PPO implementations' choice, Engstrom et al. 2020); the fused
@@ -214,7 +215,7 @@ class PolicyAgent(Agent[PolicyConfigT]):
     def stats_since_weights(self) -> dict[str, Any]:
         """Worker: the statistics of the steps observed since :meth:`set_weights`, for the
         learner's :meth:`merge_stats` (as RLlib's observation filters do)."""
-        base = getattr(self, "_weights_stats", {})
+        base = self._weights_stats
         return {name: rms.since(base[name]) for name, rms in self._running_stats().items()}
 
     def merge_stats(self, stats: Mapping[str, Any]) -> None:

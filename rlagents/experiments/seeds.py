@@ -132,7 +132,7 @@ def train_seeds(
     if opts.ray_address:
         check_ray_address(opts.ray_address)
     group_dir = group_dir_for(opts, seeds_text)
-    _check_options(opts, seeds[0])
+    check_options(seed_options(opts, seeds[0], group_dir))
     try:
         group_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -171,14 +171,16 @@ def train_seeds(
     return result
 
 
-def _check_options(opts: RunOptions, seed: int) -> None:
-    """Build one seed's run (in a temporary directory) without running it: a bad option fails
-    here, in one line, rather than in every seed's Ray task."""
+def check_options(opts: RunOptions) -> dict[str, Any]:
+    """Build ``opts``'s run (in a temporary directory) without running it, so that a bad option
+    fails once, in one line, before Ray starts; return the tuned set it would use."""
     from rlagents.run.runner import Run
 
-    check_dir = Path(tempfile.mkdtemp(prefix="rlrun-seeds-check-"))
+    check_dir = Path(tempfile.mkdtemp(prefix="rlrun-check-"))
     try:
-        Run(seed_options(opts, seed, check_dir)).close()
+        run = Run(dataclasses.replace(opts, run_dir=str(check_dir / "run")))
+        run.close()
+        return run.hyperparam_overrides()
     finally:
         shutil.rmtree(check_dir, ignore_errors=True)
 

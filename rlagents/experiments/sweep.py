@@ -19,9 +19,7 @@ sooner scores more. The best configuration is written as ``best.yaml``, a tuned 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import statistics
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, did_you_mean
+from rlagents.experiments.seeds import check_options
 from rlagents.run.callbacks import Callback
 from rlagents.run.options import RunOptions
 
@@ -216,7 +215,9 @@ def run_sweep(
     check_sweep_options(opts)
     agent_cls = registry.load(str(opts.agent))
     space = read_space(space_path, agent_cls.Config)
-    base_set = _base_set(opts)  # builds one run: a bad option fails here, before Ray
+    # builds one run: a bad option fails here, before Ray; the trials start from its tuned set
+    trial = trial_options(opts, {}, 0, Path("."))
+    base_set = {k: _yaml_value(v) for k, v in check_options(trial).items()}
     import_ray("rlrun sweep")
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -260,19 +261,6 @@ def run_sweep(
     frame = results.get_dataframe()
     frame.to_csv(sweep_dir / "trials.csv", index=False)
     return {"best": values, "score": best.metrics[METRIC], "trials": len(results)}
-
-
-def _base_set(opts: RunOptions) -> dict[str, Any]:
-    """The tuned set the trials start from (``--hyperparams``), read by building one run."""
-    from rlagents.run.runner import Run
-
-    check_dir = Path(tempfile.mkdtemp(prefix="rlrun-sweep-check-"))
-    try:
-        run = Run(trial_options(opts, {}, 0, check_dir / "run"))
-        run.close()
-        return {k: _yaml_value(v) for k, v in run.hyperparam_overrides().items()}
-    finally:
-        shutil.rmtree(check_dir, ignore_errors=True)
 
 
 def _yaml_value(value: Any) -> Any:

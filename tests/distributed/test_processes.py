@@ -54,15 +54,16 @@ def test_a_killed_worker_is_replaced_and_the_run_goes_on(tmp_path):
     assert summary["steps"] >= 40_000 and summary["error"] is None
 
 
-def test_ctrl_c_saves_and_leaves_no_ray_process(tmp_path):
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_saves_and_leaves_no_ray_process(tmp_path, sig, code):
     run_dir = tmp_path / "run"
     process = _start(run_dir, "--agent", "a3c", "--steps", "10000000")
     _workers_when_training(process, run_dir)
     ray_processes = descendants(process.pid)  # raylet, gcs_server, the workers, Ray's agents
     assert len(ray_processes) >= 4
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert (run_dir / "checkpoint" / "agent.json").exists()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and any(_alive(p) for p in ray_processes):

@@ -203,3 +203,33 @@ def test_importing_rlagents_and_a_run_in_one_process_import_no_ray(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+
+
+def test_an_env_that_raises_in_a_worker_is_the_runs_one_line_failure(local_ray, tmp_path):
+    with pytest.raises(rlagents.RunFailed) as failed:
+        rlagents.train(
+            "FaultyEnv-v0",
+            "ppo",
+            steps=20_000,
+            seed=0,
+            num_envs=1,
+            workers=2,
+            env_kwargs={"raise_at": 300},
+            config={"n_steps": 64, "batch_size": 64},
+            save_every=128,
+            run_dir=tmp_path / "run",
+            tensorboard=False,
+        )
+    result = failed.value.result
+    (line,) = result.error.splitlines()
+    assert "the env failed" in line and "worker" in line and "simulated fault" in line
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["failed"] == "env"
+    assert (tmp_path / "run" / "checkpoint" / "agent.json").exists()  # the last good one
+
+
+def test_a_bad_local_cpu_count_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("RLAGENTS_RAY_CPUS", "two")
+    from rlagents.distributed.cluster import local_cpus
+
+    with pytest.raises(rlagents.RLAgentsError, match=r"^RLAGENTS_RAY_CPUS must be a positive"):
+        local_cpus()

@@ -69,3 +69,14 @@ def test_a_tuned_set_file_that_is_not_a_mapping_is_one_line(tmp_path):
     assert result.stderr.strip() == (
         f"rlrun: error: --hyperparams {path}: expected a mapping of Config fields to values"
     )
+
+
+def test_a_missing_space_or_tuned_set_file_is_one_line(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    sweep = invoke(*SWEEP, "--space", missing, "--steps", "100", "--run-dir", tmp_path / "s")
+    assert sweep.exit_code == 2
+    assert sweep.stderr.strip().startswith(f"rlrun: error: --space {missing}: cannot read it")
+    run = invoke("--env", "CartPole-v1", "--agent", "ppo", "--hyperparams", missing,
+                 run_dir=tmp_path / "r")  # fmt: skip
+    assert run.exit_code == 2
+    assert run.stderr.strip().startswith(f"rlrun: error: --hyperparams {missing}: cannot read")
