@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,6 +72,7 @@ def ray_session(address: str | None) -> Iterator[Any]:
         "logging_level": logging.ERROR,
         "configure_logging": True,
     }
+    handler = signal.getsignal(signal.SIGTERM)  # the run's: SIGTERM saves, then stops
     if address:
         try:
             ray.init(address=address, **options)
@@ -82,6 +85,10 @@ def ray_session(address: str | None) -> Iterator[Any]:
             ) from None
     else:
         ray.init(num_cpus=local_cpus(), **options)
+    if handler is not None and threading.current_thread() is threading.main_thread():
+        # ray.init installs its own SIGTERM handler, which ends the process at once: the run's
+        # goes back in, so that SIGTERM stops the workers and writes the checkpoint.
+        signal.signal(signal.SIGTERM, handler)
     try:
         yield ray
     finally:
