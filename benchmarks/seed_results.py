@@ -19,8 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-# agent:env -> (budget, evaluate every, target); a run of each costs minutes on 2 cores
-GROUPS = {
+# agent:env -> (budget, evaluate every, target[, extra rlrun flags]); a run of each costs
+# minutes on 2 cores
+GROUPS: dict[str, tuple] = {
     "dqn:CartPole-v1": (50_000, 2_000, 475.0),
     "ppo:CartPole-v1": (50_000, 2_000, 475.0),
     "a2c:CartPole-v1": (200_000, 10_000, 475.0),
@@ -29,9 +30,14 @@ GROUPS = {
     "cem:CartPole-v1": (100_000, 10_000, 475.0),
     "qlearning:Taxi-v4": (200_000, 20_000, 7.0),
     "sarsa:Taxi-v4": (200_000, 20_000, 7.0),
+    "qlearning:FrozenLake-v1": (300_000, 30_000, 0.7, ("--eval-episodes", "100")),
+    "sarsa:FrozenLake-v1": (300_000, 30_000, 0.7, ("--eval-episodes", "100")),
     "dqn:MountainCar-v0": (120_000, 10_000, -110.0),
     "td3:Pendulum-v1": (20_000, 2_000, -200.0),
     "ddpg:Pendulum-v1": (20_000, 2_000, -200.0),
+    "a3c:CartPole-v1": (200_000, 10_000, 475.0),
+    "lstm_td3:Pendulum-v1": (20_000, 2_000, -200.0, ("--preset", "remove_velocity")),
+    "trpo:LunarLander-v3": (300_000, 20_000, 200.0),
     "ppo:LunarLander-v3": (1_000_000, 50_000, 200.0),
     "dqn:LunarLander-v3": (500_000, 25_000, 200.0),
 }
@@ -39,12 +45,14 @@ GROUPS = {
 
 def run_group(key: str, out: Path, seeds: str, extra: list[str]) -> Path:
     agent, env = key.split(":")
-    budget, every, target = GROUPS[key]
-    group = out / f"{env.replace('/', '-')}_{agent}_seeds{seeds}"
+    budget, every, target, *flags = GROUPS[key]
+    flags = list(flags[0]) if flags else []
+    preset = f"_{flags[1]}" if "--preset" in flags else ""
+    group = out / f"{env.replace('/', '-')}{preset}_{agent}_seeds{seeds}"
     cmd = [
         *(sys.executable, "-m", "cli.main", "--env", env, "--agent", agent, "--seeds", seeds),
         *("--steps", str(budget), "--eval-every", str(every), "--target", str(target)),
-        *("--run-dir", str(group), "--quiet", "--no-tensorboard", *extra),
+        *("--run-dir", str(group), "--quiet", "--no-tensorboard", *flags, *extra),
     ]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -63,8 +71,9 @@ def main() -> None:
     parser.add_argument("--set", dest="extra", action="append", default=[], help="KEY=VALUE")
     args = parser.parse_args()
     if args.list:
-        for key, (budget, every, target) in GROUPS.items():
-            print(f"{key}: {budget} steps, evaluation every {every}, target {target}")
+        for key, (budget, every, target, *flags) in GROUPS.items():
+            more = f", {' '.join(flags[0])}" if flags else ""
+            print(f"{key}: {budget} steps, evaluation every {every}, target {target}{more}")
         return
     print(
         f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"

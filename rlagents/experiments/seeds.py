@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rlagents.errors import ConfigError, RLAgentsError
 from rlagents.experiments.stats import summarize
@@ -132,7 +132,7 @@ def train_seeds(
     if opts.ray_address:
         check_ray_address(opts.ray_address)
     group_dir = group_dir_for(opts, seeds_text)
-    check_options(seed_options(opts, seeds[0], group_dir))
+    checked = check_options(seed_options(opts, seeds[0], group_dir))
     try:
         group_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -143,27 +143,12 @@ def train_seeds(
     write_json(group_dir / GROUP_FILE, {"seeds": seeds, "options": dataclasses.asdict(opts)})
     outcomes: dict[int, dict[str, Any]] = {}
     with ray_session(opts.ray_address) as ray:
-        task = ray.remote(num_cpus=1, max_retries=0)(_train_one)
-        pending = {task.remote(seed_options(opts, s, group_dir)): s for s in seeds}
         try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                seed = pending.pop(ready[0])
-                outcomes[seed] = _outcome(ray, ready[0], seed)
-                if report is not None:
-                    report(outcomes[seed])
+            if checked.workers:
+                _train_in_turn(opts, seeds, group_dir, outcomes, report)
+            else:
+                _train_side_by_side(ray, opts, seeds, group_dir, outcomes, report)
         except KeyboardInterrupt:
-            for ref in pending:  # each run gets a KeyboardInterrupt: it saves and stops
-                ray.cancel(ref)
-            done = []
-            if pending:
-                done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
-            for ref, seed in pending.items():
-                outcomes[seed] = (
-                    _outcome(ray, ref, seed)
-                    if ref in done
-                    else {"seed": seed, "status": "failed", "error": "interrupted before it ended"}
-                )
             write_json(group_dir / AGGREGATE_FILE, aggregate(group_dir, opts, outcomes, target))
             raise
     result = aggregate(group_dir, opts, outcomes, target)
@@ -171,16 +156,83 @@ def train_seeds(
     return result
 
 
-def check_options(opts: RunOptions) -> dict[str, Any]:
+Report = Callable[[dict[str, Any]], None] | None
+
+
+def _train_side_by_side(
+    ray: Any,
+    opts: RunOptions,
+    seeds: list[int],
+    group_dir: Path,
+    outcomes: dict[int, dict[str, Any]],
+    report: Report,
+) -> None:
+    """Each seed's run in its own Ray task with one CPU, as many at once as the CPUs allow."""
+    task = ray.remote(num_cpus=1, max_retries=0)(_train_one)
+    pending = {task.remote(seed_options(opts, s, group_dir)): s for s in seeds}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            seed = pending.pop(ready[0])
+            outcomes[seed] = _outcome(ray, ready[0], seed)
+            if report is not None:
+                report(outcomes[seed])
+    except KeyboardInterrupt:
+        for ref in pending:  # each run gets a KeyboardInterrupt: it saves and stops
+            ray.cancel(ref)
+        done = []
+        if pending:
+            done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
+        for ref, seed in pending.items():
+            outcomes[seed] = (
+                _outcome(ray, ref, seed)
+                if ref in done
+                else {"seed": seed, "status": "failed", "error": "interrupted before it ended"}
+            )
+        raise
+
+
+def _train_in_turn(
+    opts: RunOptions,
+    seeds: list[int],
+    group_dir: Path,
+    outcomes: dict[int, dict[str, Any]],
+    report: Report,
+) -> None:
+    """A run on remote workers (A3C, ``--workers``) already fills the CPUs with its workers:
+    its seeds run one after another, from this process, each on its own workers. (A seed's task
+    holding a CPU while its workers wait for theirs would deadlock a small machine.)"""
+    for k, seed in enumerate(seeds):
+        outcomes[seed] = _train_one(
+            dataclasses.replace(seed_options(opts, seed, group_dir), ray_address=opts.ray_address)
+        )
+        if report is not None:
+            report(outcomes[seed])
+        if outcomes[seed]["status"] == "interrupted":
+            for later in seeds[k + 1 :]:
+                outcomes[later] = {
+                    "seed": later,
+                    "status": "failed",
+                    "error": "interrupted before it started",
+                }
+            raise KeyboardInterrupt
+
+
+class CheckedRun(NamedTuple):
+    tuned_set: dict[str, Any]  # the agent's tuned set for the env, as the run would use it
+    workers: int  # the run's remote workers (0: it plays in one process)
+
+
+def check_options(opts: RunOptions) -> CheckedRun:
     """Build ``opts``'s run (in a temporary directory) without running it, so that a bad option
-    fails once, in one line, before Ray starts; return the tuned set it would use."""
+    fails once, in one line, before Ray starts; say what the run would use."""
     from rlagents.run.runner import Run
 
     check_dir = Path(tempfile.mkdtemp(prefix="rlrun-check-"))
     try:
         run = Run(dataclasses.replace(opts, run_dir=str(check_dir / "run")))
         run.close()
-        return run.hyperparam_overrides()
+        return CheckedRun(run.hyperparam_overrides(), run.workers)
     finally:
         shutil.rmtree(check_dir, ignore_errors=True)
 

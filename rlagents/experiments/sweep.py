@@ -61,6 +61,17 @@ def read_space(path: str | Path, config_cls: type) -> dict[str, tuple[str, list[
     return space
 
 
+def _yaml11_float(value: Any) -> Any:
+    """YAML 1.1 (PyYAML) reads ``1e-4`` as a string (it wants ``1.0e-4``); read it as the
+    number everyone means."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _check_dimension(where: str, config_cls: type, name: str, spec: Any) -> tuple[str, list]:
     if not (isinstance(spec, Mapping) and len(spec) == 1 and next(iter(spec)) in KINDS):
         raise ConfigError(
@@ -71,6 +82,8 @@ def _check_dimension(where: str, config_cls: type, name: str, spec: Any) -> tupl
     if not isinstance(values, list) or not values or (kind != "choice" and len(values) != 2):
         wanted = "a non-empty list" if kind == "choice" else "[low, high]"
         raise ConfigError(f"{where}: {name}: {kind} takes {wanted}, got {values!r}")
+    if kind in ("uniform", "loguniform"):
+        values = [_yaml11_float(v) for v in values]
     for value in values:  # each end or choice must be a value the field takes
         try:
             build_config(config_cls, {name: value})
@@ -217,7 +230,13 @@ def run_sweep(
     space = read_space(space_path, agent_cls.Config)
     # builds one run: a bad option fails here, before Ray; the trials start from its tuned set
     trial = trial_options(opts, {}, 0, Path("."))
-    base_set = {k: _yaml_value(v) for k, v in check_options(trial).items()}
+    checked = check_options(trial)
+    if checked.workers:
+        raise ConfigError(
+            f"a sweep trains each trial's seeds in one process, and agent {opts.agent!r} trains "
+            "on remote workers; sweep its single-process twin (a3c's is a2c) or run --seeds"
+        )
+    base_set = {k: _yaml_value(v) for k, v in checked.tuned_set.items()}
     import_ray("rlrun sweep")
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler

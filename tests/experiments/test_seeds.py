@@ -108,6 +108,24 @@ def test_a_failing_seed_is_reported_and_the_others_finish(local_ray, tmp_path):
     assert sorted(aggregate_["per_seed"]) == ["0", "2"] and list(aggregate_["failed"]) == ["1"]
 
 
+def test_seeds_of_a_run_on_workers_take_turns(local_ray, tmp_path):
+    # An A3C seed's two workers take both CPUs: the seeds run one after another, each on its
+    # own workers (side by side, a seed's task would hold a CPU its workers wait for).
+    group = tmp_path / "group"
+    result = invoke(
+        *("--env", "CartPole-v1", "--agent", "a3c", "--seeds", "0-1", "--steps", "2000"),
+        *("--eval-every", "1000", "--eval-episodes", "2"),
+        run_dir=group,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "seeds 0-1: 2/2 runs done" in result.stdout
+    aggregate_ = json.loads((group / "aggregate.json").read_text())
+    assert sorted(aggregate_["per_seed"]) == ["0", "1"] and not aggregate_["failed"]
+    for seed in (0, 1):
+        config = json.loads((group / f"s{seed}" / "config.json").read_text())
+        assert config["seed"] == seed
+
+
 def test_bad_group_options_fail_before_ray_starts(tmp_path):
     for extra, message in (
         (("--seeds", "0-1", "--seed", "3"), "give --seed or --seeds, not both"),

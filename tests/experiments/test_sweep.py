@@ -80,3 +80,16 @@ def test_a_missing_space_or_tuned_set_file_is_one_line(tmp_path):
                  run_dir=tmp_path / "r")  # fmt: skip
     assert run.exit_code == 2
     assert run.stderr.strip().startswith(f"rlrun: error: --hyperparams {missing}: cannot read")
+
+
+def test_a_sweep_of_an_agent_on_workers_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("learning_rate: {loguniform: [1e-4, 1e-3]}\n")  # 1e-4: YAML 1.1 says str
+    result = invoke(
+        *("sweep", "--env", "CartPole-v1", "--agent", "a3c", "--space", path, "--steps", "100"),
+        *("--run-dir", tmp_path / "sweep"),
+    )
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "trains on remote workers" in line and "a2c" in line
+    assert not (tmp_path / "sweep").exists()
