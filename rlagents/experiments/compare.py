@@ -18,7 +18,9 @@ COLUMNS = (
     "seeds",
     "final: median [IQM] (95% CI)",
     "best: median",
-    "steps to target: median (reached)",
+    "steps to target: median [IQM] (95% CI)",
+    "reached",
+    "seeds that missed",
     "s to target: median",
     "steps/s",
 )
@@ -46,26 +48,40 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
-def group_row(group: dict[str, Any]) -> list[str]:
-    final, best = group["final"], group["best"]
-    steps, seconds = group["steps_to_target"], group["seconds_to_target"]
-    total = len(group["seeds"])
+def _spread(stats: dict[str, Any], digits: int = 1) -> str:
+    """``median [IQM] [low, high]`` of a summary (the last: bootstrap 95% interval of the mean)."""
     interval = (
-        f"[{_number(final['ci95'][0])}, {_number(final['ci95'][1])}]" if final["ci95"] else "n/a"
+        f"[{_number(stats['ci95'][0], digits)}, {_number(stats['ci95'][1], digits)}]"
+        if stats["ci95"]
+        else "n/a"
     )
-    reached = (
-        f"{_number(steps['median'], 0)} ({steps['n']}/{total})"
-        if group.get("target") is not None
-        else "no target"
-    )
+    return f"{_number(stats['median'], digits)} [{_number(stats['iqm'], digits)}] {interval}"
+
+
+def missed_seeds(group: dict[str, Any]) -> list[int]:
+    """The seeds whose run did not reach the target (failed runs included)."""
+    per_seed = group["per_seed"]
+    return [
+        s
+        for s in group["seeds"]
+        if str(s) not in per_seed or per_seed[str(s)]["steps_to_target"] is None
+    ]
+
+
+def group_row(group: dict[str, Any]) -> list[str]:
+    steps, total = group["steps_to_target"], len(group["seeds"])
+    has_target = group.get("target") is not None
+    missed = ", ".join(str(s) for s in missed_seeds(group)) or "none"
     return [
         group["name"],
         str(group["agent"]),
         f"{total - len(group['failed'])}/{total}",
-        f"{_number(final['median'])} [{_number(final['iqm'])}] {interval}",
-        _number(best["median"]),
-        reached,
-        _number(seconds["median"], 0) if group.get("target") is not None else "-",
+        _spread(group["final"]),
+        _number(group["best"]["median"]),
+        _spread(steps, 0) if has_target else "no target",
+        f"{steps['n']}/{total}" if has_target else "-",
+        missed if has_target else "-",
+        _number(group["seconds_to_target"]["median"], 0) if has_target else "-",
         _number(group["steps_per_second"]["median"], 0),
     ]
 

@@ -152,9 +152,16 @@ def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):
     lines = text.stdout.splitlines()
     assert lines[0] == "CartPole-v1, target 475.0"
     assert lines[2].split()[:3] == ["a", "a", "2/2"] and "450.0" in lines[2]
-    assert "200 (1/2)" in lines[2] and "n/a (0/2)" in lines[3]
     markdown = invoke("compare", tmp_path / "a", tmp_path / "b", "--markdown").stdout
-    assert "| a | a | 2/2 | 450.0 [450.0]" in markdown
+    # seed 1 of a reaches 475 at step 200, seed 0 never; no seed of b does
+    assert (
+        "| a | a | 2/2 | 450.0 [450.0] [400.0, 500.0] | 450.0 | 200 [200] [200, 200] | 1/2 | 0 |"
+        in markdown
+    )
+    assert (
+        "| b | b | 2/2 | 150.0 [150.0] [100.0, 200.0] | 150.0 | n/a [n/a] n/a | 0/2 | 0, 1 |"
+        in markdown
+    )
     other = tmp_path / "c"
     _fake_run(other, 0, [(100, -200.0)])
     opts = RunOptions(env_id="Pendulum-v1", agent="td3")
