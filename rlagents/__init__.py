@@ -20,7 +20,15 @@ from rlagents.registry import AgentSpec, list_agents, load, make
 
 __version__ = "0.1.0"
 
-_RUN_EXPORTS = ("Callback", "RunFailed", "TrainResult", "evaluate", "load_checkpoint", "train")
+_RUN_EXPORTS = (
+    "Callback",
+    "RunFailed",
+    "TrainResult",
+    "evaluate",
+    "evaluation_seed",
+    "load_checkpoint",
+    "train",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -47,6 +55,7 @@ __all__ = [
     "Transition",
     "UnknownAgentError",
     "evaluate",
+    "evaluation_seed",
     "list_agents",
     "load",
     "load_checkpoint",

@@ -28,6 +28,7 @@ from rlagents.agent import Agent
 from rlagents.run.callbacks import Callback
 from rlagents.run.failures import RunFailed
 from rlagents.run.logs import Logger
+from rlagents.run.loop import evaluation_seed
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.runner import EVALUATION_OVERRIDES
 
@@ -38,6 +39,7 @@ __all__ = [
     "RunOptions",
     "TrainResult",
     "evaluate",
+    "evaluation_seed",
     "load_checkpoint",
     "train",
 ]
@@ -158,7 +160,8 @@ def evaluate(
 
     ``env`` is an env id (made with the preset a run would use, scoring whole games with their
     true rewards; ``preset_kwargs`` as the run had them, e.g. its ``stack_size``) or an env you
-    made. Episode ``k`` is reset with ``seed + k``.
+    made. Episode ``k`` is reset with ``seed + k``; a run's evaluations used
+    ``seed=rlagents.evaluation_seed(run_seed)``.
     """
     from rlagents.run import envs as envlib
     from rlagents.run.loop import evaluate as play

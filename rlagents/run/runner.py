@@ -28,7 +28,7 @@ from rlagents.run.callbacks import Callback, CallbackLogger
 from rlagents.run.failures import RunFailure, describe
 from rlagents.run.guards import action_check
 from rlagents.run.logs import FileLogger, Logger, RunLog, write_json
-from rlagents.run.loop import LoopSettings, LoopState, evaluate, train
+from rlagents.run.loop import LoopSettings, LoopState, evaluate, evaluation_seed, train
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Outcome, signals_as_interrupts, signals_deferred
 from rlagents.run.paths import check_writable, free_checkpoint_path
@@ -569,7 +569,7 @@ class Run:
                 self.agent,
                 env,
                 self.opts.eval_episodes,
-                self.seed + 10_000,
+                evaluation_seed(self.seed),
                 max_steps=self._eval_max_steps(env),
             )
         finally:
@@ -708,6 +708,7 @@ class Run:
             "eval_mean_return": _finite_or_none(mean),
             "eval_std_return": _finite_or_none(std),
             "eval_episodes": episodes,
+            "eval_seed": evaluation_seed(self.seed),  # episode k: this + k
             "reached_target": self.state.reached_target,
             "interrupted": bool(outcome.interrupted),
             "signal": outcome.interrupted,

@@ -97,7 +97,7 @@ def test_load_checkpoint_needs_no_env_and_evaluate_plays_it(tmp_path):
     for a, b in zip(agent.policy.parameters(), trained.agent.policy.parameters(), strict=True):
         assert np.array_equal(a.detach().numpy(), b.detach().numpy())
     stats = rlagents.evaluate(
-        agent, "CartPole-v1", episodes=5, seed=trained.summary["seed"] + 10_000
+        agent, "CartPole-v1", episodes=5, seed=rlagents.evaluation_seed(trained.summary["seed"])
     )
     assert set(stats) == {"mean", "std", "returns"} and len(stats["returns"]) == 5
     assert stats["mean"] == pytest.approx(trained.summary["eval_mean_return"])
