@@ -277,7 +277,7 @@ def train_command(
         print_agent_list()
         return 0
     if show_config:
-        print_config(options["agent"], options["env_id"], options["hyperparams"])
+        print_config(options["agent"], options["env_id"], options["hyperparams"], options["preset"])
         return 0
     options["config"] = envlib.parse_key_values(options.pop("set_pairs"), "--set")
     options["env_kwargs"] = envlib.parse_env_kwargs(options["env_kwargs"])
@@ -291,6 +291,8 @@ def train_command(
             "--target is for --seeds groups; a single run stops with --stop-at-return"
         )
     run = Run(RunOptions(tensorboard=not no_tensorboard, **options))
+    if not quiet and not run.opts.eval_only:
+        click.echo(f"rlrun: {run.start_line()}", err=True)
     run.extra_loggers.append(ProgressBar(run.budget, run.state.step, disable=quiet))
     result = run.execute()
     print(summary_line(result.summary), flush=True)
@@ -494,13 +496,24 @@ def print_agent_list() -> None:
         click.echo(f"warning: {problem}", err=True)
 
 
-def print_config(agent: str | None, env_id: str | None, hyperparams: str) -> None:
+def print_config(agent: str | None, env_id: str | None, hyperparams: str, preset: str) -> None:
+    from rlagents.run.tuned import choose_tuned_set
+
     if not agent:
         raise click.UsageError("--show-config needs --agent NAME")
     cls = registry.load(agent)
     tuned: dict[str, Any] = {}
-    if env_id and hyperparams not in ("none",):
-        tuned = dict(cls.hyperparams.get(env_id if hyperparams == "auto" else hyperparams, {}))
+    tuned_line = tuned_name = None
+    if env_id:
+        envlib.register_env_namespace(env_id)
+        envlib.check_env_id(env_id)
+        chosen = envlib.choose_preset(preset, env_id, cls, envlib.probe_observation_space(env_id))
+        tuned_set = choose_tuned_set(cls, agent, hyperparams, env_id, chosen)
+        tuned, tuned_name = tuned_set.values, tuned_set.name
+        tuned_line = tuned_set.describe(env_id)
+        expected = tuned_set.expected_time(tuned_set.steps)
+        if expected:
+            tuned_line += f", {expected}"
     obs, act = describe_spaces(cls)
     click.echo(f"{agent} ({cls.__module__}:{cls.__qualname__}): observation {obs}, action {act}")
     if cls.__doc__:
@@ -511,10 +524,12 @@ def print_config(agent: str | None, env_id: str | None, hyperparams: str) -> Non
     for name, type_name, default, help_text in rows:
         value = f"{default!r}"
         if name in tuned:
-            value += f" -> {tuned[name]!r} (tuned for {env_id})"
+            value += f" -> {tuned[name]!r} (tuned set {tuned_name!r})"
         click.echo(f"  {name}: {type_name} = {value}")
         if help_text:
             click.echo(f"      {help_text}")
+    if tuned_line:
+        click.echo(f"{env_id}: {tuned_line}")
     if cls.hyperparams:
         click.echo(f"tuned sets (--hyperparams NAME): {', '.join(cls.hyperparams)}")
 

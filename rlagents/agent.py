@@ -54,7 +54,12 @@ class Agent(abc.ABC, Generic[ConfigT]):
       spaces); override :meth:`check_spaces` for finer conditions (shape, bounds);
     * ``hyperparams`` — optional tuned overrides of ``Config`` per env id or preset name
       (``"CartPole-v1"``, ``"atari"``), as rl-zoo3's files are: a run takes the set for its env
-      id, else for its preset, unless the user names one (``--hyperparams NAME``) or none;
+      id, else for its preset, unless the user names one (``--hyperparams NAME``) or none. A set
+      may also say its budget (``n_timesteps``, which a run without ``--steps`` trains for) and
+      its measured speed (``cpu_steps_per_second``, on a 2-core CPU: the run's start line
+      says how long it will take); see :mod:`rlagents.run.tuned`;
+    * ``cpu_alternatives`` — optional: for a set only a GPU gets through in hours, the set a run
+      takes instead on a machine without one (``{"atari": "atari100k"}``);
     * ``recommended_num_envs`` — optional, per env id or preset name: the number of envs a tuned
       set was made for (rl-zoo3's ``n_envs``); a run uses it unless ``--num-envs`` is given.
 
@@ -68,6 +73,7 @@ class Agent(abc.ABC, Generic[ConfigT]):
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Space,)
     hyperparams: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     recommended_num_envs: ClassVar[Mapping[str, int]] = {}
+    cpu_alternatives: ClassVar[Mapping[str, str]] = {}
     remote: ClassVar[Literal["rollouts", "gradients"] | None] = None
     """How the agent learns from remote workers (:mod:`rlagents.distributed`): ``"rollouts"`` —
     each worker collects a part of the batch, the learner learns from all parts at once

@@ -76,6 +76,7 @@ class A2C(RolloutAgent[A2CConfig]):
         # rl-zoo3 trains A2C on CartPole with 8 envs and SB3's defaults otherwise; Adam with a
         # longer rollout is steadier at the greedy evaluation the results are measured with.
         "CartPole-v1": {
+            "n_timesteps": 200_000,
             "n_steps": 8,
             "ent_coef": 0.0,
             "optimizer": "adam",
@@ -85,13 +86,19 @@ class A2C(RolloutAgent[A2CConfig]):
         },
         # rl-zoo3's LunarLander settings (8 envs).
         "LunarLander-v3": {
+            "n_timesteps": 1_000_000,
             "gamma": 0.995,
             "n_steps": 5,
             "learning_rate": 8.3e-4,
             "ent_coef": 1e-5,
         },
-        "atari": {"ent_coef": 0.01, "vf_coef": 0.25, "net_arch": ()},
-        "car_racing": {"net_arch": (256,), "normalize_rewards": True, "log_std_init": -1.0},
+        "atari": {"n_timesteps": 10_000_000, "ent_coef": 0.01, "vf_coef": 0.25, "net_arch": ()},
+        "car_racing": {
+            "n_timesteps": 4_000_000,
+            "net_arch": (256,),
+            "normalize_rewards": True,
+            "log_std_init": -1.0,
+        },
     }
     recommended_num_envs: ClassVar = {
         "CartPole-v1": 8,

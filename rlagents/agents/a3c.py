@@ -46,6 +46,7 @@ class A3C(A2C):
     hyperparams: ClassVar = {
         # A2C's CartPole set, its 8 envs split over two workers.
         "CartPole-v1": {
+            "n_timesteps": 200_000,
             "n_steps": 8,
             "optimizer": "adam",
             "learning_rate": 1e-3,
@@ -55,6 +56,7 @@ class A3C(A2C):
         # rl-zoo3's A2C set (γ 0.995, ent 1e-5, RMSprop 7e-4 → 0) with GAE(0.95) over 16-step
         # rollouts of 16 envs: the best of eleven A2C variants tried on seed 0 (RESULTS.md).
         "LunarLander-v3": {
+            "n_timesteps": 1_000_000,
             "gamma": 0.995,
             "gae_lambda": 0.95,
             "n_steps": 16,

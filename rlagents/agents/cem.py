@@ -115,6 +115,7 @@ class CEM(Agent[CEMConfig]):
         # Tuned here: 475 reached in 5k-50k steps on 7 of 7 seeds (the course's single full
         # batch step per iteration: 1 seed in 3 short of 475 at 100k).
         "CartPole-v1": {
+            "n_timesteps": 100_000,
             "n_episodes": 16,
             "elite_percentile": 80.0,
             "n_epochs": 4,
@@ -124,6 +125,7 @@ class CEM(Agent[CEMConfig]):
         # Tuned here: greedy return 224 at 350k steps (seed 0); the CartPole values reach 146
         # by 500k. More episodes per iteration, a stricter elite and a longer fit.
         "LunarLander-v3": {
+            "n_timesteps": 400_000,
             "n_episodes": 40,
             "elite_percentile": 85.0,
             "learning_rate": 3e-3,
@@ -135,6 +137,7 @@ class CEM(Agent[CEMConfig]):
         # almost never does); a long fit on the elite swings, and noise that decays slowly.
         # Tuned here: greedy return >= 90 at 20k-40k steps on 3 of 3 seeds.
         "MountainCarContinuous-v0": {
+            "n_timesteps": 100_000,
             "n_episodes": 16,
             "elite_percentile": 80.0,
             "noise_std": 1.0,

@@ -13,6 +13,7 @@ DDPG_HYPERPARAMS: dict[str, dict[str, Any]] = {
     # Tuned here for wall-clock time to −200 (benchmarks/td3_ddpg_vs_sb3.py): small networks
     # and a short warm-up; reached −200 within 3k–5k steps on seeds 0–5.
     "Pendulum-v1": {
+        "n_timesteps": 20_000,
         "gamma": 0.98,
         "learning_starts": 1_000,
         "net_arch": (64, 64),
@@ -22,6 +23,7 @@ DDPG_HYPERPARAMS: dict[str, dict[str, Any]] = {
     },
     # rl-zoo3's tuned values (DDPG reaches ~230 at 300k steps there).
     "LunarLanderContinuous-v3": {
+        "n_timesteps": 300_000,
         "gamma": 0.98,
         "buffer_size": 200_000,
         "learning_starts": 10_000,
@@ -33,6 +35,7 @@ DDPG_HYPERPARAMS: dict[str, dict[str, Any]] = {
     # 7 kB a step, so 100k steps take 0.7 GB; one update per two steps keeps the CNN's cost
     # on a CPU bearable; σ decays as the policy learns to stay on the track.
     "car_racing": {
+        "n_timesteps": 1_000_000,
         "buffer_size": 100_000,
         "learning_starts": 5_000,
         "batch_size": 128,
@@ -49,6 +52,7 @@ TD3_HYPERPARAMS: dict[str, dict[str, Any]] = {
     # Tuned here for wall-clock time to −200 (benchmarks/td3_ddpg_vs_sb3.py): reached −200
     # within 6k–7k steps on seeds 0–5.
     "Pendulum-v1": {
+        "n_timesteps": 20_000,
         "gamma": 0.98,
         "learning_starts": 1_000,
         "net_arch": (64, 64),
@@ -56,6 +60,7 @@ TD3_HYPERPARAMS: dict[str, dict[str, Any]] = {
     },
     # rl-zoo3's tuned values (TD3 reaches ~207 at 300k steps there).
     "LunarLanderContinuous-v3": {
+        "n_timesteps": 300_000,
         "gamma": 0.98,
         "buffer_size": 200_000,
         "learning_starts": 10_000,

@@ -179,6 +179,8 @@ class DQN(Agent[DQNConfig]):
     observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
     action_spaces: ClassVar = (spaces.Discrete,)
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS  # see dqn_hyperparams.py
+    # The Nature set's 10M steps and 1M-frame buffer are for a GPU; a CPU gets Atari-100k.
+    cpu_alternatives: ClassVar = {"atari": "atari100k"}
 
     @classmethod
     def check_spaces(

@@ -1,7 +1,9 @@
 """DQN's tuned hyper-parameters, per env id and per named set (``rlrun --hyperparams NAME``).
 
-``rlrun`` picks the entry of the env id, else of the preset (``atari``); the other named sets are
-chosen with ``--hyperparams``. Each entry overrides :class:`rlagents.agents.dqn.DQNConfig`.
+``rlrun`` picks the entry of the env id, else of the preset (``atari``, or ``atari100k`` on a
+machine without a GPU); the other named sets are chosen with ``--hyperparams``. Each entry
+overrides :class:`rlagents.agents.dqn.DQNConfig`, and says its budget (``n_timesteps``) and, where
+measured, its speed on a 2-core CPU (``cpu_steps_per_second``): see :mod:`rlagents.run.tuned`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # with 3-step returns and a dueling head, training every 64 steps; reached 475 in
     # 7k-11k steps on 5 of 5 seeds (zoo's values alone: 42.5k on seed 0).
     "CartPole-v1": {
+        "n_timesteps": 50_000,
         "learning_rate": 2.3e-3,
         "batch_size": 64,
         "buffer_size": 100_000,
@@ -29,6 +32,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     },
     # rl-zoo3's tuned values, with 3-step returns.
     "MountainCar-v0": {
+        "n_timesteps": 120_000,
         "learning_rate": 4e-3,
         "batch_size": 128,
         "buffer_size": 10_000,
@@ -43,6 +47,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
         "net_arch": (256, 256),
     },
     "LunarLander-v3": {
+        "n_timesteps": 100_000,
         "learning_rate": 6.3e-4,
         "batch_size": 128,
         "buffer_size": 50_000,
@@ -59,6 +64,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # DQN targets like the paper and SB3 (double_q=true costs one more CNN forward pass
     # per gradient step).
     "atari": {
+        "n_timesteps": 10_000_000,
         "double_q": False,
         "clip_reward": True,
         "learning_rate": 1e-4,
@@ -76,6 +82,8 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # et al. 2019) without its distributional and noisy parts: 10-step double dueling
     # targets, early learning, one gradient step per env step, a slower target.
     "atari100k": {
+        "n_timesteps": 100_000,
+        "cpu_steps_per_second": 26,  # seed 0 on BattleZone (benchmarks/RESULTS.md)
         "clip_reward": True,
         "learning_rate": 1e-4,
         "adam_eps": 1.5e-4,

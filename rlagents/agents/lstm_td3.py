@@ -260,6 +260,7 @@ class LSTMTD3(TD3):
         # a memory of 64 units (a quarter of the paper's LSTM cost on a CPU); made for Pendulum
         # with its velocity removed.
         "Pendulum-v1": {
+            "n_timesteps": 50_000,
             "gamma": 0.98,
             "learning_starts": 1_000,
             "net_arch": (64, 64),
@@ -268,6 +269,7 @@ class LSTMTD3(TD3):
         },
         # TD3's LunarLanderContinuous set (rl-zoo3's), the paper's networks.
         "LunarLanderContinuous-v3": {
+            "n_timesteps": 300_000,
             "gamma": 0.98,
             "buffer_size": 200_000,
             "learning_starts": 10_000,

@@ -98,6 +98,7 @@ class PPO(RolloutAgent[PPOConfig]):
     hyperparams: ClassVar = {
         # rl-zoo3's CartPole settings, which solve it in well under 50k steps with 8 envs.
         "CartPole-v1": {
+            "n_timesteps": 100_000,
             "n_steps": 32,
             "batch_size": 256,
             "gae_lambda": 0.8,
@@ -111,6 +112,7 @@ class PPO(RolloutAgent[PPOConfig]):
         },
         # rl-zoo3's LunarLander settings (16 envs, 1M steps).
         "LunarLander-v3": {
+            "n_timesteps": 1_000_000,
             "n_steps": 1024,
             "batch_size": 64,
             "gae_lambda": 0.98,
@@ -120,6 +122,7 @@ class PPO(RolloutAgent[PPOConfig]):
         },
         # Image stacks from wrappers.car_racing: after rl-zoo3's CarRacing settings (no gSDE).
         "car_racing": {
+            "n_timesteps": 4_000_000,
             "n_steps": 512,
             "batch_size": 128,
             "n_epochs": 10,
@@ -136,6 +139,7 @@ class PPO(RolloutAgent[PPOConfig]):
         },
         # Atari (wrappers.atari): the PPO paper's Atari settings, as in rl-zoo3.
         "atari": {
+            "n_timesteps": 10_000_000,
             "n_steps": 128,
             "n_epochs": 4,
             "batch_size": 256,

@@ -148,8 +148,14 @@ class REINFORCE(PolicyAgent[REINFORCEConfig]):
 
     Config: ClassVar = REINFORCEConfig
     hyperparams: ClassVar = {
-        "CartPole-v1": {"n_episodes": 8, "learning_rate": 2e-3, "gamma": 0.99},
+        "CartPole-v1": {
+            "n_timesteps": 300_000,
+            "n_episodes": 8,
+            "learning_rate": 2e-3,
+            "gamma": 0.99,
+        },
         "LunarLander-v3": {
+            "n_timesteps": 1_000_000,
             "n_episodes": 16,
             "gamma": 0.99,
             "normalize_observations": True,

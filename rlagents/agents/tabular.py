@@ -27,8 +27,9 @@ from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Exponential, Inverse, Linear
 
 HYPERPARAMS: dict[str, dict[str, Any]] = {
-    "Taxi-v4": {"learning_rate": 0.5, "gamma": 0.99},
+    "Taxi-v4": {"n_timesteps": 200_000, "learning_rate": 0.5, "gamma": 0.99},
     "FrozenLake-v1": {
+        "n_timesteps": 300_000,
         "learning_rate": 0.05,
         "gamma": 0.99,
         "exploration_schedule": "linear",
@@ -37,8 +38,13 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     },
     # Optimistic Q = 1/(1−γ), the most a +1-per-step return can be: untried actions look
     # best until tried (with Q = 0 the first action taken wins and ε = 1/k stops exploring).
-    "CartPole-v1": {"learning_rate": 0.1, "gamma": 0.99, "initial_q": 100.0},
-    "MountainCar-v0": {"learning_rate": 0.1, "gamma": 0.99},
+    "CartPole-v1": {
+        "n_timesteps": 2_000_000,
+        "learning_rate": 0.1,
+        "gamma": 0.99,
+        "initial_q": 100.0,
+    },
+    "MountainCar-v0": {"n_timesteps": 2_000_000, "learning_rate": 0.1, "gamma": 0.99},
 }
 """The tuned sets of Q-learning and SARSA, per env id (each agent's ``hyperparams``)."""
 

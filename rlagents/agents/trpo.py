@@ -107,20 +107,28 @@ class TRPO(RolloutAgent[TRPOConfig]):
     # VecNormalize, here normalize_observations and normalize_rewards.
     hyperparams: ClassVar = {
         "CartPole-v1": {
+            "n_timesteps": 100_000,
             "n_steps": 512,
             "batch_size": 512,
             "cg_damping": 1e-3,
             "gae_lambda": 0.98,
             "n_critic_updates": 20,
         },
-        "Pendulum-v1": {"n_steps": 1024, "gamma": 0.9, "n_critic_updates": 15},
+        "Pendulum-v1": {
+            "n_timesteps": 100_000,
+            "n_steps": 1024,
+            "gamma": 0.9,
+            "n_critic_updates": 15,
+        },
         "LunarLander-v3": {
+            "n_timesteps": 300_000,
             "n_steps": 512,
             "cg_damping": 0.01,
             "gae_lambda": 0.98,
             "n_critic_updates": 15,
         },
         "LunarLanderContinuous-v3": {
+            "n_timesteps": 200_000,
             "n_steps": 1024,
             "n_critic_updates": 20,
             "normalize_observations": True,

@@ -262,6 +262,19 @@ def check_preset_kwargs(
         )
 
 
+def probe_observation_space(
+    env_id: str, make_kwargs: dict[str, Any] | None = None
+) -> spaces.Space | None:
+    """The raw env's observation space, which tells :func:`choose_preset` what ``auto`` means."""
+    if env_id.startswith("ALE/") or "CarRacing" in env_id:
+        return None  # the preset follows from the id; skip loading a ROM or a Box2D world
+    env = EnvFactory(env_id, dict(make_kwargs or {})).make()
+    try:
+        return env.observation_space
+    finally:
+        env.close()
+
+
 def choose_preset(
     option: str, env_id: str, agent_cls: type[Agent], raw_obs: spaces.Space | None
 ) -> str | None:

@@ -33,6 +33,7 @@ from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Outcome, signals_as_interrupts, signals_deferred
 from rlagents.run.paths import check_writable, free_checkpoint_path
 from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
+from rlagents.run.tuned import TunedSet, choose_tuned_set
 
 DEFAULT_STEPS = 100_000
 EVAL_MAX_STEPS = 100_000  # an evaluation episode of an env without a time limit is cut here
@@ -87,7 +88,7 @@ class Run:
         if self.meta and opts.preset == envlib.AUTO and "preset" in self.meta:
             self.preset = self.meta["preset"]  # resume with the wrappers it was trained with
         else:
-            raw_obs = self._probe_observation_space(make_kwargs)
+            raw_obs = envlib.probe_observation_space(self.env_id, make_kwargs)
             self.preset = envlib.choose_preset(opts.preset, self.env_id, self.agent_cls, raw_obs)
         preset_kwargs = self._choose_preset_kwargs()
         envlib.check_preset_kwargs(
@@ -98,6 +99,7 @@ class Run:
             make_kwargs=make_kwargs,
         )
         self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset, preset_kwargs)
+        self.tuned = self._choose_tuned_set()
         self.config = self._build_config()
         self.workers = self._choose_workers()
         self.num_envs = opts.num_envs or self._default_num_envs()  # per worker, if any
@@ -186,15 +188,6 @@ class Run:
         return {}
 
     # ------------------------------------------------------------------------------ building
-    def _probe_observation_space(self, make_kwargs: dict[str, Any]) -> spaces.Space | None:
-        if self.env_id.startswith("ALE/") or "CarRacing" in self.env_id:
-            return None  # the preset follows from the id; skip loading a ROM or a Box2D world
-        env = envlib.EnvFactory(self.env_id, make_kwargs).make()
-        try:
-            return env.observation_space
-        finally:
-            env.close()
-
     def _build_config(self) -> Any:
         overrides: dict[str, Any] = {}
         if self.meta:
@@ -212,25 +205,18 @@ class Run:
             overrides["num_workers"] = self.opts.workers  # an A3C's workers are its num_workers
         return build_config(self.agent_cls.Config, overrides)
 
+    def _choose_tuned_set(self) -> TunedSet:
+        """The tuned set ``--hyperparams`` names (a resumed run keeps its checkpoint's
+        config: none)."""
+        if self.meta:
+            return TunedSet(None)
+        return choose_tuned_set(
+            self.agent_cls, self.agent_name, self.opts.hyperparams, self.env_id, self.preset
+        )
+
     def hyperparam_overrides(self) -> dict[str, Any]:
-        """The agent's tuned values for this env (or the named set), as ``--hyperparams`` says."""
-        table = self.agent_cls.hyperparams
-        choice = self.opts.hyperparams
-        if choice == envlib.NONE:
-            return {}
-        if choice.endswith((".yaml", ".yml")):
-            return read_tuned_set(choice)
-        if choice != envlib.AUTO:
-            if choice not in table:
-                raise ConfigError(
-                    f"agent {self.agent_name!r} has no hyper-parameter set {choice!r}; "
-                    f"it has: {', '.join(table) or 'none'}"
-                )
-            return dict(table[choice])
-        for key in (self.env_id, self.preset):
-            if key and key in table:
-                return dict(table[key])
-        return {}
+        """The tuned set's Config values, as ``--hyperparams`` chose them."""
+        return dict(self.tuned.values)
 
     def _default_num_envs(self) -> int:
         """The tuned set's envs; on rollout workers, split among them (rounded up), so that
@@ -245,7 +231,7 @@ class Run:
         if self.opts.hyperparams == envlib.NONE:
             return 1
         table = self.agent_cls.recommended_num_envs
-        for key in (self.opts.hyperparams, self.env_id, self.preset):
+        for key in (self.tuned.name, self.env_id, self.preset):
             if key and key in table:
                 return int(table[key])
         return 1
@@ -422,7 +408,19 @@ class Run:
             return 0
         if self.opts.steps or self.opts.episodes:
             return self.opts.steps
-        return DEFAULT_STEPS
+        return self.tuned.steps or DEFAULT_STEPS
+
+    def start_line(self) -> str:
+        """What the run is about to do: agent, env, tuned set, budget and the time it may take."""
+        preset = f" (preset {self.preset})" if self.preset else ""
+        text = f"{self.agent_name} on {self.env_id}{preset}; {self.tuned.describe(self.env_id)}"
+        budget = self.budget
+        if budget:
+            text += f"; this run: {budget:,} steps"
+            expected = self.tuned.expected_time(budget)
+            if expected:
+                text += f", {expected}"
+        return text
 
     def execute(self) -> TrainResult:
         """Train (or only evaluate), then save and summarise.
@@ -684,6 +682,9 @@ class Run:
             "seed": self.seed,
             "num_envs": self.num_envs,
             "workers": self.workers,
+            "steps": self.budget,  # this run's budget (None: --episodes)
+            "tuned_set": self.tuned.name,  # where the config's values came from
+            "tuned_set_instead_of": self.tuned.instead_of,
             "config": config_to_dict(self.config),
             "options": dataclasses.asdict(self.opts),
             "package_version": rlagents.__version__,
@@ -744,23 +745,6 @@ class Run:
 
 
 log = logging.getLogger("rlagents.run")  # notes and warnings; rlrun prints them as "rlrun: ..."
-
-
-def read_tuned_set(path: str) -> dict[str, Any]:
-    """A tuned set in a YAML file (``rlrun sweep``'s ``best.yaml``): Config field → value."""
-    import yaml
-
-    try:
-        values = yaml.safe_load(Path(path).read_text())
-    except OSError as err:
-        raise ConfigError(f"--hyperparams {path}: cannot read it ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(
-            f"--hyperparams {path}: not YAML ({' '.join(str(err).split())})"
-        ) from None
-    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
-        raise ConfigError(f"--hyperparams {path}: expected a mapping of Config fields to values")
-    return values
 
 
 def _note(text: str) -> None:

@@ -16,6 +16,7 @@ from rlagents.agent import Transition
 from rlagents.agents.a2c import A2C
 from rlagents.config import build_config
 from rlagents.errors import SpaceMismatchError
+from rlagents.run.tuned import config_sets
 
 
 def test_solves_cartpole_through_the_runner(tmp_path):
@@ -125,7 +126,7 @@ def test_every_config_field_is_settable_with_set():
 
 
 def test_tuned_sets_are_valid_configs():
-    for name, overrides in A2C.hyperparams.items():
+    for name, overrides in config_sets(A2C).items():
         build_config(A2C.Config, dict(overrides))
         assert name in A2C.recommended_num_envs
 

@@ -13,6 +13,7 @@ from rlagents.agent import Transition
 from rlagents.agents.cem import CEM, CEMConfig
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
+from rlagents.run.tuned import config_sets
 
 
 def test_learns_cartpole_through_the_runner(tmp_path):
@@ -138,7 +139,7 @@ def test_every_config_field_is_settable():
     defaults = CEMConfig()
     pairs = {f.name: str(getattr(defaults, f.name)) for f in dataclasses.fields(CEMConfig)}
     assert build_config(CEMConfig, pairs) == defaults
-    for tuned in CEM.hyperparams.values():
+    for tuned in config_sets(CEM).values():
         build_config(CEMConfig, {k: str(v) for k, v in tuned.items()})
     with pytest.raises(ConfigError, match="elite_percentile"):
         build_config(CEMConfig, {"elite_percentile": "100"})

@@ -16,6 +16,7 @@ from rlagents.common.replay import ReplayBuffer
 from rlagents.common.torch_utils import select_device
 from rlagents.config import RANGE_RULES, build_config
 from rlagents.errors import ConfigError
+from rlagents.run.tuned import config_sets
 
 VECTOR = spaces.Box(-1.0, 1.0, (4,), np.float32)
 ATARI = spaces.Box(0, 255, (4, 84, 84), np.uint8)
@@ -147,7 +148,7 @@ def test_defaults_and_tuned_sets_pass(agent):
     values = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(cls.Config)}
     assert build_config(cls.Config, values) == defaults
     assert build_config(cls.Config, {k: str(v) for k, v in values.items()}) == defaults
-    for tuned in cls.hyperparams.values():
+    for tuned in config_sets(cls).values():
         build_config(cls.Config, dict(tuned))
         build_config(cls.Config, {k: str(v) for k, v in tuned.items()})
 

@@ -26,6 +26,7 @@ from rlagents.common.replay import ReplayBatch
 from rlagents.common.rng import rng_state
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
+from rlagents.run.tuned import config_sets
 
 AGENTS = [DDPG, TD3]
 PENDULUM_OBS = spaces.Box(-8.0, 8.0, (3,), np.float32)
@@ -68,7 +69,7 @@ def test_td3_learns_pendulum_through_the_runner(tmp_path):
 
 def test_ddpg_learns_pendulum_with_ornstein_uhlenbeck_noise():
     env = gym.make("Pendulum-v1")
-    cfg = {**DDPG.hyperparams["Pendulum-v1"], "action_noise": "ornstein_uhlenbeck"}
+    cfg = {**config_sets(DDPG)["Pendulum-v1"], "action_noise": "ornstein_uhlenbeck"}
     agent = DDPG(env.observation_space, env.action_space, {**cfg, "num_threads": 1}, seed=1)
     feed(agent, env, 5000, seed=1)  # about -150 by then on seeds 0-3
     assert evaluate(agent, "Pendulum-v1", episodes=5) >= -400
@@ -441,7 +442,7 @@ def test_every_config_field_is_settable_from_its_text(cls):
 
 @pytest.mark.parametrize("cls", AGENTS)
 def test_presets_are_valid_configs(cls):
-    for name, overrides in cls.hyperparams.items():
+    for name, overrides in config_sets(cls).items():
         config = build_config(cls.Config, {k: str(v) for k, v in overrides.items()})
         assert dataclasses.asdict(config).items() >= dict(overrides).items(), name
 

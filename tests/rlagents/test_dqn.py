@@ -19,6 +19,7 @@ from rlagents.common.networks import mlp
 from rlagents.common.replay import ReplayBuffer
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
+from rlagents.run.tuned import config_sets
 
 
 def test_learns_cartpole_through_the_runner(tmp_path):
@@ -244,7 +245,7 @@ def test_every_config_field_is_settable():
     defaults = DQNConfig()
     pairs = {f.name: str(getattr(defaults, f.name)) for f in dataclasses.fields(DQNConfig)}
     assert build_config(DQNConfig, pairs) == defaults
-    for preset in DQN.hyperparams.values():
+    for preset in config_sets(DQN).values():
         build_config(DQNConfig, {k: str(v) for k, v in preset.items()})
     for bad in ({"tau": "0"}, {"gradient_steps": "0"}, {"exploration_final_eps": "2"}):
         with pytest.raises(ConfigError, match=next(iter(bad))):

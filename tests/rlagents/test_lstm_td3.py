@@ -18,6 +18,7 @@ from rlagents.agents.lstm_td3 import LSTMTD3, EnvWindows, history_windows
 from rlagents.agents.td3 import TD3
 from rlagents.common.replay import ReplayBuffer
 from rlagents.config import build_config
+from rlagents.run.tuned import config_sets
 
 OBS = spaces.Box(-10, 10, (1,), np.float32)
 ACT = spaces.Box(-1, 1, (1,), np.float32)
@@ -199,7 +200,7 @@ def test_every_config_field_is_settable_with_set():
 
 
 def test_tuned_sets_are_valid_configs():
-    for overrides in LSTMTD3.hyperparams.values():
+    for overrides in config_sets(LSTMTD3).values():
         build_config(LSTMTD3.Config, dict(overrides))
 
 

@@ -18,6 +18,7 @@ from rlagents.agents.ppo import PPO, adapt_kl_beta
 from rlagents.common.networks import NatureCNN
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
+from rlagents.run.tuned import config_sets
 
 FAST = {"n_steps": 32, "batch_size": 64, "n_epochs": 4, "learning_rate": 3e-3, "num_threads": 1}
 
@@ -274,7 +275,7 @@ def test_image_observations_get_the_nature_cnn():
     agent = PPO(
         spaces.Box(0, 255, (4, 84, 84), np.uint8),
         spaces.Box(-1, 1, (3,), np.float32),
-        PPO.hyperparams["car_racing"],
+        config_sets(PPO)["car_racing"],
         num_envs=2,
         seed=0,
     )
@@ -324,7 +325,7 @@ def test_every_config_field_is_settable_with_set():
 
 
 def test_tuned_sets_are_valid_configs():
-    for name, overrides in PPO.hyperparams.items():
+    for name, overrides in config_sets(PPO).items():
         build_config(PPO.Config, dict(overrides))
         assert name in PPO.recommended_num_envs
 

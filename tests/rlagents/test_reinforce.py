@@ -17,6 +17,7 @@ from rlagents.agent import Transition
 from rlagents.agents.reinforce import REINFORCE, Episode
 from rlagents.config import build_config
 from rlagents.errors import SpaceMismatchError
+from rlagents.run.tuned import config_sets
 
 
 def test_solves_cartpole_through_the_runner(tmp_path):
@@ -182,7 +183,7 @@ def test_every_config_field_is_settable_with_set():
 
 
 def test_tuned_sets_are_valid_configs():
-    for name, overrides in REINFORCE.hyperparams.items():
+    for name, overrides in config_sets(REINFORCE).items():
         build_config(REINFORCE.Config, dict(overrides))
         assert name in REINFORCE.recommended_num_envs
 

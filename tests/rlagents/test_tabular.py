@@ -15,6 +15,7 @@ from rlagents.agents.sarsa import SARSA
 from rlagents.agents.tabular import TabularConfig
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
+from rlagents.run.tuned import config_sets
 
 AGENTS = [QLearning, SARSA]
 
@@ -174,7 +175,7 @@ def test_every_config_field_is_settable(cls):
     defaults = cls.Config()
     pairs = {f.name: str(getattr(defaults, f.name)) for f in dataclasses.fields(cls.Config)}
     assert build_config(cls.Config, pairs) == defaults
-    for preset in cls.hyperparams.values():
+    for preset in config_sets(cls).values():
         build_config(cls.Config, {k: str(v) for k, v in preset.items()})
 
 

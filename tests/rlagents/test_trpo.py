@@ -23,6 +23,7 @@ from rlagents.agents.trpo import (
 )
 from rlagents.config import build_config
 from rlagents.errors import ConfigError
+from rlagents.run.tuned import config_sets
 
 OBS = spaces.Box(-5, 5, (3,), np.float32)
 TINY = {"net_arch": (4,), "n_steps": 16, "batch_size": 8, "n_critic_updates": 2, "num_threads": 1}
@@ -216,7 +217,7 @@ def test_every_config_field_is_settable_with_set():
 
 
 def test_tuned_sets_are_valid_configs():
-    for name, overrides in TRPO.hyperparams.items():
+    for name, overrides in config_sets(TRPO).items():
         build_config(TRPO.Config, dict(overrides))
         assert name in TRPO.recommended_num_envs
 

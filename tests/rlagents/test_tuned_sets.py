@@ -1,0 +1,125 @@
+"""Every tuned set says its budget, starts learning before the budget ends, and has a replay
+buffer that fits a laptop; a run without --steps trains for its set's budget and says so."""
+
+import dataclasses
+import json
+
+import pytest
+from rlagents_test_plugin.runner import invoke
+
+import rlagents
+from rlagents.common import frame_replay, replay
+from rlagents.config import build_config
+from rlagents.run.options import RunOptions
+from rlagents.run.runner import Run
+from rlagents.run.tuned import choose_tuned_set, config_values, gpu_available
+
+GIB = 2**30
+# A set that a run can pick on a machine without a GPU must fit a laptop; a GPU-only set (one
+# with a CPU alternative) a workstation.
+LAPTOP_BYTES, GPU_MACHINE_BYTES = 8 * GIB, 32 * GIB
+PRESET_ENVS = {"atari": "ALE/BattleZone-v5", "atari100k": "ALE/BattleZone-v5"}
+PRESET_ENVS["car_racing"] = "CarRacing-v3"
+BUILT_IN = [s.name for s in rlagents.list_agents() if s.target.startswith("rlagents.agents.")]
+
+
+def _sets():
+    for name in BUILT_IN:
+        cls = rlagents.load(name)
+        for key, entry in cls.hyperparams.items():
+            yield pytest.param(name, key, entry, id=f"{name}:{key}")
+
+
+@pytest.mark.parametrize(("agent", "key", "entry"), list(_sets()))
+def test_every_tuned_set_says_its_budget_and_learns_before_it_ends(agent, key, entry):
+    steps = entry.get("n_timesteps")
+    assert isinstance(steps, int) and steps > 0, "each tuned set says its budget (n_timesteps)"
+    config = build_config(rlagents.load(agent).Config, config_values(entry))
+    learning_starts = getattr(config, "learning_starts", 0)
+    assert learning_starts < steps, f"learning_starts {learning_starts} >= budget {steps}"
+
+
+class _Measured(Exception):
+    pass
+
+
+def _sets_with_a_buffer():
+    for param in _sets():
+        agent = param.values[0]
+        if any(f.name == "buffer_size" for f in dataclasses.fields(rlagents.load(agent).Config)):
+            yield param
+
+
+@pytest.mark.parametrize(("agent", "key", "entry"), list(_sets_with_a_buffer()))
+def test_every_replay_buffer_fits_before_it_is_allocated(agent, key, entry, monkeypatch, tmp_path):
+    # The run's own buffer, sized by the check the buffer makes before allocating (stopped
+    # there, so nothing is allocated).
+    def measure(nbytes, *args, **kwargs):
+        raise _Measured(nbytes)
+
+    monkeypatch.setattr(replay, "check_allocation", measure)
+    monkeypatch.setattr(frame_replay, "check_allocation", measure)
+    opts = RunOptions(
+        env_id=PRESET_ENVS.get(key, key), agent=agent, hyperparams=key, run_dir=str(tmp_path)
+    )
+    with pytest.raises(_Measured) as measured:
+        Run(opts)
+    nbytes = measured.value.args[0]
+    gpu_only = key in rlagents.load(agent).cpu_alternatives
+    assert nbytes <= (GPU_MACHINE_BYTES if gpu_only else LAPTOP_BYTES), f"{nbytes / GIB:.1f} GiB"
+
+
+def test_atari_on_a_cpu_takes_the_100k_set_and_a_gpu_the_nature_set():
+    dqn = rlagents.load("dqn")
+    on_cpu = choose_tuned_set(dqn, "dqn", "auto", "ALE/BattleZone-v5", "atari", has_gpu=False)
+    assert (on_cpu.name, on_cpu.instead_of, on_cpu.steps) == ("atari100k", "atari", 100_000)
+    assert on_cpu.values["learning_starts"] < on_cpu.steps
+    on_gpu = choose_tuned_set(dqn, "dqn", "auto", "ALE/BattleZone-v5", "atari", has_gpu=True)
+    assert (on_gpu.name, on_gpu.instead_of) == ("atari", None)
+    named = choose_tuned_set(dqn, "dqn", "atari", "ALE/BattleZone-v5", "atari", has_gpu=False)
+    assert named.name == "atari"  # asked for by name: given, GPU or not
+    assert "n_timesteps" not in on_cpu.values  # a run key, not a Config field
+
+
+def test_a_run_without_steps_trains_for_its_sets_budget(tmp_path):
+    run = Run(RunOptions(env_id="CartPole-v1", agent="ppo", run_dir=str(tmp_path / "a")))
+    assert run.budget == rlagents.load("ppo").hyperparams["CartPole-v1"]["n_timesteps"]
+    assert "tuned set 'CartPole-v1', tuned for 100,000 steps" in run.start_line()
+    run.close()
+    given = Run(
+        RunOptions(env_id="CartPole-v1", agent="ppo", steps=300, run_dir=str(tmp_path / "b"))
+    )
+    assert given.budget == 300
+    given.close()
+    untuned = Run(
+        RunOptions(
+            env_id="CartPole-v1", agent="ppo", hyperparams="none", run_dir=str(tmp_path / "c")
+        )
+    )
+    assert untuned.budget == 100_000 and "no tuned set" in untuned.start_line()
+    untuned.close()
+
+
+def test_config_json_records_the_budget_and_the_set(tmp_path):
+    result = invoke(
+        *("--env", "CartPole-v1", "--agent", "ppo", "--steps", "512", "--eval-episodes", "1"),
+        *("--run-dir", tmp_path / "run", "--no-tensorboard"),  # not --quiet: the start line
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "rlrun: ppo on CartPole-v1; tuned set 'CartPole-v1'" in result.stderr
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["steps"], config["tuned_set"]) == (512, "CartPole-v1")
+    shown = invoke("--agent", "dqn", "--env", "ALE/BattleZone-v5", "--show-config")
+    assert shown.exit_code == 0, shown.stderr
+    if gpu_available():
+        return  # the Nature set, then
+    assert "tuned set 'atari100k' (no GPU here: instead of 'atari')" in shown.stdout
+    assert "about 64 min at the 26 steps/s it measured on a 2-core CPU" in shown.stdout
+
+
+@pytest.mark.parametrize("agent", BUILT_IN)
+def test_no_default_config_starts_learning_after_the_default_budget(agent):
+    from rlagents.run.runner import DEFAULT_STEPS
+
+    config = build_config(rlagents.load(agent).Config, {})
+    assert getattr(config, "learning_starts", 0) < DEFAULT_STEPS
