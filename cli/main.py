@@ -186,6 +186,14 @@ def rlrun() -> None:
     help="An option of the preset, e.g. stack_size=4 or p=0.3 (repeatable; needs --preset NAME).",
 )
 @click.option(
+    "--backend",
+    type=click.Choice(["auto", "gymnasium", "envpool"]),
+    default="auto",
+    show_default=True,
+    help="The training envs' engine: EnvPool's C++ twin where it has one (CarRacing-v3; "
+    "pip install envpool), auto: EnvPool when installed. Evaluation is always on Gymnasium.",
+)
+@click.option(
     "--hyperparams",
     default="auto",
     show_default=True,

@@ -9,6 +9,7 @@ the first three from the env id and from what the agent accepts.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -24,7 +25,7 @@ from gymnasium import spaces
 from gymnasium.envs.registration import load_env_creator
 
 from rlagents.agent import Agent
-from rlagents.errors import RLAgentsError
+from rlagents.errors import ConfigError, RLAgentsError
 
 AUTO, NONE = "auto", "none"
 
@@ -156,14 +157,61 @@ def check_num_envs(env_id: str, num_envs: int) -> None:
         )
 
 
+BACKENDS = ("auto", "gymnasium", "envpool")
+# Presets that can build on EnvPool's C++ twin of an env (their ``backend`` option), and the ids
+# they have one for (benchmarks/RESULTS.md has what EnvPool's CarRacing does differently).
+ENVPOOL_TWINS: dict[str, tuple[str, ...]] = {"car_racing": ("CarRacing-v3",)}
+
+
+def choose_backend(
+    option: str,
+    env_id: str,
+    preset: str | None,
+    preset_kwargs: dict[str, Any],
+    make_kwargs: dict[str, Any],
+) -> str:
+    """The training envs' engine: ``gymnasium``, or ``envpool`` where asked for (or, with
+    ``auto``, where EnvPool is installed and has the env with these options)."""
+    if option not in BACKENDS:
+        raise ConfigError(f"--backend is one of {', '.join(BACKENDS)}, got {option!r}")
+    if option == "gymnasium":
+        return option
+    twins = ", ".join(f"{i} (preset {p})" for p, ids in ENVPOOL_TWINS.items() for i in ids)
+    has_twin = preset in ENVPOOL_TWINS and env_id in ENVPOOL_TWINS[preset]
+    from wrappers.envpool_env import has_envpool
+
+    if option == "envpool":
+        if not has_twin:
+            raise ConfigError(
+                f"--backend envpool: EnvPool backs {twins}, not {env_id}"
+                + (f" with preset {preset}" if preset else " without a preset")
+                + "; use --backend gymnasium"
+            )
+        if not has_envpool():
+            raise ConfigError("--backend envpool needs EnvPool: pip install envpool")
+        return option
+    from wrappers.presets import ENVPOOL_CAR_RACING_KWARGS
+
+    supported = preset_kwargs.get("continuous", True) and set(make_kwargs) <= set(
+        ENVPOOL_CAR_RACING_KWARGS
+    )
+    return "envpool" if has_twin and supported and has_envpool() else "gymnasium"
+
+
 @dataclass
 class EnvFactory:
-    """Makes single envs of one id, kwargs and preset; used for training and evaluation envs."""
+    """Makes single envs of one id, kwargs and preset; used for training and evaluation envs
+    (the latter always on Gymnasium's env: :meth:`for_evaluation`)."""
 
     env_id: str
     make_kwargs: dict[str, Any] = field(default_factory=dict)
     preset: str | None = None
     preset_kwargs: dict[str, Any] = field(default_factory=dict)  # the preset's own options
+    backend: str = "gymnasium"  # or "envpool", for a preset in ENVPOOL_TWINS
+
+    def for_evaluation(self) -> EnvFactory:
+        """This factory on Gymnasium's env: a result is measured on the real one."""
+        return dataclasses.replace(self, backend="gymnasium")
 
     def make(self, **extra_kwargs: Any) -> gym.Env:
         """One env; ``extra_kwargs`` (evaluation's overrides) win over the factory's kwargs."""
@@ -172,6 +220,8 @@ class EnvFactory:
             if self.preset is None:
                 return gym.make(self.env_id, **kwargs)
             options = {**self.preset_kwargs, **kwargs}
+            if self.backend != "gymnasium":
+                options["backend"] = self.backend
             return preset_function(self.preset)(self.env_id, **options)
         except gym.error.Error as err:
             raise EnvError(_one_line(err)) from None

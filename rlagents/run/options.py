@@ -25,6 +25,7 @@ class RunOptions:
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)  # for gymnasium.make
     preset: str = "auto"
     preset_kwargs: Mapping[str, Any] = field(default_factory=dict)  # the preset's own options
+    backend: str = "auto"  # the training envs' engine: auto, gymnasium or envpool
     hyperparams: str = "auto"
     run_dir: str | None = None  # None: runs/<env>_<agent>_s<seed>_<time>
     eval_every: int = 0

@@ -98,7 +98,13 @@ class Run:
             env_id=self.env_id,
             make_kwargs=make_kwargs,
         )
-        self.factory = envlib.EnvFactory(self.env_id, make_kwargs, self.preset, preset_kwargs)
+        self.backend = envlib.choose_backend(
+            opts.backend, self.env_id, self.preset, preset_kwargs, make_kwargs
+        )
+        self.factory = envlib.EnvFactory(
+            self.env_id, make_kwargs, self.preset, preset_kwargs, backend=self.backend
+        )
+        self.eval_factory = self.factory.for_evaluation()  # results are the real env's
         self.tuned = self._choose_tuned_set()
         self.config = self._build_config()
         self.workers = self._choose_workers()
@@ -413,6 +419,8 @@ class Run:
     def start_line(self) -> str:
         """What the run is about to do: agent, env, tuned set, budget and the time it may take."""
         preset = f" (preset {self.preset})" if self.preset else ""
+        if self.backend != "gymnasium":
+            preset += f" on {self.backend}, evaluated on gymnasium"
         text = f"{self.agent_name} on {self.env_id}{preset}; {self.tuned.describe(self.env_id)}"
         budget = self.budget
         if budget:
@@ -584,7 +592,7 @@ class Run:
             extra: dict[str, Any] = dict(EVALUATION_OVERRIDES.get(self.preset or "", {}))
             if self.opts.render:
                 extra["render_mode"] = "human"
-            self.eval_env = self.factory.make(**extra)
+            self.eval_env = self.eval_factory.make(**extra)
         return self.eval_env
 
     def _video_env(self) -> gym.Env:
@@ -593,7 +601,7 @@ class Run:
         if not envlib.has_display():  # pygame-drawn envs render off-screen, without a word
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         extra = dict(EVALUATION_OVERRIDES.get(self.preset or "", {}), render_mode="rgb_array")
-        env = self.factory.make(**extra)
+        env = self.eval_factory.make(**extra)
         episodes = self.opts.video_episodes or self.opts.eval_episodes
         try:
             return gym.wrappers.RecordVideo(
@@ -682,6 +690,7 @@ class Run:
             "seed": self.seed,
             "num_envs": self.num_envs,
             "workers": self.workers,
+            "backend": self.backend,  # the training envs' (evaluation: always gymnasium)
             "steps": self.budget,  # this run's budget (None: --episodes)
             "tuned_set": self.tuned.name,  # where the config's values came from
             "tuned_set_instead_of": self.tuned.instead_of,
