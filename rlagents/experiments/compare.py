@@ -68,16 +68,23 @@ def missed_seeds(group: dict[str, Any]) -> list[int]:
     ]
 
 
+def _return_digits(group: dict[str, Any]) -> int:
+    """Two decimals for returns of a small scale (FrozenLake's 0.74), else one."""
+    values = [group["best"]["median"], group["final"]["median"]]
+    return 2 if all(v is not None and abs(v) < 10 for v in values) else 1
+
+
 def group_row(group: dict[str, Any]) -> list[str]:
     steps, total = group["steps_to_target"], len(group["seeds"])
     has_target = group.get("target") is not None
     missed = ", ".join(str(s) for s in missed_seeds(group)) or "none"
+    digits = _return_digits(group)
     return [
         group["name"],
         str(group["agent"]),
         f"{total - len(group['failed'])}/{total}",
-        _spread(group["final"]),
-        _number(group["best"]["median"]),
+        _spread(group["final"], digits),
+        _number(group["best"]["median"], digits),
         _spread(steps, 0) if has_target else "no target",
         f"{steps['n']}/{total}" if has_target else "-",
         missed if has_target else "-",
