@@ -7,11 +7,13 @@ Wrappers: :class:`Discretize`, :class:`FrameStack` (any observation space),
 other keywords to ``gymnasium.make``): :func:`atari`, :func:`atari_vector`, :func:`car_racing`,
 :func:`discretized`, and the POMDP presets :func:`remove_velocity`, :func:`flicker`,
 :func:`noise`, :func:`dropout` (the wrapper, then a :class:`FrameStack` with ``stack_size > 1``);
-:data:`PRESETS` maps preset names to the single-env presets.
+:data:`PRESETS` maps preset names to the single-env presets. :class:`EnvPoolEnv` is one env of
+EnvPool's C++ engine (optional: ``pip install envpool``) with Gymnasium's API.
 """
 
 from wrappers.bounds import classic_control_bounds
 from wrappers.discretize import Discretize
+from wrappers.envpool_env import EnvPoolEnv
 from wrappers.frame_stack import FrameStack
 from wrappers.image import Grayscale, Resize
 from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
@@ -31,6 +33,7 @@ from wrappers.vector_frame_stack import VectorFrameStack
 __all__ = [
     "PRESETS",
     "Discretize",
+    "EnvPoolEnv",
     "Flicker",
     "FrameStack",
     "Grayscale",
