@@ -42,7 +42,7 @@ from rlagents.common.flat_params import FlatAdam, flatten_parameters
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import ParallelMLP, is_image_space, make_encoder, mlp, polyak_update
 from rlagents.common.noise import make_noise
-from rlagents.common.replay import ReplayBatch, ReplayBuffer
+from rlagents.common.replay import ReplayBatch, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Linear
 from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
@@ -298,7 +298,8 @@ class DDPG(Agent[DDPGConfigT]):
     # ----------------------------------------------------------------------------- learning
     def update(self) -> dict[str, float]:
         c = self.config
-        if self.steps < c.learning_starts or self.vector_steps % c.train_freq:
+        warm = warmed_up(self.steps, len(self.buffer), c.learning_starts, c.buffer_size)
+        if not warm or self.vector_steps % c.train_freq:
             return {}
         steps = c.gradient_steps if c.gradient_steps > 0 else c.train_freq * self.num_envs
         for _ in range(steps):

@@ -45,7 +45,7 @@ from rlagents.common.background import BackgroundTrainer, worker_threads
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import is_image_space, make_encoder, mlp, polyak_update
 from rlagents.common.random_blocks import RandomBlock, one_action_arrays
-from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer
+from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
 from rlagents.common.torch_utils import (
@@ -312,7 +312,8 @@ class DQN(Agent[DQNConfig]):
         steps on; this thread computes the round's Q(s', ·) first, beside the worker still busy
         with the previous round (the target network changes only here, between rounds)."""
         c = self.config
-        if self.steps < c.learning_starts or self.vector_steps % c.train_freq:
+        warm = warmed_up(self.steps, len(self.buffer), c.learning_starts, c.buffer_size)
+        if not warm or self.vector_steps % c.train_freq:
             return {}
         n = c.gradient_steps if c.gradient_steps > 0 else c.train_freq * self.num_envs
         # Batches are drawn here, on the caller's thread, so the buffer is never shared.

@@ -63,6 +63,15 @@ class Replay(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
+def warmed_up(steps: int, buffered: int, learning_starts: int, capacity: int) -> bool:
+    """Whether an off-policy agent learns yet: ``learning_starts`` env steps taken and as many
+    transitions in its buffer (at most its capacity). A fresh run has both at once; a run
+    resumed from a checkpoint saved without its buffer refills that much first, rather than
+    fit its networks to the first few transitions (SB3 users' reward drop after a reload).
+    """
+    return steps >= learning_starts and buffered >= min(learning_starts, capacity)
+
+
 class ReplayBuffer:
     """A ring buffer of single transitions, each vector step adding ``num_envs`` of them.
 

@@ -146,6 +146,7 @@ def test_atari_preset_runs_with_frame_dedup(tmp_path):
     summary = _run(
         tmp_path,
         *("--env", "ALE/Pong-v5", "--agent", "dqn", "--seed", "0", "--steps", "200"),
+        *("--hyperparams", "atari"),  # the Nature set (auto takes atari100k on a CPU)
         *("--set", "buffer_size=2000", "--set", "learning_starts=100", "--eval-episodes", "0"),
         *("--set", "save_replay_buffer=false"),
     )
