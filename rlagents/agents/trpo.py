@@ -151,7 +151,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
         policy = self.policy
         params = [*policy.encoder.parameters(), *policy.body.parameters()]
         params += [*policy.pi_head.parameters()]
-        if not policy.discrete:
+        if not policy.discrete and not policy.beta:
             params.append(policy.log_std)
         return params
 

@@ -5,7 +5,9 @@
   deviation is a learned, state-independent parameter (as in PPO's paper and SB3). The sample
   is brought into the bounds by clipping (SB3's way: the log-probability stays that of the
   unclipped sample) or by a tanh squash (log-probability corrected by the tanh Jacobian,
-  Haarnoja et al. 2018, SAC appendix C).
+  Haarnoja et al. 2018, SAC appendix C). Or (``box_actions="beta"``) a Beta distribution per
+  dimension on the bounds themselves, α, β = 1 + softplus(network) (Chou et al. 2017): no
+  probability is lost beyond the bounds, which for CarRacing's gas and brake matters.
 * Observations go through :func:`~rlagents.common.networks.make_encoder` (flatten, one-hot, or
   the Nature CNN for image stacks, always shared by both heads), then an MLP per head
   (``share_features=False``: two networks) or one MLP shared by both heads.
@@ -14,7 +16,7 @@ The per-step path (:meth:`ActorCritic.act`) runs only the actor and samples in n
 handful of envs is several times cheaper than torch's distribution objects; the learning path
 (:meth:`ActorCritic.forward`, :meth:`ActorCritic.log_prob` …) is pure torch on whole batches.
 A distribution is passed around as one tensor of parameters: log-probabilities of the classes
-(categorical) or ``[mean, log_std]`` (Gaussian).
+(categorical), ``[mean, log_std]`` (Gaussian) or ``[α, β]`` (Beta).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from rlagents.common.networks import FlattenEncoder, ParallelMLP, is_image_space
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
 LOG_2PI = math.log(2 * math.pi)
+BETA_EDGE = 1e-6  # Beta samples are kept this far inside (0, 1): log x and log(1 − x) stay finite
 
 
 @dataclasses.dataclass
@@ -51,8 +54,9 @@ class PolicyConfig:
     ortho_init: bool = True
     """Orthogonal initialisation (gains √2 hidden, 0.01 policy head, 1 value head), as in the
     PPO implementations studied by Engstrom et al. 2020."""
-    box_actions: Literal["clip", "tanh"] = "clip"
-    """Box actions: clip the Gaussian sample to the bounds, or squash it with tanh."""
+    box_actions: Literal["clip", "tanh", "beta"] = "clip"
+    """Box actions: clip the Gaussian sample to the bounds, squash it with tanh, or a Beta
+    distribution scaled to the bounds (log_std_init then does not apply)."""
     log_std_init: float = 0.0
     """Initial log standard deviation of the Gaussian policy (Box actions)."""
     normalize_observations: bool = False
@@ -106,13 +110,15 @@ class ActorCritic(nn.Module):
         else:
             assert isinstance(action_space, spaces.Box)
             self.n_out = int(np.prod(action_space.shape))
-            self.log_std = nn.Parameter(torch.full((self.n_out,), float(cfg.log_std_init)))
+            if cfg.box_actions != "beta":
+                self.log_std = nn.Parameter(torch.full((self.n_out,), float(cfg.log_std_init)))
             self.low = action_space.low.reshape(-1).astype(np.float32)
             self.high = action_space.high.reshape(-1).astype(np.float32)
             self.action_shape = action_space.shape
             self.action_dtype = action_space.dtype
         self.tanh = cfg.box_actions == "tanh" and not self.discrete
-        self.pi_head = nn.Linear(head_in, self.n_out)
+        self.beta = cfg.box_actions == "beta" and not self.discrete
+        self.pi_head = nn.Linear(head_in, 2 * self.n_out if self.beta else self.n_out)
         self.vf_head = nn.Linear(head_in, 1)
         if cfg.ortho_init:
             self._orthogonal_init()
@@ -149,6 +155,10 @@ class ActorCritic(nn.Module):
                 # Gumbel-max: argmax(logits + Gumbel noise) is a sample of softmax(logits)
                 out = out + rng.gumbel(size=out.shape)
             raw = out.argmax(axis=1)
+        elif self.beta:
+            alpha, beta = np.split(1.0 + np.logaddexp(0.0, out), 2, axis=1)  # 1 + softplus
+            unit = alpha / (alpha + beta) if deterministic else rng.beta(alpha, beta)
+            raw = np.clip(unit, BETA_EDGE, 1.0 - BETA_EDGE).astype(np.float32)
         elif deterministic:
             raw = out
         else:
@@ -195,6 +205,8 @@ class ActorCritic(nn.Module):
             return raw + self.action_start if self.action_start else raw
         if self.tanh:
             action = self.low + (np.tanh(raw) + 1.0) * 0.5 * (self.high - self.low)
+        elif self.beta:
+            action = self.low + raw * (self.high - self.low)
         else:
             action = np.clip(raw, self.low, self.high)
         return action.reshape(len(raw), *self.action_shape).astype(self.action_dtype, copy=False)
@@ -204,6 +216,9 @@ class ActorCritic(nn.Module):
         if self.discrete:
             return np.asarray(action).reshape(-1) - self.action_start
         flat = np.asarray(action, dtype=np.float32).reshape(len(action), -1)
+        if self.beta:
+            unit = (flat - self.low) / (self.high - self.low)
+            return np.clip(unit, BETA_EDGE, 1.0 - BETA_EDGE).astype(np.float32)
         if not self.tanh:
             return flat
         unit = np.clip(2.0 * (flat - self.low) / (self.high - self.low) - 1.0, -0.999, 0.999)
@@ -220,6 +235,8 @@ class ActorCritic(nn.Module):
         out = self.pi_head(pi_features)
         if self.discrete:
             return F.log_softmax(out, dim=-1)
+        if self.beta:
+            return 1.0 + F.softplus(out)  # [α, β], each ≥ 1: unimodal
         return torch.cat([out, self.log_std.expand_as(out)], dim=-1)
 
     def distribution(self, obs: torch.Tensor) -> torch.Tensor:
@@ -234,6 +251,10 @@ class ActorCritic(nn.Module):
         """Log-probability of raw actions (with the tanh correction when squashing)."""
         if self.discrete:
             return params.gather(1, raw.long().reshape(-1, 1)).squeeze(1)
+        if self.beta:
+            alpha, beta = params.chunk(2, dim=-1)
+            logp = (alpha - 1) * torch.log(raw) + (beta - 1) * torch.log1p(-raw)
+            return (logp - _log_beta_function(alpha, beta)).sum(-1)
         mean, log_std = params.chunk(2, dim=-1)
         z = (raw - mean) * torch.exp(-log_std)
         logp = (-0.5 * z.square() - log_std - 0.5 * LOG_2PI).sum(-1)
@@ -246,6 +267,11 @@ class ActorCritic(nn.Module):
         """Entropy per sample (for tanh squashing: that of the Gaussian before the squash)."""
         if self.discrete:
             return -(params.exp() * params).sum(-1)
+        if self.beta:
+            a, b = params.chunk(2, dim=-1)
+            entropy = _log_beta_function(a, b) - (a - 1) * torch.digamma(a)
+            entropy = entropy - (b - 1) * torch.digamma(b) + (a + b - 2) * torch.digamma(a + b)
+            return entropy.sum(-1)
         log_std = params[:, self.n_out :]
         return (0.5 + 0.5 * LOG_2PI + log_std).sum(-1)
 
@@ -253,6 +279,12 @@ class ActorCritic(nn.Module):
         """Exact KL(old ‖ new) per sample (a tanh squash, a bijection, leaves it unchanged)."""
         if self.discrete:
             return (old.exp() * (old - new)).sum(-1)
+        if self.beta:
+            a1, b1 = old.chunk(2, dim=-1)
+            a2, b2 = new.chunk(2, dim=-1)
+            kl = _log_beta_function(a2, b2) - _log_beta_function(a1, b1)
+            kl = kl + (a1 - a2) * torch.digamma(a1) + (b1 - b2) * torch.digamma(b1)
+            return (kl + (a2 - a1 + b2 - b1) * torch.digamma(a1 + b1)).sum(-1)
         mean_o, log_std_o = old.chunk(2, dim=-1)
         mean_n, log_std_n = new.chunk(2, dim=-1)
         var_ratio = torch.exp(2 * (log_std_o - log_std_n))
@@ -262,6 +294,11 @@ class ActorCritic(nn.Module):
     def raw_action_storage(self) -> tuple[tuple[int, ...], type]:
         """Shape and dtype of one raw action in a rollout buffer."""
         return ((), np.int64) if self.discrete else ((self.n_out,), np.float32)
+
+
+def _log_beta_function(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """log B(a, b) = log Γ(a) + log Γ(b) − log Γ(a + b)."""
+    return torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a + b)
 
 
 def _relu(x: np.ndarray) -> np.ndarray:

@@ -105,7 +105,7 @@ def test_solves_cartpole_within_50k_steps_other_seeds(tmp_path, objective, seed)
     assert summary["reached_target"]
 
 
-@pytest.mark.parametrize("box_actions", ["clip", "tanh"])
+@pytest.mark.parametrize("box_actions", ["clip", "tanh", "beta"])
 def test_learns_continuous_actions(tmp_path, box_actions):
     summary = run(
         tmp_path,
@@ -229,6 +229,36 @@ def test_box_actions_stay_in_bounds_and_gaussian_log_prob_is_right(box_actions):
         )
     greedy = agent.act(obs[:1], explore=False)
     assert np.all(greedy >= space.low) and np.all(greedy <= space.high)
+
+
+def test_beta_actions_are_torchs_beta_scaled_to_the_bounds():
+    space = spaces.Box(np.array([-1.0, 0.0], np.float32), np.array([1.0, 5.0], np.float32))
+    agent = PPO(spaces.Box(-1, 1, (3,), np.float32), space, {**FAST, "box_actions": "beta"}, seed=0)
+    obs = np.random.default_rng(0).normal(size=(4000, 3)).astype(np.float32)
+    actions = agent.act(obs)
+    assert (
+        actions.dtype == np.float32 and np.all(actions > space.low) and np.all(actions < space.high)
+    )
+    raw = torch.as_tensor(agent._last[1])
+    assert torch.all((raw > 0) & (raw < 1))
+    np.testing.assert_allclose(agent.policy.from_env(actions), raw.numpy(), atol=1e-5)
+    with torch.no_grad():
+        params, _ = agent.policy(torch.as_tensor(obs))
+        alpha, beta = params.chunk(2, dim=-1)
+        assert torch.all(alpha >= 1) and torch.all(beta >= 1)  # unimodal
+        reference = torch.distributions.Beta(alpha, beta)
+        policy = agent.policy
+        torch.testing.assert_close(policy.log_prob(params, raw), reference.log_prob(raw).sum(-1))
+        torch.testing.assert_close(policy.entropy(params), reference.entropy().sum(-1))
+        other = params.flip(0)
+        expected_kl = torch.distributions.kl_divergence(
+            reference, torch.distributions.Beta(*other.chunk(2, dim=-1))
+        ).sum(-1)
+        torch.testing.assert_close(policy.kl(params, other), expected_kl, rtol=1e-4, atol=1e-5)
+        mean = alpha / (alpha + beta)  # the greedy action: the mean, scaled
+    greedy = agent.act(obs[:5], explore=False)
+    expected = space.low + mean[:5].numpy() * (space.high - space.low)
+    np.testing.assert_allclose(greedy, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
