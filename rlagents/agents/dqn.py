@@ -41,6 +41,7 @@ from torch import nn
 from rlagents.agent import Agent, Transition
 from rlagents.agents.dqn_hyperparams import HYPERPARAMS
 from rlagents.common import numpy_mlp
+from rlagents.common.augment import random_shift
 from rlagents.common.background import BackgroundTrainer, worker_threads
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import is_image_space, make_encoder, mlp, polyak_update
@@ -104,6 +105,11 @@ class DQNConfig:
     """Hidden layers after the encoder (images: after the Nature CNN's 512 units)."""
     frame_dedup: bool = True
     """Store each frame of frame-stacked image observations once (about 8x less memory)."""
+    augmentation: Literal["none", "shift"] = "none"
+    """Image observations: shift each sampled obs and next_obs by up to shift_pad pixels (DrQ's
+    random shift, the edges repeated) before the gradient step."""
+    shift_pad: int = 4
+    """The largest shift of augmentation="shift", in pixels (DrQ: 4 on 84×84)."""
     background_training: Literal["auto", "on", "off"] = "auto"
     """Run gradient steps in a worker thread (with num_threads torch threads) while the env is
     stepped and the caller's thread acts with one torch thread (auto: on for CPU + images)."""
@@ -122,6 +128,8 @@ class DQNConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.gradient_steps == 0 or self.gradient_steps < -1:
             raise ValueError(f"gradient_steps must be positive or -1, got {self.gradient_steps}")
+        if self.shift_pad < 0:
+            raise ValueError(f"shift_pad must be >= 0, got {self.shift_pad}")
         if self.learning_starts < 0 or self.exploration_steps < 0 or self.max_grad_norm < 0:
             raise ValueError("learning_starts, exploration_steps and max_grad_norm must be >= 0")
         if not 0.0 < self.tau <= 1.0:
@@ -205,6 +213,11 @@ class DQN(Agent[DQNConfig]):
         assert isinstance(action_space, spaces.Discrete)  # check_spaces made sure
         c = self.config
         self._images = is_image_space(observation_space)
+        if c.augmentation != "none" and not self._images:
+            raise ValueError(
+                f"augmentation={c.augmentation!r} shifts image observations; this env's are "
+                f"{observation_space}"
+            )
         self.device = select_device(c.device)
         background = c.background_training
         if background == "auto":
@@ -249,6 +262,14 @@ class DQN(Agent[DQNConfig]):
         fused = self.device.type in ("cpu", "cuda")  # one kernel for all parameters
         self.optimizer = torch.optim.Adam(
             self.online.parameters(), lr=c.learning_rate, eps=c.adam_eps, fused=fused
+        )
+
+    def _shifted(self, batch: NStepBatch) -> NStepBatch:
+        """DrQ: obs and next_obs each shifted at random (common.augment.random_shift)."""
+        pad = self.config.shift_pad
+        return batch._replace(
+            obs=random_shift(batch.obs, pad, self.rng),
+            next_obs=random_shift(batch.next_obs, pad, self.rng),
         )
 
     def _make_buffer(self) -> Replay:
@@ -320,6 +341,8 @@ class DQN(Agent[DQNConfig]):
         batches = [
             self.buffer.sample_n_step(c.batch_size, self.rng, c.n_steps, c.gamma) for _ in range(n)
         ]
+        if c.augmentation == "shift":
+            batches = [self._shifted(b) for b in batches]
         if self.steps - self.last_target_update >= c.target_update_interval:
             self.wait()  # the target moves towards weights no thread is changing
             polyak_update(self.target, self.online, c.tau)  # θ' ← τθ + (1 − τ)θ'

@@ -318,3 +318,32 @@ def test_numpy_mlp_refuses_what_forward_cannot_apply():
         numpy_mlp.linear_views(mixed)
     with pytest.raises(TypeError, match="ReLU or Tanh"):
         numpy_mlp.linear_views(torch.nn.Sequential(linear(2, 4), torch.nn.ELU(), linear(4, 1)))
+
+
+def test_random_shift_is_a_replicate_padded_random_crop():
+    from torch.nn import functional as F
+
+    from rlagents.common.augment import random_shift
+
+    images = torch.randint(0, 256, (16, 4, 12, 10), dtype=torch.uint8)
+    pad = 3
+    shifted = random_shift(images, pad, np.random.default_rng(7))
+    assert shifted.dtype == torch.uint8 and shifted.shape == images.shape
+    offsets = np.random.default_rng(7).integers(-pad, pad + 1, size=(16, 2))
+    padded = F.pad(images.float(), (pad,) * 4, mode="replicate").to(torch.uint8)
+    for k, (dy, dx) in enumerate(offsets):  # DrQ's: pad, then crop at (pad + dy, pad + dx)
+        crop = padded[k, :, pad + dy : pad + dy + 12, pad + dx : pad + dx + 10]
+        assert torch.equal(shifted[k], crop)
+    assert not torch.equal(shifted, images)
+
+
+def test_shift_augmentation_trains_on_images_and_refuses_vectors(tmp_path):
+    summary = _run(
+        tmp_path,
+        *("--env", "ALE/Pong-v5", "--agent", "dqn", "--seed", "0", "--steps", "200"),
+        *("--set", "buffer_size=2000", "--set", "learning_starts=100", "--eval-episodes", "0"),
+        *("--set", "augmentation=shift", "--set", "save_replay_buffer=false"),
+    )
+    assert summary["steps"] == 200
+    with pytest.raises(ValueError, match="shifts image observations"):
+        DQN(spaces.Box(-1, 1, (4,)), spaces.Discrete(2), {"augmentation": "shift"})
