@@ -90,6 +90,7 @@ class Run:
         else:
             raw_obs = envlib.probe_observation_space(self.env_id, make_kwargs)
             self.preset = envlib.choose_preset(opts.preset, self.env_id, self.agent_cls, raw_obs)
+        self.tuned = self._choose_tuned_set()
         preset_kwargs = self._choose_preset_kwargs()
         envlib.check_preset_kwargs(
             self.preset,
@@ -105,7 +106,6 @@ class Run:
             self.env_id, make_kwargs, self.preset, preset_kwargs, backend=self.backend
         )
         self.eval_factory = self.factory.for_evaluation()  # results are the real env's
-        self.tuned = self._choose_tuned_set()
         self.config = self._build_config()
         self.workers = self._choose_workers()
         self.num_envs = opts.num_envs or self._default_num_envs()  # per worker, if any
@@ -186,11 +186,14 @@ class Run:
 
     def _choose_preset_kwargs(self) -> dict[str, Any]:
         """The options given; when resuming with the checkpoint's preset, its options too (a
-        stack size, say, shapes the observations the agent was trained on)."""
+        stack size, say, shapes the observations the agent was trained on); else the tuned
+        set's (an action repeat, say, is part of a recipe)."""
         if self.opts.preset_kwargs:
             return dict(self.opts.preset_kwargs)
         if self.meta and self.preset is not None and self.preset == self.meta.get("preset"):
             return dict(self.meta.get("preset_kwargs") or {})
+        if self.preset is not None and self.tuned.preset_kwargs:
+            return dict(self.tuned.preset_kwargs)
         return {}
 
     # ------------------------------------------------------------------------------ building

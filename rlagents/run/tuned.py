@@ -6,7 +6,10 @@ and values, as rl-zoo3's files do, plus two keys that describe the run rather th
 * ``n_timesteps`` — the budget the set was tuned for (rl-zoo3's name); a run without
   ``--steps`` or ``--episodes`` trains for it;
 * ``cpu_steps_per_second`` — what a run of this set measured on a 2-core CPU without a GPU
-  (``benchmarks/RESULTS.md``), from which the run's start line says how long it will take.
+  (``benchmarks/RESULTS.md``), from which the run's start line says how long it will take;
+* ``preset_kwargs`` — options of the env preset the set was tuned with (an action repeat, a
+  frame size), which a run takes unless ``--preset-kwargs`` is given (rl-zoo3's files name
+  their env wrappers the same way).
 
 An agent's ``cpu_alternatives`` names, for a set that only a GPU gets through in hours, the set
 that ``--hyperparams auto`` takes instead on a machine without one (DQN: ``atari`` → ``atari100k``).
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from rlagents.agent import Agent
 
 AUTO, NONE = "auto", "none"
-RUN_KEYS = ("n_timesteps", "cpu_steps_per_second")  # in a tuned set, not Config fields
+RUN_KEYS = ("n_timesteps", "cpu_steps_per_second", "preset_kwargs")  # not Config fields
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class TunedSet:
     values: dict[str, Any] = field(default_factory=dict)  # Config field -> value
     steps: int | None = None  # the budget it was tuned for
     cpu_steps_per_second: float | None = None  # measured on a 2-core CPU
+    preset_kwargs: dict[str, Any] = field(default_factory=dict)  # the preset's options
     instead_of: str | None = None  # the GPU set it stands in for, on a machine without a GPU
 
     def describe(self, env_id: str) -> str:
@@ -47,6 +51,9 @@ class TunedSet:
             text += f" (no GPU here: instead of {self.instead_of!r})"
         if self.steps:
             text += f", tuned for {self.steps:,} steps"
+        if self.preset_kwargs:
+            options = ", ".join(f"{k}={v!r}" for k, v in self.preset_kwargs.items())
+            text += f" with preset options {options}"
         return text
 
     def expected_time(self, steps: int | None) -> str | None:
@@ -109,11 +116,15 @@ def _split(name: str, entry: Mapping[str, Any], instead_of: str | None = None) -
         raise ConfigError(
             f"tuned set {name!r}: n_timesteps must be a positive integer, not {steps!r}"
         )
+    preset_kwargs = entry.get("preset_kwargs") or {}
+    if not isinstance(preset_kwargs, Mapping):
+        raise ConfigError(f"tuned set {name!r}: preset_kwargs must be a mapping of options")
     return TunedSet(
         name,
         values,
         steps=steps,
         cpu_steps_per_second=None if speed is None else float(speed),
+        preset_kwargs=dict(preset_kwargs),
         instead_of=instead_of,
     )
 

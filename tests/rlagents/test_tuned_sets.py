@@ -123,3 +123,27 @@ def test_no_default_config_starts_learning_after_the_default_budget(agent):
 
     config = build_config(rlagents.load(agent).Config, {})
     assert getattr(config, "learning_starts", 0) < DEFAULT_STEPS
+
+
+def test_a_tuned_sets_preset_options_apply_unless_given(tmp_path, monkeypatch):
+    ppo = rlagents.load("ppo")
+    tuned = {"remove_velocity": {"n_timesteps": 2_000, "preset_kwargs": {"stack_size": 3}}}
+    monkeypatch.setattr(ppo, "hyperparams", tuned)
+
+    def run(name, **options):
+        opts = RunOptions(
+            env_id="CartPole-v1",
+            agent="ppo",
+            preset="remove_velocity",
+            run_dir=str(tmp_path / name),
+            **options,
+        )
+        made = Run(opts)
+        made.close()
+        return made
+
+    from_set = run("set")
+    assert from_set.observation_space.shape == (3, 2)  # x, θ over 3 steps
+    assert from_set.budget == 2_000 and "preset options stack_size=3" in from_set.start_line()
+    given = run("given", preset_kwargs={"stack_size": 2})
+    assert given.observation_space.shape == (2, 2)
