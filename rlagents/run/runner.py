@@ -107,6 +107,7 @@ class Run:
         )
         self.eval_factory = self.factory.for_evaluation()  # results are the real env's
         self.config = self._build_config()
+        self._warn_if_it_never_learns()
         self.workers = self._choose_workers()
         self.num_envs = opts.num_envs or self._default_num_envs()  # per worker, if any
         envlib.check_num_envs(self.env_id, self.num_envs)
@@ -130,6 +131,16 @@ class Run:
         self.eval_env: gym.Env | None = None
         self.eval_seconds = 0.0
         self.train_wall = self.train_eval_seconds = 0.0
+
+    def _warn_if_it_never_learns(self) -> None:
+        """An off-policy agent that starts learning after the budget plays at random throughout."""
+        starts, budget = getattr(self.config, "learning_starts", 0), self.budget
+        if self.meta or not budget or not isinstance(starts, int) or starts < budget:
+            return
+        _note(
+            f"warning: learning_starts {starts:,} is not below this run's {budget:,} steps: "
+            f"it never learns; lower it (--set learning_starts={budget // 10}) or train longer"
+        )
 
     def _choose_workers(self) -> int:
         """Remote workers: ``--workers`` for an agent that learns from workers' rollouts, its

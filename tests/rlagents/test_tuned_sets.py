@@ -147,3 +147,12 @@ def test_a_tuned_sets_preset_options_apply_unless_given(tmp_path, monkeypatch):
     assert from_set.budget == 2_000 and "preset options stack_size=3" in from_set.start_line()
     given = run("given", preset_kwargs={"stack_size": 2})
     assert given.observation_space.shape == (2, 2)
+
+
+def test_a_run_that_would_never_learn_says_so(tmp_path):
+    result = invoke(
+        *("--env", "CartPole-v1", "--agent", "dqn", "--steps", "500", "--eval-episodes", "0"),
+        run_dir=tmp_path / "run",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "warning: learning_starts 1,000 is not below this run's 500 steps" in result.stderr
