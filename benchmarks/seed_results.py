@@ -37,9 +37,9 @@ GROUPS: dict[str, tuple] = {
     "td3:Pendulum-v1": (20_000, 2_000, -200.0),
     "ddpg:Pendulum-v1": (20_000, 2_000, -200.0),
     "a3c:CartPole-v1": (200_000, 10_000, 475.0),
-    "lstm_td3:Pendulum-v1": (20_000, 2_000, -200.0, ("--preset", "remove_velocity")),
+    "lstm_td3:Pendulum-v1": (20_000, 5_000, -200.0, ("--preset", "remove_velocity")),
     "trpo:LunarLander-v3": (300_000, 20_000, 200.0),
-    "ppo:LunarLander-v3": (1_000_000, 50_000, 200.0),
+    "ppo:LunarLander-v3": (1_000_000, 100_000, 200.0),
     # 500k steps at DQN's ~300 steps/s on one thread would be 4 h per pair of seeds; its
     # three-seed runs reached 200 at 30k-90k
     "dqn:LunarLander-v3": (100_000, 10_000, 200.0),
