@@ -107,7 +107,6 @@ class Run:
         )
         self.eval_factory = self.factory.for_evaluation()  # results are the real env's
         self.config = self._build_config()
-        self._warn_if_it_never_learns()
         self.workers = self._choose_workers()
         self.num_envs = opts.num_envs or self._default_num_envs()  # per worker, if any
         envlib.check_num_envs(self.env_id, self.num_envs)
@@ -135,7 +134,9 @@ class Run:
     def _warn_if_it_never_learns(self) -> None:
         """An off-policy agent that starts learning after the budget plays at random throughout."""
         starts, budget = getattr(self.config, "learning_starts", 0), self.budget
-        if self.meta or not budget or not isinstance(starts, int) or starts < budget:
+        if self.meta or self.opts.eval_only or not budget or not isinstance(starts, int):
+            return
+        if starts < budget:
             return
         _note(
             f"warning: learning_starts {starts:,} is not below this run's {budget:,} steps: "
@@ -452,6 +453,7 @@ class Run:
         kept; a failure also writes an emergency checkpoint beside it where it can.
         """
         outcome = Outcome()
+        self._warn_if_it_never_learns()  # here, not at build time: a bad option is one line
         with signals_as_interrupts():
             log = self._start_log(outcome)
             if log is not None:
