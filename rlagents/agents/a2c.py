@@ -77,6 +77,7 @@ class A2C(RolloutAgent[A2CConfig]):
         # longer rollout is steadier at the greedy evaluation the results are measured with.
         "CartPole-v1": {
             "n_timesteps": 200_000,
+            "cpu_steps_per_second": 18_700,
             "n_steps": 8,
             "ent_coef": 0.0,
             "optimizer": "adam",

@@ -47,6 +47,7 @@ class A3C(A2C):
         # A2C's CartPole set, its 8 envs split over two workers.
         "CartPole-v1": {
             "n_timesteps": 200_000,
+            "cpu_steps_per_second": 6_700,
             "n_steps": 8,
             "optimizer": "adam",
             "learning_rate": 1e-3,

@@ -14,6 +14,7 @@ DDPG_HYPERPARAMS: dict[str, dict[str, Any]] = {
     # and a short warm-up; reached −200 within 3k–5k steps on seeds 0–5.
     "Pendulum-v1": {
         "n_timesteps": 20_000,
+        "cpu_steps_per_second": 306,
         "gamma": 0.98,
         "learning_starts": 1_000,
         "net_arch": (64, 64),
@@ -53,6 +54,7 @@ TD3_HYPERPARAMS: dict[str, dict[str, Any]] = {
     # within 6k–7k steps on seeds 0–5.
     "Pendulum-v1": {
         "n_timesteps": 20_000,
+        "cpu_steps_per_second": 365,
         "gamma": 0.98,
         "learning_starts": 1_000,
         "net_arch": (64, 64),

@@ -16,6 +16,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # 7k-11k steps on 5 of 5 seeds (zoo's values alone: 42.5k on seed 0).
     "CartPole-v1": {
         "n_timesteps": 50_000,
+        "cpu_steps_per_second": 800,
         "learning_rate": 2.3e-3,
         "batch_size": 64,
         "buffer_size": 100_000,
@@ -33,6 +34,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # rl-zoo3's tuned values, with 3-step returns.
     "MountainCar-v0": {
         "n_timesteps": 120_000,
+        "cpu_steps_per_second": 620,
         "learning_rate": 4e-3,
         "batch_size": 128,
         "buffer_size": 10_000,

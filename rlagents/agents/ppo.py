@@ -99,6 +99,7 @@ class PPO(RolloutAgent[PPOConfig]):
         # rl-zoo3's CartPole settings, which solve it in well under 50k steps with 8 envs.
         "CartPole-v1": {
             "n_timesteps": 100_000,
+            "cpu_steps_per_second": 9_900,
             "n_steps": 32,
             "batch_size": 256,
             "gae_lambda": 0.8,
@@ -113,6 +114,7 @@ class PPO(RolloutAgent[PPOConfig]):
         # rl-zoo3's LunarLander settings (16 envs, 1M steps).
         "LunarLander-v3": {
             "n_timesteps": 1_000_000,
+            "cpu_steps_per_second": 12_000,
             "n_steps": 1024,
             "batch_size": 64,
             "gae_lambda": 0.98,

@@ -30,6 +30,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     "Taxi-v4": {"n_timesteps": 200_000, "learning_rate": 0.5, "gamma": 0.99},
     "FrozenLake-v1": {
         "n_timesteps": 300_000,
+        "cpu_steps_per_second": 90_000,
         "learning_rate": 0.05,
         "gamma": 0.99,
         "exploration_schedule": "linear",

@@ -108,6 +108,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
     hyperparams: ClassVar = {
         "CartPole-v1": {
             "n_timesteps": 100_000,
+            "cpu_steps_per_second": 11_000,
             "n_steps": 512,
             "batch_size": 512,
             "cg_damping": 1e-3,
@@ -122,6 +123,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
         },
         "LunarLander-v3": {
             "n_timesteps": 300_000,
+            "cpu_steps_per_second": 8_200,
             "n_steps": 512,
             "cg_damping": 0.01,
             "gae_lambda": 0.98,
