@@ -57,12 +57,12 @@ class TunedSet:
         return text
 
     def expected_time(self, steps: int | None) -> str | None:
-        """``"about 40 min at the 42 steps/s measured on a 2-core CPU"`` for ``steps``, where
-        the set has a measured speed."""
+        """``"about 40 min of training at the 42 steps/s it measured on a 2-core CPU"`` for
+        ``steps``, where the set has a measured speed (evaluations come on top)."""
         if not steps or not self.cpu_steps_per_second:
             return None
         return (
-            f"about {format_duration(steps / self.cpu_steps_per_second)} at the "
+            f"about {format_duration(steps / self.cpu_steps_per_second)} of training at the "
             f"{self.cpu_steps_per_second:,.0f} steps/s it measured on a 2-core CPU"
         )
 
