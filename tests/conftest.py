@@ -1,9 +1,11 @@
 """Tests that start Ray (``local_ray``) share one local Ray with 2 CPUs for the whole session,
-stopped at its end; a run in a subprocess starts a local Ray of its own, with 2 CPUs too."""
+stopped at its end; a run in a subprocess starts a local Ray of its own, with 2 CPUs too.
+``reap`` ends what a subprocess test started if the test fails or times out first."""
 
 import os
 
 import pytest
+from rlagents_test_plugin.processes import kill_tree
 
 os.environ.setdefault("RLAGENTS_RAY_CPUS", "2")
 
@@ -14,3 +16,16 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def reap():
+    """``reap(process)``: a ``subprocess.Popen`` the test started; if it still runs when the
+    test ends (the test failed or timed out before its end), it and its children (a local Ray)
+    are killed and its pipes closed, so that it does not load the tests after it."""
+    started = []
+    yield started.append
+    for process in started:
+        if process.poll() is None:
+            kill_tree(process.pid)
+        process.communicate()

@@ -779,9 +779,10 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
     assert path.exists(), path
 
 
-def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+def test_sigterm_is_handled_like_ctrl_c(tmp_path, reap):
     run_dir = tmp_path / "run"
     proc = _start(run_dir, "--steps", "100000000")
+    reap(proc)
     _wait_for(run_dir / "config.json")
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
@@ -794,7 +795,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     assert len(_rows(run_dir / "progress.csv")) == summary["episodes"]
 
 
-def test_kill_9_during_saves_never_damages_the_checkpoint(tmp_path):
+def test_kill_9_during_saves_never_damages_the_checkpoint(tmp_path, reap):
     """Killed at random moments while it saves every 200 steps (with a replay buffer of DQN,
     so a save takes a while): the checkpoint on disk always loads, and the next save removes
     the temporary directories the killed ones left."""
@@ -828,6 +829,7 @@ def test_kill_9_during_saves_never_damages_the_checkpoint(tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        reap(proc)
         _wait_for(run_dir / "config.json")
         time.sleep(float(rng.uniform(0.5, 2.0)))
         proc.kill()

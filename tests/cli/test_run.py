@@ -166,7 +166,7 @@ def test_real_subprocess_run(tmp_path):
     assert json.loads((run_dir / "summary.json").read_text())["steps"] == 2000
 
 
-def test_real_sigint_keeps_the_work(tmp_path):
+def test_real_sigint_keeps_the_work(tmp_path, reap):
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
         [
@@ -187,6 +187,7 @@ def test_real_sigint_keeps_the_work(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    reap(proc)
     deadline = time.time() + 60
     while not (run_dir / "config.json").exists() and time.time() < deadline:
         time.sleep(0.1)

@@ -174,7 +174,7 @@ def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):
     assert invoke("compare", tmp_path / "a" / "s0").exit_code == 2  # not a group
 
 
-def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path):
+def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
     import shutil
     import signal
     import subprocess
@@ -190,6 +190,7 @@ def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    reap(process)
     deadline = time.monotonic() + 120
     while not all((group / f"s{s}" / "progress.csv").exists() for s in (0, 1)):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
