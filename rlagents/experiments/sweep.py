@@ -272,6 +272,7 @@ def run_sweep(
         raise ConfigError(f"no trial of the sweep reported a score; see {storage}")
     values = {name: best.config[name] for name in space}
     tuned = {**base_set, **opts.config, **_plain(values)}  # a whole set: what the trials ran
+    tuned["n_timesteps"] = opts.steps  # the budget it was tuned for (rlagents.run.tuned)
     header = (
         f"# rlrun sweep: {opts.agent} on {opts.env_id}, {len(results)} trials × {len(seeds)} "
         f"seeds, {opts.steps} steps; best score {best.metrics[METRIC]:.2f}\n"

@@ -44,6 +44,7 @@ def test_a_sweep_completes_writes_a_best_set_that_loads_and_resumes(local_ray, t
     best = yaml.safe_load((sweep_dir / "best.yaml").read_text())
     assert 1e-4 <= best["learning_rate"] <= 3e-3 and 2 <= best["n_epochs"] <= 8
     assert best["n_steps"] == 32  # the CartPole set the trials started from is in it
+    assert best["n_timesteps"] == 1024  # the budget it was tuned for
     trials = (sweep_dir / "trials.csv").read_text().splitlines()
     assert len(trials) == 5  # a header and four trials
     run = invoke(
