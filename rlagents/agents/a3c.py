@@ -44,7 +44,7 @@ class A3C(A2C):
     Config: ClassVar = A3CConfig
     remote: ClassVar[Literal["rollouts", "gradients"] | None] = "gradients"
     hyperparams: ClassVar = {
-        # A2C's CartPole set, its 8 envs split over two workers.
+        # A2C's earlier CartPole set (before its sweep), its 8 envs split over two workers.
         "CartPole-v1": {
             "n_timesteps": 200_000,
             "cpu_steps_per_second": 6_700,
