@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from rlagents_test_plugin.processes import default_sigint
+
 from rlagents import checkpoint as ckpt
 from rlagents.run.runner import EVALUATION_OVERRIDES
 
@@ -186,6 +188,7 @@ def test_real_sigint_keeps_the_work(tmp_path, reap):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     reap(proc)
     deadline = time.time() + 60

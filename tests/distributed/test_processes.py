@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from rlagents_test_plugin.processes import alive, command_line, descendants
+from rlagents_test_plugin.processes import alive, command_line, default_sigint, descendants
 
 RLRUN = shutil.which("rlrun")
 pytestmark = pytest.mark.skipif(RLRUN is None, reason="rlrun is not on PATH")
@@ -23,6 +23,7 @@ def _start(run_dir, *args):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "RLAGENTS_RAY_CPUS": "2"},
+        preexec_fn=default_sigint,
     )
 
 

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from rlagents_test_plugin.processes import default_sigint
 from rlagents_test_plugin.runner import invoke
 
 from rlagents.errors import ConfigError
@@ -189,6 +190,7 @@ def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     reap(process)
     deadline = time.monotonic() + 120

@@ -50,3 +50,9 @@ def kill_tree(pid: int) -> None:
     for target in [*descendants(pid), pid]:
         with contextlib.suppress(OSError):  # it ended meanwhile
             os.kill(target, signal.SIGKILL)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test sends SIGINT: a background job (``cmd &`` in a
+    script, nohup) starts with SIGINT ignored, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
