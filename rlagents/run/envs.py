@@ -159,7 +159,7 @@ def check_num_envs(env_id: str, num_envs: int) -> None:
 
 BACKENDS = ("auto", "gymnasium", "envpool")
 # Presets that can build on EnvPool's C++ twin of an env (their ``backend`` option), and the ids
-# they have one for (benchmarks/RESULTS.md has what EnvPool's CarRacing does differently).
+# they have one for (benchmarks/envpool_backend.py measures where EnvPool's env differs).
 ENVPOOL_TWINS: dict[str, tuple[str, ...]] = {"car_racing": ("CarRacing-v3",)}
 
 
