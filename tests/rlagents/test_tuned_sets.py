@@ -156,3 +156,31 @@ def test_a_run_that_would_never_learn_says_so(tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     assert "warning: learning_starts 1,000 is not below this run's 500 steps" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("n_timesteps: -5\n", "n_timesteps must be a positive integer"),
+        ("n_timesteps: lots\n", "n_timesteps must be a positive integer"),
+        ("preset_kwargs: [1, 2]\n", "preset_kwargs must be a mapping"),
+    ],
+)
+def test_a_bad_run_key_in_a_tuned_set_file_is_one_line(tmp_path, yaml_text, message):
+    path = tmp_path / "set.yaml"
+    path.write_text(yaml_text)
+    result = invoke(
+        *("--env", "CartPole-v1", "--agent", "ppo", "--hyperparams", path),
+        run_dir=tmp_path / "run",
+    )
+    assert result.exit_code == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("rlrun: error: ") and message in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_backend_from_python_is_one_line(tmp_path):
+    from rlagents.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--backend is one of auto, gymnasium, envpool"):
+        Run(RunOptions(env_id="CartPole-v1", agent="ppo", backend="fast", run_dir=str(tmp_path)))
