@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlagents.errors import ConfigError
+from rlagents.run.envs import AUTO, NONE  # the option words --preset uses too
 
 if TYPE_CHECKING:
     from rlagents.agent import Agent
 
-AUTO, NONE = "auto", "none"
 RUN_KEYS = ("n_timesteps", "cpu_steps_per_second", "preset_kwargs")  # not Config fields
 
 
@@ -130,9 +130,10 @@ def _split(name: str, entry: Mapping[str, Any], instead_of: str | None = None) -
 
 
 def gpu_available() -> bool:
-    import torch
+    """Whether ``device=auto`` (every agent's default) would train on a GPU here."""
+    from rlagents.common.torch_utils import select_device
 
-    return bool(torch.cuda.is_available())
+    return select_device("auto").type == "cuda"
 
 
 def read_tuned_set(path: str) -> dict[str, Any]:
