@@ -34,7 +34,7 @@ from rlagents.common import numpy_mlp
 from rlagents.common.networks import is_image_space, make_encoder, mlp
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
-from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
+from rlagents.common.torch_utils import configure_threads, seeded_torch, select_device
 
 
 @dataclasses.dataclass
@@ -179,7 +179,7 @@ class CEM(Agent[CEMConfig]):
         images = is_image_space(observation_space)
         configure_threads(c.num_threads, images=images)
         self.device = select_device(c.device)
-        self.rng = seed_everything(seed)
+        self.rng = np.random.default_rng(seed)
         self.discrete = isinstance(action_space, spaces.Discrete)
         if isinstance(action_space, spaces.Discrete):
             out_dim, self._act_start = int(action_space.n), int(action_space.start)
@@ -188,7 +188,8 @@ class CEM(Agent[CEMConfig]):
             out_dim = int(action_space.shape[0])
             low, high = action_space.low.astype(np.float64), action_space.high.astype(np.float64)
             self._center, self._half = (high + low) / 2, (high - low) / 2
-        self.policy = Policy(observation_space, out_dim, c.net_arch, self.discrete)
+        with seeded_torch(seed):
+            self.policy = Policy(observation_space, out_dim, c.net_arch, self.discrete)
         self.policy.to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=c.learning_rate)
         vector_cpu = isinstance(observation_space, spaces.Box) and not images

@@ -40,12 +40,19 @@ from rlagents.agents.ddpg_td3_hyperparams import DDPG_HYPERPARAMS
 from rlagents.common import numpy_mlp
 from rlagents.common.flat_params import FlatAdam, flatten_parameters
 from rlagents.common.frame_replay import FrameReplayBuffer
-from rlagents.common.networks import ParallelMLP, is_image_space, make_encoder, mlp, polyak_update
+from rlagents.common.networks import (
+    ParallelMLP,
+    is_image_space,
+    make_encoder,
+    mlp,
+    polyak_update,
+    use_cnn_precision,
+)
 from rlagents.common.noise import make_noise
 from rlagents.common.replay import ReplayBatch, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Linear
-from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
+from rlagents.common.torch_utils import configure_threads, seeded_torch, select_device
 
 METRICS_EVERY = 100  # gradient steps between reported metrics (no host sync on the other steps)
 
@@ -95,6 +102,10 @@ class DDPGConfig:
     """Torch device: auto (CUDA when present), cpu, cuda, cuda:1 …"""
     num_threads: int = 0
     """Torch CPU threads; 0 picks a sensible count (at most 4)."""
+    cnn_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
+    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
+    or always in one of them. Weights, heads and losses stay float32."""
 
     def __post_init__(self) -> None:
         positive = ("learning_rate", "buffer_size", "batch_size", "train_freq", "noise_decay_steps")
@@ -189,7 +200,7 @@ class DDPG(Agent[DDPGConfigT]):
         c = self.config
         configure_threads(c.num_threads, images=is_image_space(observation_space))
         self.device = select_device(c.device)
-        self.rng = seed_everything(seed)
+        self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator(device=self.device)  # target-policy smoothing noise (TD3)
         self.gen.manual_seed(int(self.rng.integers(2**62)))
         assert isinstance(action_space, spaces.Box)  # check_spaces made sure
@@ -197,7 +208,8 @@ class DDPG(Agent[DDPGConfigT]):
         low, high = action_space.low.astype(np.float64), action_space.high.astype(np.float64)
         self._center, self._half = (high + low) / 2, np.maximum((high - low) / 2, 1e-12)
         self._low, self._high = low, high
-        self._build_networks()
+        with seeded_torch(seed):
+            self._build_networks()
         self.buffer = self._make_buffer()
         noise_rng = self.rng.spawn(1)[0]  # its own generator: noise and sampling independent
         shape = (num_envs, self.act_dim)
@@ -219,6 +231,7 @@ class DDPG(Agent[DDPGConfigT]):
         space = self.observation_space
         self.online = DeterministicActorCritic(space, self.act_dim, c, self.n_critics)
         self.online.to(self.device)
+        use_cnn_precision(self.online, c.cnn_precision, self.device)
         if is_image_space(space):
             # oneDNN's convolutions train faster with channels-last weights (Module.to takes
             # memory_format; torch's type stubs do not say so)

@@ -44,14 +44,21 @@ from rlagents.common import numpy_mlp
 from rlagents.common.augment import random_shift
 from rlagents.common.background import BackgroundTrainer, worker_threads
 from rlagents.common.frame_replay import FrameReplayBuffer
-from rlagents.common.networks import is_image_space, make_encoder, mlp, polyak_update
+from rlagents.common.networks import (
+    is_image_space,
+    make_encoder,
+    mlp,
+    polyak_update,
+    use_cnn_precision,
+)
 from rlagents.common.random_blocks import RandomBlock, one_action_arrays
 from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
 from rlagents.common.torch_utils import (
     configure_threads,
-    seed_everything,
+    load_optimizer_state,
+    seeded_torch,
     select_device,
     thread_count,
 )
@@ -120,6 +127,10 @@ class DQNConfig:
     num_threads: int = 0
     """Torch CPU threads for gradient steps (0: 1 for MLPs; for CNNs the CPUs this process may
     use, at most 4, less one for the acting thread when training runs in the background)."""
+    cnn_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
+    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
+    or always in one of them. Weights, heads and losses stay float32."""
 
     def __post_init__(self) -> None:
         positive = ("learning_rate", "adam_eps", "buffer_size", "batch_size", "train_freq")
@@ -226,10 +237,11 @@ class DQN(Agent[DQNConfig]):
         # With training in the background this (acting) thread keeps one torch thread from the
         # start, so no wider OpenMP pool is ever created on it.
         configure_threads(1 if background == "on" else threads)
-        self.rng = seed_everything(seed)
+        self.rng = np.random.default_rng(seed)
         self.n_actions = int(action_space.n)
         self._act_start = int(action_space.start)
-        self._build_networks()
+        with seeded_torch(seed):
+            self._build_networks()
         self.buffer: Replay = self._make_buffer()
         # background_training: a worker thread runs the gradient steps, acting reads a snapshot.
         self.trainer: BackgroundTrainer[QNetwork] | None = None
@@ -255,6 +267,7 @@ class DQN(Agent[DQNConfig]):
         c = self.config
         self.online = QNetwork(self.observation_space, self.n_actions, c.net_arch, c.dueling)
         self.online.to(self.device)
+        use_cnn_precision(self.online, c.cnn_precision, self.device)
         if self._images and self.device.type == "cpu":
             # oneDNN's convolutions run faster on NHWC (channels-last) weights.
             self.online.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -455,7 +468,7 @@ class DQN(Agent[DQNConfig]):
         self.wait()
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
-        self._load_optimizer(state["optimizer"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
         if self.trainer is not None:
             self.trainer.load_state_dict(
                 {
@@ -475,15 +488,6 @@ class DQN(Agent[DQNConfig]):
             self._metric_count = int(state["metric_count"])
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])
-
-    def _load_optimizer(self, state: Mapping[str, Any]) -> None:
-        self.optimizer.load_state_dict(state)  # type: ignore[arg-type]
-        # Saved moments come back contiguous; give them their parameter's memory layout
-        # (channels-last convolutions), which the fused Adam kernel assumes.
-        for p, slots in self.optimizer.state.items():
-            for key, value in slots.items():
-                if torch.is_tensor(value) and value.shape == p.shape:
-                    slots[key] = torch.empty_like(p).copy_(value)
 
     def envs_restarted(self) -> None:
         """The run reset its envs instead of restoring them: no n-step window may run on from

@@ -68,6 +68,10 @@ class PolicyConfig:
     num_threads: int = 0
     """Torch CPU threads; 0 picks 1 for vector observations (small MLPs), else the number of
     usable CPUs, at most 4."""
+    cnn_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
+    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
+    or always in one of them. Weights, heads and losses stay float32."""
     # What every policy-gradient agent learns with; each agent's Config sets its own defaults.
     learning_rate: float = 3e-4
     """Adam/RMSprop step size."""

@@ -22,12 +22,17 @@ import torch
 from gymnasium import spaces
 
 from rlagents.agent import Agent, Transition
-from rlagents.common.networks import is_image_space
+from rlagents.common.networks import is_image_space, use_cnn_precision
 from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer, RunningMeanStd
 from rlagents.common.policies import ActorCritic, PolicyConfig
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.rollout import space_storage
-from rlagents.common.torch_utils import configure_threads, seed_everything, select_device
+from rlagents.common.torch_utils import (
+    configure_threads,
+    load_optimizer_state,
+    seeded_torch,
+    select_device,
+)
 from rlagents.errors import ConfigError
 
 PolicyConfigT = TypeVar("PolicyConfigT", bound=PolicyConfig)
@@ -93,8 +98,13 @@ class PolicyAgent(Agent[PolicyConfigT]):
         # for a busy core; a CNN does gain from them.
         configure_threads(cfg.num_threads, images=image)
         self.device = select_device(cfg.device)
-        self.rng = seed_everything(seed)
-        self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)
+        self.rng = np.random.default_rng(seed)
+        with seeded_torch(seed):
+            self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)
+        use_cnn_precision(self.policy, cfg.cnn_precision, self.device)
+        if image and self.device.type == "cpu":
+            # oneDNN's convolutions run faster on NHWC (channels-last) weights.
+            self.policy.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.policy.use_numpy_actor(self.device.type == "cpu")
         self.parameters = list(self.policy.parameters())
         obs_shape, obs_dtype = space_storage(observation_space)
@@ -247,7 +257,7 @@ class PolicyAgent(Agent[PolicyConfigT]):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`."""
         self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
         self.num_timesteps = int(state["num_timesteps"])
         self.n_updates = int(state["n_updates"])
         set_rng_state(self.rng, state["rng"])

@@ -1,10 +1,13 @@
-"""Torch set-up shared by the deep agents: device, threads, seeding."""
+"""Torch set-up shared by the deep agents: device, threads, seeding, CNN precision."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
+from typing import Any
 
-import numpy as np
 import torch
 
 from rlagents.errors import ConfigError
@@ -61,8 +64,59 @@ def configure_threads(num_threads: int = 0, *, images: bool = False) -> int:
     return num_threads
 
 
-def seed_everything(seed: int | None) -> np.random.Generator:
-    """Seed torch and return a numpy Generator for the agent's own randomness."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    return np.random.default_rng(seed)
+_TORCH_SEED_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int | None) -> Iterator[None]:
+    """Seed torch's global generator for the block, which draws initial weights from it, and
+    hold it for the block's duration: agents built side by side in threads (the seeds of a
+    ``rlrun sweep`` trial) would otherwise draw each other's weights, and a trial's seed would
+    not be the single run of that seed."""
+    with _TORCH_SEED_LOCK:
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+CNN_PRECISIONS = ("auto", "float32", "bfloat16")  # the values of every agent's cnn_precision
+
+
+def cnn_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype image encoders compute in under autocast; None: float32 throughout.
+
+    ``auto`` is bfloat16 where the hardware multiplies bfloat16 natively (a CPU with AVX512-BF16
+    or AMX, a CUDA GPU that supports it) and float32 elsewhere, where emulated bfloat16 would
+    be slower than float32. Weights, optimiser state, heads and losses stay float32 either way.
+    """
+    if precision not in CNN_PRECISIONS:
+        raise ConfigError(
+            f"--set cnn_precision={precision}: use one of {', '.join(CNN_PRECISIONS)}"
+        )
+    if precision == "float32":
+        return None
+    if precision == "bfloat16" or native_bfloat16(device):
+        return torch.bfloat16
+    return None
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices in hardware."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    # torch.cpu's feature checks are private (no public API says it); absent ones mean no.
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Any) -> None:
+    """``optimizer.load_state_dict(state)``, with each saved moment given its parameter's
+    memory layout: moments come back contiguous, and the fused Adam kernel assumes the layout of
+    channels-last convolution weights."""
+    optimizer.load_state_dict(state)
+    for p, slots in optimizer.state.items():
+        for key, value in slots.items():
+            if torch.is_tensor(value) and value.shape == p.shape:
+                slots[key] = torch.empty_like(p).copy_(value)

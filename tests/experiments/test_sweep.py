@@ -55,6 +55,20 @@ def test_a_sweep_completes_writes_a_best_set_that_loads_and_resumes(local_ray, t
     config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
     assert config["learning_rate"] == best["learning_rate"]
     assert config["n_epochs"] == best["n_epochs"]
+    # The best trial's seed 0 is the single run of seed 0 with the best set: the trial's seeds,
+    # trained side by side in threads, did not draw each other's initial weights.
+    best_trial = min(trials[1:], key=lambda row: -float(row.split(",")[0])).split(",")
+    trial_id = best_trial[trials[0].split(",").index("trial_id")]
+    (trial_dir,) = (sweep_dir / "tune").glob(f"*{trial_id}*")
+    single = invoke(
+        "--env", "CartPole-v1", "--agent", "ppo", "--hyperparams", sweep_dir / "best.yaml",
+        "--seed", "0", "--steps", "1024", "--eval-every", "512", "--eval-episodes", "2",
+        "--run-dir", tmp_path / "single", "--quiet", "--no-tensorboard",
+    )  # fmt: skip
+    assert single.exit_code == 0, single.stderr
+    in_trial = _episodes(trial_dir / "s0" / "progress.csv")
+    alone = _episodes(tmp_path / "single" / "progress.csv")
+    assert len(in_trial) > 5 and in_trial == alone[: len(in_trial)]
     again = invoke(*args)  # the same directory: Tune restores the finished sweep
     assert again.exit_code == 0, again.stderr
     assert yaml.safe_load((sweep_dir / "best.yaml").read_text()) == best
@@ -94,3 +108,9 @@ def test_a_sweep_of_an_agent_on_workers_is_refused_in_one_line(tmp_path):
     (line,) = result.stderr.strip().splitlines()
     assert "trains on remote workers" in line and "a2c" in line
     assert not (tmp_path / "sweep").exists()
+
+
+def _episodes(progress_csv) -> list[tuple[str, str, str]]:
+    """(step, episode, return) of each training episode a run's progress.csv logged."""
+    rows = progress_csv.read_text().splitlines()[1:]
+    return [tuple(row.split(",")[:3]) for row in rows]

@@ -25,10 +25,12 @@ from rlagents.run.tuned import config_sets
 def test_learns_cartpole_through_the_runner(tmp_path):
     summary = _run(
         tmp_path,
-        *("--env", "CartPole-v1", "--agent", "dqn", "--seed", "0", "--steps", "10000"),
+        *("--env", "CartPole-v1", "--agent", "dqn", "--seed", "0", "--steps", "25000"),
         *("--eval-every", "1000", "--stop-at-return", "475"),
     )
-    assert summary["reached_target"]  # at 7000 steps with the CartPole preset
+    # Seed 0 gets there at 7k steps on one CPU and at 19k on another (their float32 kernels
+    # round differently, and the runs part ways): the budget leaves room for both.
+    assert summary["reached_target"]
 
 
 @pytest.mark.slow
