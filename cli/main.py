@@ -432,6 +432,14 @@ def plot_command(
     help="Evaluate (and report to the scheduler) every N steps. [default: --steps / 10]",
 )
 @click.option("--eval-episodes", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option(
+    "--grace-rounds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Evaluation rounds every trial runs before ASHA may stop it (more for envs whose "
+    "early returns say little about the last).",
+)
 @click.option("--num-envs", type=click.IntRange(min=1), help="Envs per run. [default: the set's]")
 @click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="Fixed overrides.")
 @click.option("--hyperparams", default="auto", show_default=True, help="The base tuned set.")
@@ -446,6 +454,7 @@ def sweep_command(
     space_path: str,
     trials: int,
     seeds_text: str,
+    grace_rounds: int,
     run_dir: str | None,
     set_pairs: tuple[str, ...],
     **options: Any,
@@ -463,7 +472,10 @@ def sweep_command(
     if run_dir is None:
         env = opts.env_id.replace("/", "-") if opts.env_id else "env"
         run_dir = f"runs/sweep_{env}_{opts.agent}_{time.strftime('%Y%m%d-%H%M%S')}"
-    found = run_sweep(opts, space_path, trials=trials, seeds=seeds, sweep_dir=Path(run_dir))
+    found = run_sweep(
+        opts, space_path, trials=trials, seeds=seeds, sweep_dir=Path(run_dir),
+        grace_rounds=grace_rounds,
+    )  # fmt: skip
     values = ", ".join(f"{k}={v}" for k, v in found["best"].items())
     click.echo(
         f"sweep: {found['trials']} trials × {len(seeds)} seeds; best score "

@@ -218,14 +218,22 @@ def run_sweep(
     trials: int,
     seeds: list[int],
     sweep_dir: Path,
+    grace_rounds: int = 1,
 ) -> dict[str, Any]:
-    """Search, or resume the search in ``sweep_dir``; write ``best.yaml``; return the best."""
+    """Search, or resume the search in ``sweep_dir``; write ``best.yaml``; return the best.
+    ASHA may stop a trial after ``grace_rounds`` evaluation rounds, not before."""
     import yaml
 
     from rlagents import registry
     from rlagents.distributed.cluster import import_ray, ray_session
 
     check_sweep_options(opts)
+    rounds = opts.steps // opts.eval_every  # type: ignore[operator]
+    if not 1 <= grace_rounds <= max(rounds, 1):
+        raise ConfigError(
+            f"--grace-rounds {grace_rounds}: a trial has {rounds} evaluation rounds "
+            f"(--steps / --eval-every); give 1 to {max(rounds, 1)}"
+        )
     agent_cls = registry.load(str(opts.agent))
     space = read_space(space_path, agent_cls.Config)
     # builds one run: a bad option fails here, before Ray; the trials start from its tuned set
@@ -245,7 +253,6 @@ def run_sweep(
     sweep_dir = sweep_dir.absolute()
     storage = sweep_dir / "tune"
     trainable = tune.with_parameters(run_trial, base=opts, seeds=seeds)
-    rounds = opts.steps // opts.eval_every  # type: ignore[operator]
     with ray_session(opts.ray_address):
         if tune.Tuner.can_restore(str(storage)):
             tuner = tune.Tuner.restore(
@@ -261,7 +268,10 @@ def run_sweep(
                     num_samples=trials,
                     search_alg=OptunaSearch(seed=0),  # TPE, Optuna's default sampler
                     scheduler=ASHAScheduler(
-                        time_attr="round", max_t=max(rounds, 1), grace_period=1, reduction_factor=3
+                        time_attr="round",
+                        max_t=max(rounds, 1),
+                        grace_period=grace_rounds,
+                        reduction_factor=3,
                     ),
                 ),
                 run_config=tune.RunConfig(name="tune", storage_path=str(sweep_dir), verbose=0),

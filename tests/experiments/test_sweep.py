@@ -38,6 +38,7 @@ def test_a_sweep_completes_writes_a_best_set_that_loads_and_resumes(local_ray, t
     sweep_dir = tmp_path / "sweep"
     args = (*SWEEP, "--space", space, "--trials", "4", "--seeds", "2", "--steps", "1024")
     args += ("--eval-every", "512", "--eval-episodes", "2", "--run-dir", sweep_dir)
+    args += ("--grace-rounds", "2")  # both rounds: ASHA stops no trial
     result = invoke(*args)
     assert result.exit_code == 0, result.stderr
     assert "sweep: 4 trials × 2 seeds; best score" in result.stdout
@@ -47,6 +48,8 @@ def test_a_sweep_completes_writes_a_best_set_that_loads_and_resumes(local_ray, t
     assert best["n_timesteps"] == 1024  # the budget it was tuned for
     trials = (sweep_dir / "trials.csv").read_text().splitlines()
     assert len(trials) == 5  # a header and four trials
+    rounds = trials[0].split(",").index("training_iteration")
+    assert [row.split(",")[rounds] for row in trials[1:]] == ["2"] * 4
     run = invoke(
         "--env", "CartPole-v1", "--agent", "ppo", "--hyperparams", sweep_dir / "best.yaml",
         "--steps", "256", "--eval-episodes", "1", "--run-dir", tmp_path / "run", "--quiet",
@@ -72,6 +75,22 @@ def test_a_sweep_completes_writes_a_best_set_that_loads_and_resumes(local_ray, t
     again = invoke(*args)  # the same directory: Tune restores the finished sweep
     assert again.exit_code == 0, again.stderr
     assert yaml.safe_load((sweep_dir / "best.yaml").read_text()) == best
+
+
+def test_a_grace_period_longer_than_the_trials_is_one_line_before_ray_starts(tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {loguniform: [1.0e-4, 3.0e-3]}\n")
+    result = invoke(
+        *SWEEP, "--space", space, "--steps", "1024", "--eval-every", "512",
+        "--grace-rounds", "3", "--run-dir", tmp_path / "sweep",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        "rlrun: error: --grace-rounds 3: a trial has 2 evaluation rounds (--steps / --eval-every); "
+        "give 1 to 2"
+    )
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_a_tuned_set_file_that_is_not_a_mapping_is_one_line(tmp_path):
