@@ -122,20 +122,26 @@ class PPO(RolloutAgent[PPOConfig]):
             "n_epochs": 4,
             "ent_coef": 0.01,
         },
-        # Image stacks from wrappers.car_racing: after rl-zoo3's CarRacing settings (no gSDE).
+        # CarRacing on a CPU (wrappers.car_racing): a Beta policy for the bounded actions, each
+        # action held 4 frames, 64x64 grey frames; after the Beta-policy PPO of Chou et al. 2017
+        # and its CarRacing ports (action repeat, 10 epochs, batch 128), with rl-zoo3's reward
+        # normalisation. Measured in benchmarks/RESULTS.md ("CarRacing-v3 learned").
         "car_racing": {
-            "n_timesteps": 4_000_000,
-            "n_steps": 512,
+            "n_timesteps": 700_000,
+            "cpu_steps_per_second": 145,
+            "preset_kwargs": {"frame_skip": 4, "screen_size": 64},
+            "box_actions": "beta",
+            "n_steps": 256,
             "batch_size": 128,
             "n_epochs": 10,
             "gamma": 0.99,
             "gae_lambda": 0.95,
-            "learning_rate": 1e-4,
+            "learning_rate": 3e-4,
             "lr_schedule": "linear",
-            "schedule_steps": 4_000_000,
-            "log_std_init": -2.0,
-            "ortho_init": False,
-            "activation": "gelu",
+            "schedule_steps": 700_000,
+            "clip_range": 0.2,
+            "ent_coef": 0.0,
+            "activation": "relu",
             "net_arch": (256,),
             "normalize_rewards": True,
         },
