@@ -42,11 +42,11 @@ from rlagents.common.flat_params import FlatAdam, flatten_parameters
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import (
     ParallelMLP,
+    configure_cnns,
     is_image_space,
     make_encoder,
     mlp,
     polyak_update,
-    use_cnn_precision,
 )
 from rlagents.common.noise import make_noise
 from rlagents.common.replay import ReplayBatch, ReplayBuffer, warmed_up
@@ -231,11 +231,7 @@ class DDPG(Agent[DDPGConfigT]):
         space = self.observation_space
         self.online = DeterministicActorCritic(space, self.act_dim, c, self.n_critics)
         self.online.to(self.device)
-        use_cnn_precision(self.online, c.cnn_precision, self.device)
-        if is_image_space(space):
-            # oneDNN's convolutions train faster with channels-last weights (Module.to takes
-            # memory_format; torch's type stubs do not say so)
-            self.online.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        configure_cnns(self.online, c.cnn_precision, self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
         # Each group of parameters lives in one flat buffer (rlagents.common.flat_params), so an
         # Adam step, zeroing the gradients and the Polyak update are one op each: with small

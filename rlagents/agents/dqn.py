@@ -45,11 +45,11 @@ from rlagents.common.augment import random_shift
 from rlagents.common.background import BackgroundTrainer, worker_threads
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import (
+    configure_cnns,
     is_image_space,
     make_encoder,
     mlp,
     polyak_update,
-    use_cnn_precision,
 )
 from rlagents.common.random_blocks import RandomBlock, one_action_arrays
 from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer, warmed_up
@@ -267,10 +267,7 @@ class DQN(Agent[DQNConfig]):
         c = self.config
         self.online = QNetwork(self.observation_space, self.n_actions, c.net_arch, c.dueling)
         self.online.to(self.device)
-        use_cnn_precision(self.online, c.cnn_precision, self.device)
-        if self._images and self.device.type == "cpu":
-            # oneDNN's convolutions run faster on NHWC (channels-last) weights.
-            self.online.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        configure_cnns(self.online, c.cnn_precision, self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
         fused = self.device.type in ("cpu", "cuda")  # one kernel for all parameters
         self.optimizer = torch.optim.Adam(

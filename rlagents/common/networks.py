@@ -139,7 +139,7 @@ class NatureCNN(nn.Module):
             flat = self.convs(torch.zeros(1, *observation_space.shape)).shape[1]
         self.linear = nn.Sequential(nn.Linear(flat, features_dim), nn.ReLU())
         self.features_dim = features_dim
-        self.autocast_dtype: torch.dtype | None = None  # see use_cnn_precision
+        self.autocast_dtype: torch.dtype | None = None  # see configure_cnns
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = obs.float() / 255.0
@@ -173,10 +173,12 @@ class OneHotEncoder(nn.Module):
         return nn.functional.one_hot(obs.long().reshape(-1) - self.start, self.n).float()
 
 
-def use_cnn_precision(net: nn.Module, precision: str, device: torch.device) -> bool:
-    """Run the Nature CNNs inside ``net`` in ``precision`` (``auto``, ``float32``,
-    ``bfloat16``: see :func:`~rlagents.common.torch_utils.cnn_autocast_dtype`) under autocast;
-    their outputs come back float32. Returns whether they compute in a lower precision.
+def configure_cnns(net: nn.Module, precision: str, device: torch.device) -> bool:
+    """Set up the Nature CNNs inside ``net`` for ``device``: channels-last weights on the CPU
+    (oneDNN's convolutions run faster on NHWC), and ``precision`` (``auto``, ``float32``,
+    ``bfloat16``: see :func:`~rlagents.common.torch_utils.cnn_autocast_dtype`) under autocast,
+    their outputs float32. Returns whether they compute in a lower precision. Call it before
+    an optimiser is built on ``net``'s parameters.
 
     A speed seam: where the hardware has bfloat16 units, a Nature-CNN update is markedly faster
     in it (benchmarks/RESULTS.md, "bfloat16 CNNs"); bfloat16 keeps about three significant digits
@@ -185,6 +187,8 @@ def use_cnn_precision(net: nn.Module, precision: str, device: torch.device) -> b
     cnns = [m for m in net.modules() if isinstance(m, NatureCNN)]
     for cnn in cnns:
         cnn.autocast_dtype = dtype
+        if device.type == "cpu":
+            cnn.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return dtype is not None and bool(cnns)
 
 

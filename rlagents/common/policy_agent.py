@@ -22,7 +22,7 @@ import torch
 from gymnasium import spaces
 
 from rlagents.agent import Agent, Transition
-from rlagents.common.networks import is_image_space, use_cnn_precision
+from rlagents.common.networks import configure_cnns, is_image_space
 from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer, RunningMeanStd
 from rlagents.common.policies import ActorCritic, PolicyConfig
 from rlagents.common.rng import rng_state, set_rng_state
@@ -101,10 +101,7 @@ class PolicyAgent(Agent[PolicyConfigT]):
         self.rng = np.random.default_rng(seed)
         with seeded_torch(seed):
             self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)
-        use_cnn_precision(self.policy, cfg.cnn_precision, self.device)
-        if image and self.device.type == "cpu":
-            # oneDNN's convolutions run faster on NHWC (channels-last) weights.
-            self.policy.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        configure_cnns(self.policy, cfg.cnn_precision, self.device)
         self.policy.use_numpy_actor(self.device.type == "cpu")
         self.parameters = list(self.policy.parameters())
         obs_shape, obs_dtype = space_storage(observation_space)

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from rlagents.agent import Transition
 from rlagents.agents.dqn import DQN
 from rlagents.agents.ppo import PPO
-from rlagents.common.networks import NatureCNN, use_cnn_precision
+from rlagents.common.networks import NatureCNN, configure_cnns
 from rlagents.common.torch_utils import cnn_autocast_dtype, native_bfloat16
 from rlagents.errors import ConfigError
 
@@ -34,20 +34,22 @@ def test_a_bfloat16_cnn_gives_float32_features_close_to_the_float32_ones():
     torch.manual_seed(0)
     cnn = NatureCNN(IMAGES)
     obs = torch.randint(0, 256, (8, *IMAGES.shape), dtype=torch.uint8)
+    assert not configure_cnns(cnn, "float32", CPU)  # channels-last weights, float32
+    assert cnn.convs[0].weight.is_contiguous(memory_format=torch.channels_last)
     exact = cnn(obs)
-    assert use_cnn_precision(cnn, "bfloat16", CPU)
+    assert configure_cnns(cnn, "bfloat16", CPU)
     low = cnn(obs)
     assert low.dtype == torch.float32 and exact.dtype == torch.float32
     assert cnn.linear[0].weight.dtype == torch.float32  # the weights stay float32
     scale = exact.abs().max().item()
     assert (low - exact).abs().max().item() < 0.05 * scale
-    assert not use_cnn_precision(cnn, "float32", CPU)
+    assert not configure_cnns(cnn, "float32", CPU)
     assert torch.equal(cnn(obs), exact)
 
 
 def test_an_mlp_has_no_cnn_to_lower():
     net = torch.nn.Sequential(torch.nn.Linear(4, 4))
-    assert not use_cnn_precision(net, "bfloat16", CPU)
+    assert not configure_cnns(net, "bfloat16", CPU)
 
 
 def _play(agent, steps: int, seed: int = 0) -> None:
