@@ -74,6 +74,10 @@ class Agent(abc.ABC, Generic[ConfigT]):
     hyperparams: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     recommended_num_envs: ClassVar[Mapping[str, int]] = {}
     cpu_alternatives: ClassVar[Mapping[str, str]] = {}
+    optional_state: ClassVar[tuple[str, ...]] = ()
+    """Top-level keys of :meth:`state_dict` that a config may leave out of checkpoints (a replay
+    buffer, a partial rollout): a checkpoint may lack them, and one that holds them loads into
+    an agent that leaves them out (they are dropped). :meth:`load_state_dict` copes without."""
     remote: ClassVar[Literal["rollouts", "gradients"] | None] = None
     """How the agent learns from remote workers (:mod:`rlagents.distributed`): ``"rollouts"`` —
     each worker collects a part of the batch, the learner learns from all parts at once

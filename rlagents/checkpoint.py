@@ -42,7 +42,7 @@ import sys
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
@@ -317,6 +317,7 @@ class _Decoder:
     prefix: str
     num_envs: int | None
     source: str  # the JSON file, for messages
+    optional: frozenset[str] = frozenset()  # top-level keys that may be missing or left over
     used: set[str] = field(default_factory=set)
 
     def decode(self, node: Any, ref: Any, where: str, depth: int) -> Any:
@@ -351,17 +352,23 @@ class _Decoder:
             if not ref:
                 ref = _ANY  # e.g. an optimizer's state before its first step: anything goes
             else:
+                optional = self.optional if depth == 0 else frozenset()
                 present = set(keys)
-                missing = [k for k in ref if k not in present]
+                missing = [k for k in ref if k not in present and k not in optional]
                 if missing:
                     raise _mismatch(_join(where, missing[0]), "is missing")
-                extra = [k for k in keys if k not in ref]
+                extra = [k for k in keys if k not in ref and k not in optional]
                 if extra:
                     raise _mismatch(_join(where, extra[0]), "is not part of the agent's state")
-        return {
-            k: self.decode(v, _ANY if ref is _ANY else ref[k], _join(where, k), depth + 1)
+        decoded = {
+            k: self.decode(
+                v, _ANY if ref is _ANY or k not in ref else ref[k], _join(where, k), depth + 1
+            )
             for k, v in items
         }
+        # An optional part this agent does not keep (a replay buffer a run saved, loaded with
+        # save_replay_buffer=false) is read, so that its arrays count as named, and dropped.
+        return {k: v for k, v in decoded.items() if ref is _ANY or k in ref}
 
     def _sequence(self, items: Any, ref: Any, where: str, depth: int) -> list[Any]:
         """A list of the reference's length, entry by entry; an empty reference accepts any
@@ -536,12 +543,19 @@ def _read_json(file: Path) -> Any:
         raise _damaged(f"{file.name} nests deeper than {MAX_DEPTH} levels") from None
 
 
-def _read_tree(ck: Path, tree_file: Path, prefix: str, ref: Any, num_envs: int | None) -> Any:
+def _read_tree(
+    ck: Path,
+    tree_file: Path,
+    prefix: str,
+    ref: Any,
+    num_envs: int | None,
+    optional: frozenset[str] = frozenset(),
+) -> Any:
     tree = _read_json(tree_file)
     arrays_file = _file(ck, ARRAYS_FILE)
     with zipfile.ZipFile(arrays_file) as zf:
         headers = _read_headers(zf, arrays_file.stat().st_size)
-        decoder = _Decoder(zf, headers, prefix, num_envs, tree_file.name)
+        decoder = _Decoder(zf, headers, prefix, num_envs, tree_file.name, optional)
         value = decoder.decode(tree, ref, "", 0)
         unnamed = sorted(
             k for k in decoder.headers if k.startswith(prefix) and k not in decoder.used
@@ -613,6 +627,7 @@ def read_state(
     reference: Mapping[str, Any] | None = None,
     *,
     num_envs: int | None = None,
+    optional: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Read the ``state_dict()`` saved at ``path``.
 
@@ -621,12 +636,17 @@ def read_state(
     dict or list in the reference accepts anything and an empty axis of an array or tensor any
     length. Per-env state may come from a run with another number of envs, which the agent
     handles: an array's axis of length ``num_envs`` takes any length, and so does a list of
-    ``num_envs`` entries (each checked against the reference's first).
+    ``num_envs`` entries (each checked against the reference's first). A top-level key named
+    in ``optional`` (the agent's ``optional_state``) may be missing, and one the reference lacks
+    is dropped: a checkpoint saved with or without its replay buffer loads either way.
     """
     ck = _resolve(path)
     with _reading(ck):
         ref = _ANY if reference is None else reference
-        state: dict[str, Any] = _read_tree(ck, _file(ck, TREE_FILE), STATE_PREFIX, ref, num_envs)
+        tree = _file(ck, TREE_FILE)
+        state: dict[str, Any] = _read_tree(
+            ck, tree, STATE_PREFIX, ref, num_envs, frozenset(optional)
+        )
     return state
 
 
@@ -649,7 +669,8 @@ def load_agent_state(agent: Any, path: str | os.PathLike) -> None:
     (:func:`check_optimizer_states`).
     """
     reference = agent.state_dict()
-    state = read_state(path, reference, num_envs=getattr(agent, "num_envs", None))
+    num_envs, optional = getattr(agent, "num_envs", None), getattr(agent, "optional_state", ())
+    state = read_state(path, reference, num_envs=num_envs, optional=optional)
     try:
         agent.load_state_dict(state)
     except (KeyError, ValueError, RuntimeError, TypeError, IndexError, AttributeError) as err:

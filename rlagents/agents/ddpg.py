@@ -169,6 +169,7 @@ class DDPG(Agent[DDPGConfigT]):
     observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box, spaces.Discrete)
     action_spaces: ClassVar = (spaces.Box,)
     n_critics: ClassVar[int] = 1
+    optional_state: ClassVar = ("buffer",)  # save_replay_buffer=false leaves it out
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = DDPG_HYPERPARAMS  # ddpg_td3_hyperparams.py
 
     @classmethod
@@ -382,12 +383,11 @@ class DDPG(Agent[DDPGConfigT]):
         the metrics summed so far: with the envs restored, a resumed run goes on exactly as this
         one would. With ``save_replay_buffer=false`` the buffer is left out and a resumed run
         learns from an empty one: it cannot be exact then."""
-        return {
+        state: dict[str, Any] = {
             "online": self.online.state_dict(),
             "target": self.target.state_dict(),
             "actor_opt": self.actor_opt.state_dict(),
             "critic_opt": self.critic_opt.state_dict(),
-            "buffer": self.buffer.state_dict() if self.config.save_replay_buffer else {},
             "noise": self.noise.state_dict() if self.noise is not None else {},
             "rng": rng_state(self.rng),
             "torch_gen": self.gen.get_state(),
@@ -395,6 +395,9 @@ class DDPG(Agent[DDPGConfigT]):
             "metric_sums": self._metric_sums.clone(),
             "metric_counts": list(self._metric_counts),
         }
+        if self.config.save_replay_buffer:
+            state["buffer"] = self.buffer.state_dict()
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` (an older checkpoint, without metrics, sums from zero)."""
@@ -402,7 +405,7 @@ class DDPG(Agent[DDPGConfigT]):
         self.target.load_state_dict(state["target"])
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])
-        if state["buffer"]:
+        if state.get("buffer"):  # absent with save_replay_buffer=false ({} in older ones)
             self.buffer.load_state_dict(state["buffer"])
         if self.noise is not None and state["noise"]:
             self.noise.load_state_dict(state["noise"])

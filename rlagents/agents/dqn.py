@@ -200,6 +200,7 @@ class DQN(Agent[DQNConfig]):
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS  # see dqn_hyperparams.py
     # The Nature set's 10M steps and 1M-frame buffer are for a GPU; a CPU gets Atari-100k.
     cpu_alternatives: ClassVar = {"atari": "atari100k"}
+    optional_state: ClassVar = ("buffer",)  # save_replay_buffer=false leaves it out
 
     @classmethod
     def check_spaces(

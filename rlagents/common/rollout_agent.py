@@ -36,6 +36,10 @@ class RolloutConfig(PolicyConfig):
     """The learning rate's schedule over ``schedule_steps``."""
     schedule_steps: int = 1_000_000
     """Env steps over which a linear schedule goes to 0."""
+    save_rollout: bool = True
+    """Keep the partial rollout in checkpoints, so a resumed run continues exactly (false: a
+    checkpoint of networks, optimiser and counters, a fraction of the size for image envs; a
+    resumed run starts its next rollout afresh)."""
 
 
 RolloutConfigT = TypeVar("RolloutConfigT", bound=RolloutConfig)
@@ -45,6 +49,8 @@ class RolloutAgent(PolicyAgent[RolloutConfigT]):
     """Base of the agents that learn from fixed-length rollouts; subclasses implement
     :meth:`learn`. Their ``Config`` has ``n_steps``, ``gamma``, ``gae_lambda``, ``lr_schedule``
     and ``schedule_steps``."""
+
+    optional_state: ClassVar = ("rollout",)  # save_rollout=false leaves it out
 
     def __init__(
         self,
@@ -142,12 +148,16 @@ class RolloutAgent(PolicyAgent[RolloutConfigT]):
     # ------------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
         """The base state and the rollout collected so far (with its position): with the envs
-        restored from their snapshot, a resumed run continues exactly where this one stopped."""
-        return {**super().state_dict(), "rollout": self.buffer.state_dict()}
+        restored from their snapshot, a resumed run continues exactly where this one stopped.
+        With ``save_rollout=false`` the rollout is left out (see :meth:`load_state_dict`)."""
+        state = super().state_dict()
+        if self.config.save_rollout:
+            state["rollout"] = self.buffer.state_dict()
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`; a checkpoint without a rollout (older ones) starts the
-        next rollout afresh."""
+        """Restore :meth:`state_dict`; a checkpoint without a rollout (``save_rollout=false``,
+        older ones) starts the next rollout afresh."""
         super().load_state_dict(state)
         if "rollout" in state:
             self.buffer.load_state_dict(state["rollout"])

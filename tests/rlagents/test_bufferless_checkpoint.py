@@ -1,6 +1,7 @@
 """A checkpoint saved without its replay buffer (``save_replay_buffer=false``) is small, plays
 as the run ended (``--eval-only``), and fine-tunes: the resumed agent refills ``learning_starts``
-transitions into its empty buffer before its first gradient step."""
+transitions into its empty buffer before its first gradient step. The rollout agents' twin,
+``save_rollout=false``, leaves out the partial rollout: the resumed agent starts a fresh one."""
 
 import json
 
@@ -72,6 +73,54 @@ def test_a_checkpoint_without_its_buffer_evaluates_and_fine_tunes(
     assert json.loads((tmp_path / "t" / "summary.json").read_text())["steps"] == 1600
 
 
+@pytest.mark.parametrize("agent", ["ppo", "a2c", "trpo"])
+def test_a_checkpoint_without_its_rollout_evaluates_and_fine_tunes(tmp_path, agent):
+    # 1,000 steps of rollouts of 64: the run stops 40 steps into a rollout.
+    common = ("--env", "CartPole-v1", "--agent", agent, "--seed", "0", "--num-envs", "1")
+    common += ("--set", "n_steps=64")
+    slim = invoke(
+        *common,
+        "--steps",
+        "1000",
+        "--set",
+        "save_rollout=false",
+        "--eval-episodes",
+        "3",
+        run_dir=tmp_path / "slim",
+    )
+    assert slim.exit_code == 0, slim.stderr
+    full = invoke(*common, "--steps", "1000", "--eval-episodes", "0", run_dir=tmp_path / "full")
+    assert full.exit_code == 0, full.stderr
+    checkpoint = tmp_path / "slim" / "checkpoint"
+    assert "rollout" not in rlagents.checkpoint.read_state(checkpoint)
+    with_rollout = rlagents.checkpoint.read_state(tmp_path / "full" / "checkpoint")
+    assert len(with_rollout["rollout"]["obs"]) == 1000 % 64  # what the slim one leaves out
+    saved = lambda run: (tmp_path / run / "checkpoint" / "arrays.npz").stat().st_size  # noqa: E731
+    assert saved("full") - saved("slim") >= (1000 % 64) * 4 * 4  # its observations at least
+
+    evaluated = invoke(
+        "--load", checkpoint, "--eval-only", "--eval-episodes", "3", run_dir=tmp_path / "e"
+    )
+    assert evaluated.exit_code == 0, evaluated.stderr
+    before = json.loads((tmp_path / "slim" / "summary.json").read_text())["eval_mean_return"]
+    after = json.loads((tmp_path / "e" / "summary.json").read_text())["eval_mean_return"]
+    assert after == pytest.approx(before)  # the same agent, the same evaluation episodes
+
+    loaded, _ = rlagents.load_checkpoint(checkpoint)
+    assert loaded.buffer.pos == 0  # the next rollout starts afresh
+    tuned = invoke(
+        "--load", checkpoint, "--steps", "600", "--eval-episodes", "1", run_dir=tmp_path / "t"
+    )
+    assert tuned.exit_code == 0, tuned.stderr
+    assert json.loads((tmp_path / "t" / "summary.json").read_text())["steps"] == 1600
+    tuned_weights = rlagents.checkpoint.read_state(tmp_path / "t" / "checkpoint")["policy"]
+    slim_weights = rlagents.checkpoint.read_state(checkpoint)["policy"]
+    assert any(
+        not np.array_equal(np.asarray(tuned_weights[k]), np.asarray(slim_weights[k]))
+        for k in slim_weights
+    ), "fine-tuning changed the weights"
+
+
 def _player(env_id, agent):
     env = gym.make(env_id)
     obs, _ = env.reset(seed=5)
@@ -94,3 +143,49 @@ def _player(env_id, agent):
         state["obs"] = env.reset()[0] if terminated or truncated else next_obs
 
     return play
+
+
+@pytest.mark.parametrize(
+    ("env", "agent", "option", "part"),
+    [
+        ("CartPole-v1", "ppo", "save_rollout", "rollout"),
+        ("CartPole-v1", "dqn", "save_replay_buffer", "buffer"),
+        ("Pendulum-v1", "td3", "save_replay_buffer", "buffer"),
+    ],
+)
+def test_a_checkpoint_loads_whether_or_not_it_holds_what_the_option_leaves_out(
+    tmp_path, env, agent, option, part
+):
+    """--load with --set OPTION=false takes a checkpoint that holds the part (and drops it);
+    --set OPTION=true one that lacks it (the part starts empty)."""
+    common = (
+        "--env",
+        env,
+        "--agent",
+        agent,
+        "--seed",
+        "0",
+        "--eval-episodes",
+        "0",
+        "--num-envs",
+        "1",
+    )
+    common += ("--set", "learning_starts=100") if part == "buffer" else ()
+    for kept in ("true", "false"):
+        trained = invoke(
+            *common, "--steps", "300", "--set", f"{option}={kept}", run_dir=tmp_path / kept
+        )
+        assert trained.exit_code == 0, trained.stderr
+    for source, kept in (("true", "false"), ("false", "true")):
+        resumed = invoke(
+            *("--load", tmp_path / source / "checkpoint", "--steps", "100"),
+            *("--set", f"{option}={kept}", "--eval-episodes", "0", "--num-envs", "1"),
+            run_dir=tmp_path / f"{source}_to_{kept}",
+        )
+        assert resumed.exit_code == 0, resumed.stderr
+        state = rlagents.checkpoint.read_state(tmp_path / f"{source}_to_{kept}" / "checkpoint")
+        assert (part in state) == (kept == "true")
+        assert (
+            json.loads((tmp_path / f"{source}_to_{kept}" / "summary.json").read_text())["steps"]
+            == 400
+        )
