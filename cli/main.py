@@ -348,6 +348,9 @@ def summary_line(s: dict[str, Any]) -> str:
         ev = f"eval {mean} ± {std} over {s['eval_episodes']} episodes"
     else:
         ev = "no evaluation"
+    if s.get("best_eval_step") is not None and s["best_eval_step"] != s["steps"]:
+        ev += f"; best eval {_fmt(s['best_eval_mean_return'])} at step {s['best_eval_step']}, kept"
+        ev += f" in {s['best_checkpoint']}"
     head = "failed" if s.get("error") else "interrupted" if s["interrupted"] else "done"
     return (
         f"{head}: {s['agent']} on {s['env']} (seed {s['seed']}): {s['steps']} steps, "

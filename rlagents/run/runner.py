@@ -126,6 +126,7 @@ class Run:
         if self.checkpoint_dir is None:
             self.checkpoint_dir = self.run_dir / "checkpoint"
         self.emergency_checkpoint: Path | None = None
+        self.best: tuple[float, int] | None = None  # the best evaluation's mean and step
         self.log: RunLog | None = None
         self.eval_env: gym.Env | None = None
         self.eval_seconds = 0.0
@@ -601,7 +602,34 @@ class Run:
                 except OSError as err:
                     raise RunFailure("disk", f"cannot write the videos: {describe(err)}") from err
         self.eval_seconds += time.perf_counter() - start
-        return float(np.mean(returns)), float(np.std(returns)), len(returns)
+        mean = float(np.mean(returns))
+        self._keep_if_best(mean)
+        return mean, float(np.std(returns)), len(returns)
+
+    def _keep_if_best(self, mean: float) -> None:
+        """Save the agent to ``RUN_DIR/best`` when it evaluates better than every evaluation
+        before it in this run (rl-zoo3's ``best_model``): a run whose returns slide back after a
+        peak keeps its peak. Networks, optimiser and counters only, without the parts a
+        config may leave out (replay buffer, partial rollout) or the episodes in progress: it
+        evaluates and fine-tunes, it does not resume exactly."""
+        if self.opts.eval_only or not math.isfinite(mean):
+            return
+        if self.best is not None and mean <= self.best[0]:
+            return
+        path = self.run_dir / BEST_CHECKPOINT
+        optional = getattr(self.agent, "optional_state", ())
+        state = {k: v for k, v in self.agent.state_dict().items() if k not in optional}
+        why_not = f"it is the best evaluation's agent (step {self.state.step}), kept without them"
+        try:
+            ckpt.save_checkpoint(
+                path,
+                self.checkpoint_meta(),
+                state,
+                run_state={"num_envs": self.num_envs, "why_not": why_not},
+            )
+        except OSError as err:
+            raise RunFailure("disk", f"cannot write {path}: {describe(err)}") from err
+        self.best = (mean, self.state.step)
 
     def _eval_env(self) -> gym.Env:
         if self.eval_env is None:
@@ -742,6 +770,9 @@ class Run:
             "failed": failure.who if failure else None,
             "run_dir": str(self.run_dir),
             "checkpoint": self._last_good_checkpoint(),
+            "best_checkpoint": str(self.run_dir / BEST_CHECKPOINT) if self.best else None,
+            "best_eval_mean_return": self.best[0] if self.best else None,
+            "best_eval_step": self.best[1] if self.best else None,
             "emergency_checkpoint": str(self.emergency_checkpoint)
             if self.emergency_checkpoint
             else None,
@@ -768,6 +799,8 @@ class Run:
             )
         return "; ".join(parts)
 
+
+BEST_CHECKPOINT = "best"  # RUN_DIR/best: the agent of the run's best evaluation
 
 log = logging.getLogger("rlagents.run")  # notes and warnings; rlrun prints them as "rlrun: ..."
 

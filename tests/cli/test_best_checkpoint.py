@@ -1,0 +1,65 @@
+"""RUN_DIR/best: the agent of the run's best evaluation, kept beside the last checkpoint, so a
+run whose returns slide back after a peak still has its peak (rl-zoo3's ``best_model``)."""
+
+import csv
+import json
+
+import pytest
+from rlagents_test_plugin.runner import invoke, run_summary
+
+from rlagents import checkpoint as ckpt
+
+
+def _evaluations(run_dir):
+    with open(run_dir / "evaluations.csv") as f:
+        return [(int(r["step"]), float(r["mean_return"])) for r in csv.DictReader(f)]
+
+
+@pytest.mark.parametrize(
+    ("env", "agent", "extra", "left_out"),
+    [
+        ("CartPole-v1", "ppo", ("--num-envs", "1", "--set", "n_steps=256"), "rollout"),
+        ("CartPole-v1", "dqn", ("--set", "learning_starts=500"), "buffer"),
+    ],
+)
+def test_the_best_evaluation_is_kept_and_reproduces(tmp_path, env, agent, extra, left_out):
+    args = ("--env", env, "--agent", agent, "--seed", "0", "--steps", "6000", *extra)
+    summary = run_summary(tmp_path, *args, "--eval-every", "1000", "--eval-episodes", "3")
+    evaluations = _evaluations(tmp_path / "run")
+    best_mean = max(mean for _, mean in evaluations)
+    best_step = next(step for step, mean in evaluations if mean == best_mean)  # the first peak
+    assert summary["best_eval_mean_return"] == pytest.approx(best_mean)
+    assert summary["best_eval_step"] == best_step
+    best = tmp_path / "run" / "best"
+    assert summary["best_checkpoint"] == str(best)
+    assert ckpt.read_meta(best)["steps"] == best_step
+    # Acting and fine-tuning need no buffer or rollout, and the last checkpoint keeps them.
+    assert left_out not in ckpt.read_state(best)
+    assert left_out in ckpt.read_state(tmp_path / "run" / "checkpoint")
+
+    again = run_summary(tmp_path, "--load", best, "--eval-only", "--eval-episodes", "3", name="e")
+    assert again["eval_mean_return"] == pytest.approx(best_mean)  # the same episodes
+    tuned = run_summary(
+        tmp_path, "--load", best, "--steps", "500", "--eval-episodes", "1", name="t"
+    )
+    assert tuned["steps"] >= best_step + 500
+
+
+def test_a_run_without_periodic_evaluations_keeps_its_final_one_as_best(tmp_path):
+    summary = run_summary(
+        tmp_path, "--env", "CartPole-v1", "--agent", "random", "--steps", "500", "--seed", "0"
+    )
+    assert summary["best_eval_step"] == summary["steps"] == 500
+    assert summary["best_eval_mean_return"] == summary["eval_mean_return"]
+
+
+def test_no_best_without_an_evaluation_or_when_only_evaluating(tmp_path):
+    args = ("--env", "CartPole-v1", "--agent", "random", "--seed", "0")
+    trained = run_summary(tmp_path, *args, "--steps", "500", "--eval-episodes", "0")
+    assert trained["best_checkpoint"] is None and not (tmp_path / "run" / "best").exists()
+    evaluated = invoke(
+        "--load", tmp_path / "run" / "checkpoint", "--eval-only", run_dir=tmp_path / "e"
+    )
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert json.loads((tmp_path / "e" / "summary.json").read_text())["best_checkpoint"] is None
+    assert not (tmp_path / "e" / "best").exists()
