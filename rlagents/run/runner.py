@@ -108,7 +108,9 @@ class Run:
         self.eval_factory = self.factory.for_evaluation()  # results are the real env's
         self.config = self._build_config()
         self.workers = self._choose_workers()
-        self.num_envs = opts.num_envs or self._default_num_envs()  # per worker, if any
+        self.num_envs = (  # per worker, if any
+            opts.num_envs or self._checkpoint_num_envs() or self._default_num_envs()
+        )
         envlib.check_num_envs(self.env_id, self.num_envs)
         self.checkpoint_dir = Path(opts.save) if opts.save else None
         self._move_aside_before_saving = self._check_save_target() if opts.save else False
@@ -239,6 +241,18 @@ class Run:
     def hyperparam_overrides(self) -> dict[str, Any]:
         """The tuned set's Config values, as ``--hyperparams`` chose them."""
         return dict(self.tuned.values)
+
+    def _checkpoint_num_envs(self) -> int | None:
+        """A resumed run of the same env plays as many envs as its checkpoint, where that
+        holds episodes to continue: with another number they would start anew."""
+        if not self.meta or self.workers or self.meta.get("env_id") != self.env_id:
+            return None
+        assert self.opts.load is not None
+        run_state = ckpt.read_run_state(self.opts.load)
+        if not run_state or "env" not in run_state:
+            return None
+        n = run_state.get("num_envs")
+        return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else None
 
     def _default_num_envs(self) -> int:
         """The tuned set's envs; on rollout workers, split among them (rounded up), so that

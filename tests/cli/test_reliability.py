@@ -683,10 +683,13 @@ def test_resume_without_seed_keeps_the_checkpoints_seed(run_cli, tmp_path):
     assert r.summary["seed"] == 1234
 
 
-def _resumed_equals_uninterrupted(run_cli, tmp_path, agent, steps, *extra):
+def _resumed_equals_uninterrupted(run_cli, tmp_path, agent, steps, *extra, not_resumed=()):
+    """Half the steps, resumed for the rest, is the whole run; ``not_resumed`` are options the
+    resuming command leaves out (it takes them from the checkpoint)."""
     common = ("--agent", agent, *CARTPOLE, "--seed", "3", "--eval-episodes", "3", *extra)
-    whole = run_cli(*common, "--steps", str(steps), "--save", tmp_path / "whole")
-    half = run_cli(*common, "--steps", str(steps // 2), "--save", tmp_path / "half")
+    first = (*common, *not_resumed)
+    whole = run_cli(*first, "--steps", str(steps), "--save", tmp_path / "whole")
+    half = run_cli(*first, "--steps", str(steps // 2), "--save", tmp_path / "half")
     assert whole.exit_code == half.exit_code == 0, (whole.stderr, half.stderr)
     rest = run_cli(
         "--load",
@@ -714,6 +717,7 @@ def _resumed_equals_uninterrupted(run_cli, tmp_path, agent, steps, *extra):
     assert whole.summary["eval_mean_return"] == rest.summary["eval_mean_return"]
     a, b = ckpt.read_state(tmp_path / "whole"), ckpt.read_state(tmp_path / "rest")
     _assert_same_state(a, b)
+    return rest
 
 
 def _assert_same_state(a, b, path="state"):
@@ -741,6 +745,14 @@ def test_dqn_resumed_equals_uninterrupted(run_cli, tmp_path):
     _resumed_equals_uninterrupted(
         run_cli, tmp_path, "dqn", 4000, "--set", "learning_starts=500", "--set", "n_steps=3"
     )
+
+
+def test_a_resume_plays_as_many_envs_as_its_checkpoint(run_cli, tmp_path):
+    # PPO's CartPole set is made for 8 envs; without --num-envs the resume keeps the 2
+    rest = _resumed_equals_uninterrupted(
+        run_cli, tmp_path, "ppo", 4000, "--set", "n_steps=32", not_resumed=("--num-envs", "2")
+    )
+    assert json.loads((rest.run_dir / "config.json").read_text())["num_envs"] == 2
 
 
 def test_resume_where_the_env_cannot_be_snapshotted_says_so(run_cli, tmp_path):
