@@ -453,8 +453,15 @@ class Run:
             preset += f" on {self.backend}, evaluated on gymnasium"
         text = f"{self.agent_name} on {self.env_id}{preset}; {self.tuned.describe(self.env_id)}"
         budget = self.budget
+        own_options = self.tuned.preset_kwargs and self.factory.preset_kwargs != dict(
+            self.tuned.preset_kwargs
+        )
         if budget:
             text += f"; this run: {budget:,} steps"
+        if own_options:  # --preset-kwargs replaced the set's: its measured speed does not hold
+            options = ", ".join(f"{k}={v!r}" for k, v in self.factory.preset_kwargs.items())
+            text += f" with preset options {options or 'none'}"
+        elif budget:
             expected = self.tuned.expected_time(budget)
             if expected:
                 text += f", {expected}"

@@ -147,6 +147,8 @@ def test_a_tuned_sets_preset_options_apply_unless_given(tmp_path, monkeypatch):
     assert from_set.budget == 2_000 and "preset options stack_size=3" in from_set.start_line()
     given = run("given", preset_kwargs={"stack_size": 2})
     assert given.observation_space.shape == (2, 2)
+    # The line names the set's options as what it was tuned with, then this run's own
+    assert given.start_line().endswith("this run: 2,000 steps with preset options stack_size=2")
 
 
 def test_a_run_that_would_never_learn_says_so(tmp_path):
