@@ -16,9 +16,9 @@ Vector observations go through an MLP, image stacks through the Nature CNN (uint
 network's first layer). :meth:`DQN.gradient_step` is the update; :meth:`DQN.update` decides when
 it runs. On the CPU with images, training is pipelined (:mod:`rlagents.common.background`): a
 worker thread runs a round's gradient steps while the runner's thread steps the env, acts, and
-computes the next round's Q(s', ·). Acting and double DQN's a* then use the trainer's snapshot
-of the online network, one round behind, so nothing reads weights mid-update and runs stay
-deterministic for a seed. Small MLPs on the CPU act through numpy
+computes the next round's Q(s', ·). Acting, double DQN's a* and target updates then use the
+trainer's snapshot of the online network, one round behind, so nothing reads weights mid-update
+and runs stay deterministic for a seed. Small MLPs on the CPU act through numpy
 (:mod:`rlagents.common.numpy_mlp`).
 
     rlrun --env CartPole-v1 --agent dqn --steps 50000
@@ -342,7 +342,7 @@ class DQN(Agent[DQNConfig]):
 
         With background training the gradient steps run in the trainer's worker while the env
         steps on; this thread computes the round's Q(s', ·) first, beside the worker still busy
-        with the previous round (the target network changes only here, between rounds)."""
+        with the previous round (the target network changes only here, on this thread)."""
         c = self.config
         warm = warmed_up(self.steps, len(self.buffer), c.learning_starts, c.buffer_size)
         if not warm or self.vector_steps % c.train_freq:
@@ -355,8 +355,7 @@ class DQN(Agent[DQNConfig]):
         if c.augmentation == "shift":
             batches = [self._shifted(b) for b in batches]
         if self.steps - self.last_target_update >= c.target_update_interval:
-            self.wait()  # the target moves towards weights no thread is changing
-            polyak_update(self.target, self.online, c.tau)  # θ' ← τθ + (1 − τ)θ'
+            self.move_target()
             self.last_target_update = self.steps
         if self.trainer is None:
             for batch in batches:
@@ -364,6 +363,15 @@ class DQN(Agent[DQNConfig]):
             return self._report()
         next_q = [self.next_q_values(b.next_obs, self.trainer.snapshot) for b in batches]
         return self.trainer.run_round(self._gradient_steps, batches, next_q, report=self._report)
+
+    def move_target(self) -> None:
+        """θ' ← τθ + (1 − τ)θ'. With background training θ is the trainer's snapshot, the
+        weights of the last finished round, which no thread is changing: the target moves
+        without waiting for the round in flight, so a target updated every step (DrQ's
+        ``target_update_interval=1``) keeps the gradient steps beside the env stepping. It then
+        lags the online network by one round more than without background training."""
+        source = self.online if self.trainer is None else self.trainer.snapshot
+        polyak_update(self.target, source, self.config.tau)
 
     def gradient_step(self, b: NStepBatch, next_q: NextQ | None = None) -> None:
         """DQN's update on a batch of n-step windows: regress Q(s, a) onto the TD target

@@ -104,3 +104,15 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
         "net_arch": (256,),
     },
 }
+
+# DrQ(ε) (Kostrikov et al. 2020; Agarwal et al. 2021), as Dopamine's
+# labs/atari_100k/configs/DrQ_eps.gin sets it: atari100k's 10-step double dueling targets with
+# DrQ's random shifts, a target updated every step, ε down to 0.01 over 5k steps, a 512-unit head.
+HYPERPARAMS["drq_eps"] = {
+    **{k: v for k, v in HYPERPARAMS["atari100k"].items() if k != "cpu_steps_per_second"},
+    "target_update_interval": 1,
+    "exploration_steps": 5_000,
+    "augmentation": "shift",
+    "shift_pad": 4,
+    "net_arch": (512,),
+}

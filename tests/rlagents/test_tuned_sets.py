@@ -18,7 +18,7 @@ GIB = 2**30
 # A set that a run can pick on a machine without a GPU must fit a laptop; a GPU-only set (one
 # with a CPU alternative) a workstation.
 LAPTOP_BYTES, GPU_MACHINE_BYTES = 8 * GIB, 32 * GIB
-PRESET_ENVS = {"atari": "ALE/BattleZone-v5", "atari100k": "ALE/BattleZone-v5"}
+PRESET_ENVS = {name: "ALE/BattleZone-v5" for name in ("atari", "atari100k", "drq_eps")}
 PRESET_ENVS["car_racing"] = "CarRacing-v3"
 BUILT_IN = [s.name for s in rlagents.list_agents() if s.target.startswith("rlagents.agents.")]
 
