@@ -12,9 +12,11 @@ copy already; this makes one of any checkpoint (e.g. one a run saved at an evalu
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rlagents import checkpoint as ckpt
 from rlagents import registry
+from rlagents.errors import CheckpointError
 
 
 def main() -> None:
@@ -40,4 +42,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (CheckpointError, OSError) as err:  # a wrong path, a damaged checkpoint, a full disk
+        sys.exit(f"keep_agent: error: {err}")

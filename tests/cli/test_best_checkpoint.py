@@ -3,6 +3,7 @@ run whose returns slide back after a peak still has its peak (rl-zoo3's ``best_m
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from rlagents_test_plugin.runner import invoke, run_summary
@@ -63,3 +64,27 @@ def test_no_best_without_an_evaluation_or_when_only_evaluating(tmp_path):
     assert evaluated.exit_code == 0, evaluated.stderr
     assert json.loads((tmp_path / "e" / "summary.json").read_text())["best_checkpoint"] is None
     assert not (tmp_path / "e" / "best").exists()
+
+
+def test_a_full_disk_while_keeping_the_best_is_one_line_and_keeps_the_checkpoint(
+    tmp_path, monkeypatch
+):
+    from rlagents.run import runner
+
+    real_save = runner.ckpt.save_checkpoint
+
+    def save(path, *args, **kwargs):
+        if Path(path).name == "best":
+            raise OSError(28, "No space left on device")
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner.ckpt, "save_checkpoint", save)
+    args = ("--env", "CartPole-v1", "--agent", "random", "--seed", "0", "--steps", "3000")
+    r = invoke(*args, "--eval-every", "1000", "--save-every", "1000", run_dir=tmp_path / "run")
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the disk failed" in lines[0] and "No space left" in lines[0]
+    assert "Traceback" not in r.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["failed"] == "disk" and summary["best_checkpoint"] is None
+    assert ckpt.read_meta(tmp_path / "run" / "checkpoint")["steps"] == 1000  # saved before it
