@@ -40,13 +40,7 @@ def test_a_checkpoint_without_its_buffer_evaluates_and_fine_tunes(
     smaller = full - (checkpoint / "arrays.npz").stat().st_size
     assert smaller >= 1000 * 2 * obs_bytes  # at least the buffer's obs and next_obs are not in it
 
-    evaluated = invoke(
-        "--load", checkpoint, "--eval-only", "--eval-episodes", "3", run_dir=tmp_path / "e"
-    )
-    assert evaluated.exit_code == 0, evaluated.stderr
-    before = json.loads((tmp_path / "trained" / "summary.json").read_text())["eval_mean_return"]
-    after = json.loads((tmp_path / "e" / "summary.json").read_text())["eval_mean_return"]
-    assert after == pytest.approx(before)  # the same agent, the same evaluation episodes
+    _assert_it_evaluates_as_its_run(checkpoint, tmp_path / "trained", tmp_path / "e")
 
     loaded, _ = rlagents.load_checkpoint(checkpoint)
     assert len(loaded.buffer) == 0 and loaded.steps == 1000
@@ -98,13 +92,7 @@ def test_a_checkpoint_without_its_rollout_evaluates_and_fine_tunes(tmp_path, age
     saved = lambda run: (tmp_path / run / "checkpoint" / "arrays.npz").stat().st_size  # noqa: E731
     assert saved("full") - saved("slim") >= (1000 % 64) * 4 * 4  # its observations at least
 
-    evaluated = invoke(
-        "--load", checkpoint, "--eval-only", "--eval-episodes", "3", run_dir=tmp_path / "e"
-    )
-    assert evaluated.exit_code == 0, evaluated.stderr
-    before = json.loads((tmp_path / "slim" / "summary.json").read_text())["eval_mean_return"]
-    after = json.loads((tmp_path / "e" / "summary.json").read_text())["eval_mean_return"]
-    assert after == pytest.approx(before)  # the same agent, the same evaluation episodes
+    _assert_it_evaluates_as_its_run(checkpoint, tmp_path / "slim", tmp_path / "e")
 
     loaded, _ = rlagents.load_checkpoint(checkpoint)
     assert loaded.buffer.pos == 0  # the next rollout starts afresh
@@ -119,6 +107,16 @@ def test_a_checkpoint_without_its_rollout_evaluates_and_fine_tunes(tmp_path, age
         not np.array_equal(np.asarray(tuned_weights[k]), np.asarray(slim_weights[k]))
         for k in slim_weights
     ), "fine-tuning changed the weights"
+
+
+def _assert_it_evaluates_as_its_run(checkpoint, run_dir, eval_dir):
+    evaluated = invoke(
+        "--load", checkpoint, "--eval-only", "--eval-episodes", "3", run_dir=eval_dir
+    )
+    assert evaluated.exit_code == 0, evaluated.stderr
+    before = json.loads((run_dir / "summary.json").read_text())["eval_mean_return"]
+    after = json.loads((eval_dir / "summary.json").read_text())["eval_mean_return"]
+    assert after == pytest.approx(before)  # the same agent, the same evaluation episodes
 
 
 def _player(env_id, agent):
