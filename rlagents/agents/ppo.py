@@ -11,7 +11,9 @@ on KL(π_old ‖ π_θ); PPO gets the same effect with first-order steps, by eit
 One update: collect ``n_steps`` × ``num_envs`` steps, estimate advantages with GAE (bootstrapping
 truncated episodes, not terminated ones), then ``n_epochs`` passes over the rollout in shuffled
 minibatches of ``batch_size``, each a gradient step on policy loss + ``vf_coef``·value loss −
-``ent_coef``·entropy with the gradient norm clipped to ``max_grad_norm``.
+``ent_coef``·entropy with the gradient norm clipped to ``max_grad_norm``. With ``target_kl`` set
+(SB3's early stop, for either objective), the update ends at the first minibatch whose estimated
+KL(π_old ‖ π_θ) exceeds 1.5·``target_kl``, before its gradient step.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ class PPOConfig(RolloutConfig):
     """δ, the target KL(π_old ‖ π_new) of one update (objective=kl)."""
     kl_beta: float = 1.0
     """Initial penalty coefficient β (objective=kl); adapted after every update."""
+    target_kl: float | None = None
+    """Stop an update's epochs early once a minibatch's estimated KL(π_old ‖ π_θ) exceeds
+    1.5·target_kl (SB3's target_kl; None: always all n_epochs). Not objective=kl's kl_target."""
     normalize_advantage: bool = True
     """Normalise advantages to mean 0, std 1 within each minibatch."""
     ent_coef: float = 0.0
@@ -87,6 +92,8 @@ class PPOConfig(RolloutConfig):
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
+        if self.target_kl is not None and self.target_kl <= 0:
+            raise ValueError(f"target_kl must be positive or None, got {self.target_kl}")
         if self.clip_range_vf is not None and self.clip_range_vf <= 0:
             raise ValueError(f"clip_range_vf must be positive or None, got {self.clip_range_vf}")
 
@@ -201,9 +208,13 @@ class PPO(RolloutAgent[PPOConfig]):
         clip_range = self.clip_schedule(self.num_timesteps)
         n_batches = max(1, len(obs) // min(cfg.batch_size, len(obs)))  # a remainder joins them
         loss_sums = torch.zeros(2, device=self.device)
+        steps = 0
         for batch in self.minibatches(rollout, n_batches):  # ---- n_epochs shuffled passes
             params, values = policy(batch.obs)
-            ratio = torch.exp(policy.log_prob(params, batch.raw) - batch.old_log_prob)
+            log_ratio = policy.log_prob(params, batch.raw) - batch.old_log_prob
+            if cfg.target_kl is not None and approx_kl(log_ratio) > 1.5 * cfg.target_kl:
+                break  # ---- the early stop: the policy has moved far enough for this rollout
+            ratio = torch.exp(log_ratio)
 
             # ---- the surrogate objective (negated: we minimise)
             adv = batch.advantages
@@ -226,9 +237,11 @@ class PPO(RolloutAgent[PPOConfig]):
                 loss = loss - cfg.ent_coef * policy.entropy(params).mean()
             self.gradient_step(loss)
             loss_sums += torch.stack((policy_loss.detach(), value_loss.detach()))
+            steps += 1
 
         # ---- the update's diagnostics; the KL penalty adapts β for the next update
-        metrics = self._after_update(rollout, clip_range, loss_sums / (cfg.n_epochs * n_batches))
+        metrics = self._after_update(rollout, clip_range, loss_sums / max(steps, 1))
+        metrics["epochs"] = steps / n_batches  # below n_epochs when target_kl stopped it
         if cfg.objective == "kl":
             metrics["kl_beta"] = self.kl_beta  # the β this update used
             self.kl_beta = adapt_kl_beta(self.kl_beta, metrics["kl"], cfg.kl_target)
@@ -295,6 +308,13 @@ class Minibatch(NamedTuple):
 
     def rows(self, idx: torch.Tensor) -> Minibatch:
         return Minibatch(*(field[idx] for field in self))
+
+
+def approx_kl(log_ratio: torch.Tensor) -> float:
+    """The estimate ``E[(r − 1) − log r]`` of KL(π_old ‖ π_θ) from samples of the old policy,
+    with ``r = π_θ/π_old``: unbiased and never negative (Schulman's "k3"; SB3's target_kl)."""
+    with torch.no_grad():
+        return float(((torch.exp(log_ratio) - 1.0) - log_ratio).mean())
 
 
 def adapt_kl_beta(beta: float, kl: float, target: float) -> float:

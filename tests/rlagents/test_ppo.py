@@ -14,7 +14,7 @@ from rlagents_test_plugin.runner import run_summary as run
 
 from rlagents import checkpoint as ckpt
 from rlagents.agent import Transition
-from rlagents.agents.ppo import PPO, adapt_kl_beta
+from rlagents.agents.ppo import PPO, adapt_kl_beta, approx_kl
 from rlagents.common.networks import NatureCNN
 from rlagents.config import build_config
 from rlagents.errors import ConfigError, SpaceMismatchError
@@ -177,6 +177,35 @@ def test_kl_beta_moves_the_right_way(kl_target, direction):
     assert (metrics["kl"] > 1.5 * kl_target) if direction > 1 else (metrics["kl"] < kl_target / 1.5)
 
 
+def _updated_weights(cfg):
+    env = gym.make("CartPole-v1")
+    agent = PPO(
+        env.observation_space, env.action_space, {**FAST, "learning_rate": 1e-2, **cfg}, seed=0
+    )
+    _fill_rollout(agent, env)
+    metrics = agent.update()
+    return metrics, torch.nn.utils.parameters_to_vector(agent.policy.parameters())
+
+
+def test_target_kl_stops_the_epochs_once_the_policy_has_moved_that_far():
+    """One 32-row minibatch per epoch: the first step starts at KL 0, the second epoch's
+    minibatch is past a tiny target, so the update is exactly a one-epoch update."""
+    stopped, stopped_weights = _updated_weights({"target_kl": 1e-6})
+    _, one_epoch_weights = _updated_weights({"n_epochs": 1})
+    assert stopped["epochs"] == 1.0
+    torch.testing.assert_close(stopped_weights, one_epoch_weights)
+
+    unreached, unreached_weights = _updated_weights({"target_kl": 10.0})
+    _, default_weights = _updated_weights({})
+    assert unreached["epochs"] == FAST["n_epochs"]
+    torch.testing.assert_close(unreached_weights, default_weights)
+
+
+def test_approx_kl_is_zero_for_the_same_policy_and_positive_otherwise():
+    assert approx_kl(torch.zeros(8)) == 0.0
+    assert approx_kl(torch.tensor([0.3, -0.2, 0.1])) > 0.0
+
+
 def test_an_update_reports_its_diagnostics():
     env = gym.make("CartPole-v1")
     agent = PPO(env.observation_space, env.action_space, FAST, seed=0)
@@ -189,6 +218,7 @@ def test_an_update_reports_its_diagnostics():
         "kl",
         "clip_fraction",
         "explained_variance",
+        "epochs",
     ):
         assert np.isfinite(metrics[key]), key
     assert agent.update() == {}  # the next rollout is not full yet
@@ -361,7 +391,14 @@ def test_tuned_sets_are_valid_configs():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"n_steps": 0}, {"gamma": 1.5}, {"clip_range_vf": -1.0}, {"net_arch": (0,)}]
+    "bad",
+    [
+        {"n_steps": 0},
+        {"gamma": 1.5},
+        {"clip_range_vf": -1.0},
+        {"target_kl": 0.0},
+        {"net_arch": (0,)},
+    ],
 )
 def test_bad_values_are_refused(bad):
     with pytest.raises(ConfigError):
