@@ -491,6 +491,11 @@ def _resolve(path: str | os.PathLike) -> Path:
         return old  # a crash fell between the two renames of save_checkpoint: the old one is whole
     if not path.exists():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    if (path / "checkpoint" / META_FILE).is_file():  # a run directory: name what it holds
+        choices = f"its last checkpoint, {str(path / 'checkpoint')!r}"
+        if (path / "best" / META_FILE).is_file():
+            choices += f", or its best-evaluated one, {str(path / 'best')!r}"
+        raise CheckpointError(f"{str(path)!r} is a run directory, not a checkpoint: pass {choices}")
     if not path.is_dir() or not (path / META_FILE).is_file():
         raise CheckpointError(
             f"{str(path)!r} is not a checkpoint directory (it has no {META_FILE}); "

@@ -97,6 +97,17 @@ def test_missing_and_non_checkpoint_directories(tmp_path):
         ckpt.read_meta(tmp_path)
 
 
+def test_a_run_directory_is_refused_naming_the_checkpoints_it_holds(tmp_path):
+    ckpt.save_checkpoint(tmp_path / "checkpoint", META, {"v": np.ones(2)})
+    with pytest.raises(CheckpointError, match="run directory") as refused:
+        ckpt.read_meta(tmp_path)
+    assert str(tmp_path / "checkpoint") in str(refused.value)
+    assert "best-evaluated" not in str(refused.value)
+    ckpt.save_checkpoint(tmp_path / "best", META, {"v": np.ones(2)})
+    with pytest.raises(CheckpointError, match="best-evaluated one"):
+        ckpt.read_meta(tmp_path)
+
+
 def test_compatibility_checks_agent_and_spaces():
     box = spaces.Box(-np.inf, np.inf, (4,), np.float32)
     meta = {
