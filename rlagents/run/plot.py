@@ -1,9 +1,10 @@
 """Learning curves of finished (or running) training runs, drawn from their run directories.
 
 ``plot_runs`` reads ``progress.csv`` (or ``evaluations.csv``) and ``config.json`` of each run,
-draws one line per (env, agent): a single run as it is, several seeds as their mean with a 95%
-interval band, and saves a PNG. It uses ``matplotlib.figure.Figure`` directly, so it needs no
-display and leaves pyplot's global state alone.
+draws one line per (env, agent): a single run as it is, several seeds as their mean with a band
+(the 95% interval of the mean; for two seeds, their range), and saves a PNG. It uses
+``matplotlib.figure.Figure`` directly, so it needs no display and leaves pyplot's global state
+alone.
 """
 
 from __future__ import annotations
@@ -163,10 +164,20 @@ def _draw(
         raise PlotError(f"the runs of {label} share no range of {x}; plot them one at a time")
     grid = np.linspace(lo, hi, GRID_POINTS)
     ys = np.stack([np.interp(grid, xs, y) for xs, y in series])
-    n, mean = len(series), ys.mean(axis=0)
+    lo_band, hi_band, kind = seed_band(ys)
+    (line,) = ax.plot(grid, ys.mean(axis=0), label=f"{label} ({len(series)} seeds, {kind})")
+    ax.fill_between(grid, lo_band, hi_band, color=line.get_color(), alpha=0.25, lw=0)
+
+
+def seed_band(ys: Array) -> tuple[Array, Array, str]:
+    """The band around the mean of ``ys`` (one row per seed) and what it is: the 95% t-interval
+    of the mean from three seeds on; for two, their range, because t's 12.7 would draw an
+    interval 9 times wider than the two curves themselves."""
+    if len(ys) == 2:
+        return ys.min(axis=0), ys.max(axis=0), "range"
+    n, mean = len(ys), ys.mean(axis=0)
     half = _t975(n) * ys.std(axis=0, ddof=1) / math.sqrt(n)
-    (line,) = ax.plot(grid, mean, label=f"{label} ({n} seeds)")
-    ax.fill_between(grid, mean - half, mean + half, color=line.get_color(), alpha=0.25, lw=0)
+    return mean - half, mean + half, "95% CI"
 
 
 def plot_runs(

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.image import imread
 
 from rlagents.errors import RLAgentsError
-from rlagents.run.plot import PlotError, _t975, plot_runs, read_curves
+from rlagents.run.plot import PlotError, _t975, plot_runs, read_curves, seed_band
 
 BLUE = np.array([0x1F, 0x77, 0xB4]) / 255  # matplotlib's C0, the first line
 ORANGE = np.array([0xFF, 0x7F, 0x0E]) / 255  # C1, the second
@@ -133,6 +133,19 @@ def test_plotting_needs_no_pyplot_and_no_display(tmp_path):
         "assert 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"MPLBACKEND": "Agg"})
+
+
+def test_the_band_is_the_range_of_two_seeds_and_the_t_interval_of_more():
+    two = np.array([[0.0, 10.0], [4.0, 6.0]])
+    lo, hi, kind = seed_band(two)
+    assert kind == "range"
+    np.testing.assert_allclose(lo, [0.0, 6.0])
+    np.testing.assert_allclose(hi, [4.0, 10.0])
+    three = np.array([[0.0], [3.0], [6.0]])
+    lo, hi, kind = seed_band(three)
+    assert kind == "95% CI"
+    half = _t975(3) * 3.0 / np.sqrt(3)  # the std of 0, 3, 6 is 3
+    np.testing.assert_allclose((lo, hi), ([3.0 - half], [3.0 + half]))
 
 
 def test_t_values_of_the_seed_interval():
