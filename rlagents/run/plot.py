@@ -171,8 +171,8 @@ def _draw(
 
 def seed_band(ys: Array) -> tuple[Array, Array, str]:
     """The band around the mean of ``ys`` (one row per seed) and what it is: the 95% t-interval
-    of the mean from three seeds on; for two, their range, because t's 12.7 would draw an
-    interval 9 times wider than the two curves themselves."""
+    of the mean from three seeds on; for two, their range, because there t = 12.7 draws an
+    interval 12.7 times as wide as the gap between the two curves."""
     if len(ys) == 2:
         return ys.min(axis=0), ys.max(axis=0), "range"
     n, mean = len(ys), ys.mean(axis=0)
