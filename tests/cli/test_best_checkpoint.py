@@ -88,3 +88,16 @@ def test_a_full_disk_while_keeping_the_best_is_one_line_and_keeps_the_checkpoint
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["failed"] == "disk" and summary["best_checkpoint"] is None
     assert ckpt.read_meta(tmp_path / "run" / "checkpoint")["steps"] == 1000  # saved before it
+
+
+def test_loading_a_run_directory_names_its_checkpoints_in_one_line(tmp_path):
+    args = ("--env", "CartPole-v1", "--agent", "random", "--seed", "0", "--steps", "500")
+    run_summary(tmp_path, *args)
+    run_dir = tmp_path / "run"
+    for more in (("--eval-only",), ("--steps", "100")):
+        r = invoke("--load", run_dir, *more, run_dir=tmp_path / f"again{len(more)}")
+        assert r.exit_code == 2 and "Traceback" not in r.stderr
+        (line,) = r.stderr.strip().splitlines()
+        assert "is a run directory, not a checkpoint" in line
+        assert str(run_dir / "checkpoint") in line and str(run_dir / "best") in line
+        assert not (tmp_path / f"again{len(more)}" / "summary.json").exists()
