@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -247,8 +248,7 @@ class Run:
         holds episodes to continue: with another number they would start anew."""
         if not self.meta or self.workers or self.meta.get("env_id") != self.env_id:
             return None
-        assert self.opts.load is not None
-        run_state = ckpt.read_run_state(self.opts.load)
+        run_state = self._loaded_run_state
         if not run_state or "env" not in run_state:
             return None
         n = run_state.get("num_envs")
@@ -319,7 +319,13 @@ class Run:
         self.state.step = int(self.meta.get("steps", 0))
         self.state.episode = int(self.meta.get("episodes", 0))
         self.state.started_at_step = self.state.step
-        self._resume_episodes(ckpt.read_run_state(self.opts.load))
+        self._resume_episodes(self._loaded_run_state)
+
+    @functools.cached_property
+    def _loaded_run_state(self) -> dict[str, Any] | None:
+        """The run state of ``--load``'s checkpoint, read once (the envs' count and episodes)."""
+        assert self.opts.load is not None
+        return ckpt.read_run_state(self.opts.load)
 
     def _resume_episodes(self, run_state: dict[str, Any] | None) -> None:
         """Continue the checkpoint's episodes where the envs can be restored exactly."""
