@@ -1,6 +1,10 @@
 """Tests that start Ray (``local_ray``) share one local Ray with 2 CPUs for the whole session,
 stopped at its end; a run in a subprocess starts a local Ray of its own, with 2 CPUs too.
-``reap`` ends what a subprocess test started if the test fails or times out first."""
+``reap`` ends what a subprocess test started if the test fails or times out first.
+
+The suite runs on pytest-xdist workers (``-n auto`` in pyproject.toml); every test that starts
+Ray runs on one of them, one after another, so that no two local Rays share the machine's cores
+and the session's ``local_ray`` is started once."""
 
 import os
 
@@ -8,6 +12,21 @@ import pytest
 from rlagents_test_plugin.processes import kill_tree
 
 os.environ.setdefault("RLAGENTS_RAY_CPUS", "2")
+
+RAY_TESTS = ("tests/distributed/", "tests/experiments/")  # test ids, from the repository root
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load scheduling, with every test that starts Ray in one unit of work (one
+    worker, one after another). Not ``--dist loadgroup``: with pytest 9 its ``xdist_group``
+    marks had no effect here (marked tests ran on both workers; xdist 3.8)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RayTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "ray" if nodeid.startswith(RAY_TESTS) else nodeid
+
+    return RayTestsTogether(config, log)
 
 
 @pytest.fixture(scope="session")
