@@ -1,10 +1,11 @@
 """Copy a checkpoint without what only an exact resume needs, as `benchmarks/agents/` keeps them.
 
-The parts an agent names in its ``optional_state`` (DQN's and TD3's replay buffer, PPO's partial
-rollout) and the episodes in progress are left out; networks, optimiser, normalisers and
-counters stay, so the copy evaluates exactly as the source (``rlrun --load DST --eval-only``) and
-fine-tunes (a fresh rollout, an empty buffer refilled first). A run's ``RUN_DIR/best`` is such a
-copy already; this makes one of any checkpoint (e.g. one a run saved at an evaluation step).
+The agent's ``kept_state`` says what stays: by default all but its ``optional_state`` (TD3's
+replay buffer, PPO's partial rollout), so networks, optimiser, normalisers and counters stay;
+DQN keeps only the network it acts with. The episodes in progress are left out. The copy
+evaluates exactly as the source (``rlrun --load DST --eval-only``) and fine-tunes (a fresh
+rollout, an empty buffer refilled first). A run's ``RUN_DIR/best`` is such a copy already; this
+makes one of any checkpoint (e.g. one a run saved at an evaluation step).
 
     python benchmarks/keep_agent.py RUN_DIR/checkpoint benchmarks/agents/CarRacing-v3_ppo
 """
@@ -25,9 +26,8 @@ def main() -> None:
     parser.add_argument("target", help="a new (or empty) directory for the copy")
     args = parser.parse_args()
     meta = ckpt.read_meta(args.source)
-    optional = registry.load(meta["agent"]).optional_state
     state = ckpt.read_state(args.source)
-    kept = {k: v for k, v in state.items() if k not in optional}
+    kept = registry.load(meta["agent"]).kept_state(state)
     run_state = ckpt.read_run_state(args.source) or {}
     why_not = "it is a kept agent, saved without its episodes"
     ckpt.save_checkpoint(

@@ -154,6 +154,15 @@ class Agent(abc.ABC, Generic[ConfigT]):
         what spans steps (a partial rollout, open n-step windows, per-env memory) and the run
         goes on as if it had never stopped."""
 
+    @classmethod
+    def kept_state(cls, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The part of a :meth:`state_dict` that a kept agent holds (a run's ``RUN_DIR/best``,
+        ``benchmarks/keep_agent.py``): what acting needs, so that it plays its evaluation again
+        exactly, and what fine-tuning starts from; not what only an exact resume needs. The
+        default leaves out :attr:`optional_state`; the result must load with
+        :meth:`load_state_dict`."""
+        return {k: v for k, v in state.items() if k not in cls.optional_state}
+
     def begin_episodes(self, mask: np.ndarray | None = None) -> None:
         """Greedy episodes begin: the next ``act(explore=False)`` sees the first observation of a
         new episode in every row (``mask`` None) or in the rows where ``mask`` is True. Only an

@@ -200,7 +200,8 @@ class DQN(Agent[DQNConfig]):
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS  # see dqn_hyperparams.py
     # The Nature set's 10M steps and 1M-frame buffer are for a GPU; a CPU gets Atari-100k.
     cpu_alternatives: ClassVar = {"atari": "atari100k"}
-    optional_state: ClassVar = ("buffer",)  # save_replay_buffer=false leaves it out
+    # save_replay_buffer=false leaves the buffer out; a kept agent (kept_state) the rest too.
+    optional_state: ClassVar = ("buffer", "target", "optimizer", "actor", "actor_refresh_due")
 
     @classmethod
     def check_spaces(
@@ -468,13 +469,26 @@ class DQN(Agent[DQNConfig]):
             state["buffer"] = self.buffer.state_dict()
         return state
 
+    @classmethod
+    def kept_state(cls, state: Mapping[str, Any]) -> dict[str, Any]:
+        """One network, the one acting used (the snapshot, which may run a round behind
+        ``online``), as ``online``; no target network, optimiser or replay buffer: a third of
+        the checkpoint without its buffer. Loaded, it acts as the saved agent did; fine-tuning
+        starts from a target copied from it and a fresh optimiser."""
+        kept = super().kept_state(state)
+        kept["online"] = state.get("actor", state["online"])
+        return kept
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`. Keys an older checkpoint lacks fall back to what was done
-        before: a fresh random block, metrics from zero, the acting snapshot from ``online``."""
+        """Restore :meth:`state_dict` or a :meth:`kept_state`. Keys an older checkpoint lacks fall
+        back to what was done before: a fresh random block, metrics from zero, the acting
+        snapshot from ``online``; a kept agent's target is copied from ``online`` and its
+        optimiser starts afresh."""
         self.wait()
         self.online.load_state_dict(state["online"])
-        self.target.load_state_dict(state["target"])
-        load_optimizer_state(self.optimizer, state["optimizer"])
+        self.target.load_state_dict(state.get("target", state["online"]))
+        if "optimizer" in state:
+            load_optimizer_state(self.optimizer, state["optimizer"])
         if self.trainer is not None:
             self.trainer.load_state_dict(
                 {

@@ -636,16 +636,15 @@ class Run:
     def _keep_if_best(self, mean: float) -> None:
         """Save the agent to ``RUN_DIR/best`` when it evaluates better than every evaluation
         before it in this run (rl-zoo3's ``best_model``): a run whose returns slide back after a
-        peak keeps its peak. Networks, optimiser and counters only, without the parts a
-        config may leave out (replay buffer, partial rollout) or the episodes in progress: it
-        evaluates and fine-tunes, it does not resume exactly."""
+        peak keeps its peak. The agent's ``kept_state`` (networks, counters and, for most
+        agents, the optimiser; not the replay buffer, partial rollout or episodes in
+        progress): it evaluates and fine-tunes, it does not resume exactly."""
         if self.opts.eval_only or not math.isfinite(mean):
             return
         if self.best is not None and mean <= self.best[0]:
             return
         path = self.run_dir / BEST_CHECKPOINT
-        optional = getattr(self.agent, "optional_state", ())
-        state = {k: v for k, v in self.agent.state_dict().items() if k not in optional}
+        state = type(self.agent).kept_state(self.agent.state_dict())
         why_not = f"it is the best evaluation's agent (step {self.state.step}), kept without them"
         try:
             ckpt.save_checkpoint(

@@ -244,6 +244,35 @@ def test_save_load_gives_the_same_greedy_actions_and_resumes(images, tmp_path):
         torch.testing.assert_close(a, b)
 
 
+def test_a_kept_agent_is_the_network_it_acted_with_and_fine_tunes(tmp_path):
+    env = BarEnv()
+    config = {**BAR_CONFIG, "background_training": "on"}
+    agent = DQN(env.observation_space, env.action_space, config, seed=0)
+    _play(agent, env, 401)  # stops with a round in flight: acting runs a round behind online
+    state = agent.state_dict()
+    assert any(not torch.equal(state["actor"][k], state["online"][k]) for k in state["actor"])
+    ckpt.save_checkpoint(tmp_path / "kept", {"agent": "dqn"}, DQN.kept_state(state))
+    kept = ckpt.read_state(tmp_path / "kept")
+    assert not set(DQN.optional_state) & set(kept)  # one network: no target, Adam or buffer
+
+    fresh = DQN(env.observation_space, env.action_space, config, seed=1)
+    ckpt.load_agent_state(fresh, tmp_path / "kept")
+    obs = np.random.default_rng(0).integers(0, 256, (16, 4, 36, 36), dtype=np.uint8)
+    np.testing.assert_array_equal(agent.act(obs, explore=False), fresh.act(obs, explore=False))
+    fresh.wait()  # what acted is now online and the target too
+    for a, b, t in zip(
+        agent.trainer.snapshot.parameters(),
+        fresh.online.parameters(),
+        fresh.target.parameters(),
+        strict=True,
+    ):
+        assert torch.equal(a, b) and torch.equal(b, t)
+    assert fresh.steps == agent.steps and len(fresh.buffer) == 0
+    _play(fresh, env, 1_000)  # refills learning_starts, then learns with a fresh Adam
+    fresh.wait()
+    assert _greedy_return(fresh, env) >= 18.0
+
+
 def test_every_config_field_is_settable():
     defaults = DQNConfig()
     pairs = {f.name: str(getattr(defaults, f.name)) for f in dataclasses.fields(DQNConfig)}
