@@ -34,3 +34,15 @@ def test_the_kept_car_racing_agent_drives(tmp_path):
     # One greedy Gymnasium episode: a random policy scores about -50, this agent 830 +- 134
     # over ten (benchmarks/RESULTS.md); 500 leaves room for another CPU's rounding.
     assert summary["eval_mean_return"] > 500
+
+
+def test_the_kept_battle_zone_agent_plays(tmp_path):
+    agent = KEPT / "ALE_BattleZone-v5_dqn"
+    summary = run_summary(
+        tmp_path, "--load", agent, "--eval-only", "--eval-episodes", "2", "--seed", "1"
+    )
+    assert summary["steps"] == ckpt.read_meta(agent)["steps"]
+    # Two greedy episodes with sticky actions: random play scores about 2,360, this agent
+    # 15,000 here in bfloat16 and 12,500 in float32 (a CPU without bfloat16 units acts in
+    # float32 and so plays other episodes); 5,000 leaves room for either.
+    assert summary["eval_mean_return"] > 5_000
