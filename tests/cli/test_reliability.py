@@ -588,11 +588,31 @@ def test_crafted_replay_buffer_of_the_wrong_shape(dqn_checkpoint, tmp_path):
     _load_fails(_craft(dqn_checkpoint, tmp_path / "ck", change), tmp_path)
 
 
+def _array_keys(node) -> list[str]:
+    """The arrays.npz keys a state.json subtree refers to."""
+    if isinstance(node, dict):
+        keys = [node[k] for k in ("tensor", "array") if isinstance(node.get(k), str)]
+        return keys + [key for value in node.values() for key in _array_keys(value)]
+    if isinstance(node, list):
+        return [key for value in node for key in _array_keys(value)]
+    return []
+
+
 def test_crafted_missing_key(dqn_checkpoint, tmp_path):
+    # "online" is required (the target, optimizer and buffer may be left out: a kept agent).
+    def change(arrays, tree):
+        for key in _array_keys(_leaf(tree, "online")):
+            del arrays[key]
+        tree["dict"] = [kv for kv in tree["dict"] if kv[0] != "online"]
+
+    _load_fails(_craft(dqn_checkpoint, tmp_path / "ck", change), tmp_path, "online", "missing")
+
+
+def test_crafted_arrays_the_state_does_not_name(dqn_checkpoint, tmp_path):
     def change(arrays, tree):
         tree["dict"] = [kv for kv in tree["dict"] if kv[0] != "target"]
 
-    _load_fails(_craft(dqn_checkpoint, tmp_path / "ck", change), tmp_path, "target")
+    _load_fails(_craft(dqn_checkpoint, tmp_path / "ck", change), tmp_path, "does not name")
 
 
 def test_crafted_huge_array_header(dqn_checkpoint, tmp_path):
