@@ -151,7 +151,7 @@ def _convert(annotation: Any, raw: Any) -> Any:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if annotation is Any:
-        return _literal(raw) if isinstance(raw, str) else raw
+        return literal_value(raw) if isinstance(raw, str) else raw
     if origin in (Union, types.UnionType):
         is_none = raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null"))
         if is_none and type(None) in args:
@@ -168,7 +168,7 @@ def _convert(annotation: Any, raw: Any) -> Any:
                 return choice
         raise ValueError(raw)
     if origin in (tuple, list):
-        items = _literal(raw) if isinstance(raw, str) else raw
+        items = literal_value(raw) if isinstance(raw, str) else raw
         if isinstance(items, (int, float, str)):
             items = (items,)
         if not isinstance(items, (tuple, list)):
@@ -182,7 +182,7 @@ def _convert(annotation: Any, raw: Any) -> Any:
             raise ValueError(raw)
         return origin(converted)
     if origin is dict:
-        value = _literal(raw) if isinstance(raw, str) else raw
+        value = literal_value(raw) if isinstance(raw, str) else raw
         if not isinstance(value, dict):
             raise TypeError(raw)
         return value
@@ -213,7 +213,17 @@ def _convert(annotation: Any, raw: Any) -> Any:
     raise TypeError(f"unsupported annotation {annotation!r}")
 
 
-def _literal(text: str) -> Any:
+# The words YAML and JSON write for these, which Python's literals spell True, False, None: a
+# user typing ``terminal_on_life_loss=false`` must not get the (truthy) string "false".
+_WORD_LITERALS = {"true": True, "false": False, "null": None, "none": None}
+
+
+def literal_value(text: str) -> Any:
+    """``text`` as a Python literal (``10``, ``False``, ``(1, 2)``), ``true``/``false``/``null``
+    in any case as YAML reads them, else the string itself."""
+    word = text.strip().lower()
+    if word in _WORD_LITERALS:
+        return _WORD_LITERALS[word]
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

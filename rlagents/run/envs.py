@@ -8,7 +8,6 @@ the first three from the env id and from what the agent accepts.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
 import importlib
@@ -25,6 +24,7 @@ from gymnasium import spaces
 from gymnasium.envs.registration import load_env_creator
 
 from rlagents.agent import Agent
+from rlagents.config import literal_value
 from rlagents.errors import ConfigError, RLAgentsError
 
 AUTO, NONE = "auto", "none"
@@ -46,14 +46,9 @@ def parse_key_values(pairs: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 def parse_literal_kwargs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
-    """Values are Python literals where they parse (``10``, ``False``, ``(1, 2)``), else strings."""
-    kwargs: dict[str, Any] = {}
-    for key, text in parse_key_values(pairs, option).items():
-        try:
-            kwargs[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            kwargs[key] = text
-    return kwargs
+    """Values as :func:`rlagents.config.literal_value` reads them (``10``, ``false``, ``(1, 2)``),
+    else strings."""
+    return {key: literal_value(text) for key, text in parse_key_values(pairs, option).items()}
 
 
 def parse_env_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:

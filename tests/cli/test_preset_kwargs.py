@@ -42,6 +42,13 @@ def test_values_parse_like_env_kwargs(run_cli):
     assert ckpt.read_meta(r.run_dir / "checkpoint")["observation_space"]["shape"] == [1]
 
 
+def test_env_kwargs_false_reaches_the_env_as_false(run_cli):
+    cartpole = ("--env", "CartPole-v1", "--agent", "random", "--no-tensorboard")
+    r = run_cli(*cartpole, "--env-kwargs", "sutton_barto_reward=false", *TINY)
+    assert r.exit_code == 0, r.stderr
+    assert _config(r.run_dir)["env_kwargs"] == {"sutton_barto_reward": False}
+
+
 def test_the_train_api_takes_preset_kwargs(tmp_path):
     result = rlagents.train(
         "Pendulum-v1",

@@ -5,7 +5,7 @@ from typing import Literal
 
 import pytest
 
-from rlagents.config import build_config, describe_config, field_help
+from rlagents.config import build_config, describe_config, field_help, literal_value
 from rlagents.errors import ConfigError
 
 
@@ -69,3 +69,21 @@ def test_help_comes_from_attribute_docstrings():
     rows = {name: (kind, default, text) for name, kind, default, text in describe_config(Sample)}
     assert rows["batch_size"] == ("int", 32, "Transitions per gradient step.")
     assert rows["double"][2] == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("false", False),
+        ("FALSE", False),
+        ("True", True),
+        ("null", None),
+        ("None", None),
+        ("10", 10),
+        ("(1, 2)", (1, 2)),
+        ("rgb_array", "rgb_array"),
+    ],
+)
+def test_untyped_values_read_yaml_words_and_python_literals(text, value):
+    # "false" as the string "false" would be truthy: an option turned off would be on.
+    assert literal_value(text) == value and type(literal_value(text)) is type(value)
