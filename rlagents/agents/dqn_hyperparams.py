@@ -82,9 +82,12 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     },
     # Sample-efficient Atari (100k agent steps), after data-efficient Rainbow (van Hasselt
     # et al. 2019) without its distributional and noisy parts: 10-step double dueling
-    # targets, early learning, one gradient step per env step, a slower target.
+    # targets, early learning, one gradient step per env step, a slower target. A lost life
+    # ends a training episode, as Dopamine's Atari-100k agents and SB3's AtariWrapper train
+    # (evaluation still plays whole games: runner.EVALUATION_OVERRIDES).
     "atari100k": {
         "n_timesteps": 100_000,
+        "preset_kwargs": {"terminal_on_life_loss": True},
         # Seeds 0-2 on BattleZone, a CPU with bfloat16 units (benchmarks/RESULTS.md); about
         # 26 on one without.
         "cpu_steps_per_second": 34,

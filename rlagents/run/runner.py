@@ -209,7 +209,9 @@ class Run:
         if self.meta and self.preset is not None and self.preset == self.meta.get("preset"):
             return dict(self.meta.get("preset_kwargs") or {})
         if self.preset is not None and self.tuned.preset_kwargs:
-            return dict(self.tuned.preset_kwargs)
+            # An option --env-kwargs names too (terminal_on_life_loss=false, say) is the user's.
+            given = self.opts.env_kwargs or {}
+            return {k: v for k, v in self.tuned.preset_kwargs.items() if k not in given}
         return {}
 
     # ------------------------------------------------------------------------------ building

@@ -11,7 +11,7 @@ import rlagents
 from rlagents.common import frame_replay, replay
 from rlagents.config import build_config
 from rlagents.run.options import RunOptions
-from rlagents.run.runner import Run
+from rlagents.run.runner import EVALUATION_OVERRIDES, Run
 from rlagents.run.tuned import choose_tuned_set, config_values, gpu_available
 
 GIB = 2**30
@@ -186,3 +186,30 @@ def test_a_bad_backend_from_python_is_one_line(tmp_path):
 
     with pytest.raises(ConfigError, match="--backend is one of auto, gymnasium, envpool"):
         Run(RunOptions(env_id="CartPole-v1", agent="ppo", backend="fast", run_dir=str(tmp_path)))
+
+
+def test_atari100k_trains_on_lives_and_evaluates_whole_games(tmp_path):
+    def run(name, **options):
+        opts = RunOptions(
+            env_id="ALE/BattleZone-v5",
+            agent="dqn",
+            hyperparams="atari100k",
+            steps=10,
+            config={"buffer_size": 1_000},
+            eval_episodes=0,
+            run_dir=str(tmp_path / name),
+            **options,
+        )
+        made = Run(opts)
+        made.close()
+        return made
+
+    from_set = run("set")
+    assert from_set.stepper.env.get_wrapper_attr("terminal_on_life_loss") is True
+    assert from_set.factory.preset_kwargs == {"terminal_on_life_loss": True}
+    evaluation = from_set.eval_factory.make(**EVALUATION_OVERRIDES["atari"])
+    assert evaluation.get_wrapper_attr("terminal_on_life_loss") is False
+    evaluation.close()
+    # --env-kwargs names the option: the user's word, not a clash with the set's
+    off = run("off", env_kwargs={"terminal_on_life_loss": False})
+    assert off.stepper.env.get_wrapper_attr("terminal_on_life_loss") is False
