@@ -461,11 +461,15 @@ class Run:
             preset += f" on {self.backend}, evaluated on gymnasium"
         text = f"{self.agent_name} on {self.env_id}{preset}; {self.tuned.describe(self.env_id)}"
         budget = self.budget
-        own_options = self.tuned.preset_kwargs and self.factory.preset_kwargs != dict(
-            self.tuned.preset_kwargs
-        )
+        env_kwargs = self.opts.env_kwargs or {}
+        overridden = {k: v for k, v in env_kwargs.items() if k in self.tuned.preset_kwargs}
+        kept = {k: v for k, v in self.tuned.preset_kwargs.items() if k not in overridden}
+        own_options = self.tuned.preset_kwargs and self.factory.preset_kwargs != kept
         if budget:
             text += f"; this run: {budget:,} steps"
+        if overridden:  # the user's word on one of the set's options (see _choose_preset_kwargs)
+            options = ", ".join(f"{k}={v!r}" for k, v in overridden.items())
+            text += f" with {options} from --env-kwargs"
         if own_options:  # --preset-kwargs replaced the set's: its measured speed does not hold
             options = ", ".join(f"{k}={v!r}" for k, v in self.factory.preset_kwargs.items())
             text += f" with preset options {options or 'none'}"

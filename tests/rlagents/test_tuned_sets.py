@@ -213,3 +213,7 @@ def test_atari100k_trains_on_lives_and_evaluates_whole_games(tmp_path):
     # --env-kwargs names the option: the user's word, not a clash with the set's
     off = run("off", env_kwargs={"terminal_on_life_loss": False})
     assert off.stepper.env.get_wrapper_attr("terminal_on_life_loss") is False
+    assert "this run: 10 steps with terminal_on_life_loss=False from --env-kwargs" in (
+        off.start_line()
+    )
+    assert "preset options none" not in off.start_line()
