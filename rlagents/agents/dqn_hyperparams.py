@@ -64,9 +64,11 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     },
     # The Nature-DQN setting as rl-zoo3 runs it (10M steps), on the Atari preset; plain
     # DQN targets like the paper and SB3 (double_q=true costs one more CNN forward pass
-    # per gradient step).
+    # per gradient step). A lost life ends a training episode, as in the paper and SB3's
+    # AtariWrapper (evaluation plays whole games).
     "atari": {
         "n_timesteps": 10_000_000,
+        "preset_kwargs": {"terminal_on_life_loss": True},
         "double_q": False,
         "clip_reward": True,
         "learning_rate": 1e-4,

@@ -188,12 +188,13 @@ def test_a_bad_backend_from_python_is_one_line(tmp_path):
         Run(RunOptions(env_id="CartPole-v1", agent="ppo", backend="fast", run_dir=str(tmp_path)))
 
 
-def test_atari100k_trains_on_lives_and_evaluates_whole_games(tmp_path):
+@pytest.mark.parametrize("tuned_set", ["atari100k", "atari"])
+def test_atari_sets_train_on_lives_and_evaluate_whole_games(tmp_path, tuned_set):
     def run(name, **options):
         opts = RunOptions(
             env_id="ALE/BattleZone-v5",
             agent="dqn",
-            hyperparams="atari100k",
+            hyperparams=tuned_set,
             steps=10,
             config={"buffer_size": 1_000},
             eval_episodes=0,
