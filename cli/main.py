@@ -301,7 +301,9 @@ def train_command(
     run = Run(RunOptions(tensorboard=not no_tensorboard, **options))
     if not quiet and not run.opts.eval_only:
         click.echo(f"rlrun: {run.start_line()}", err=True)
-    run.extra_loggers.append(ProgressBar(run.budget, run.state.step, disable=quiet))
+    # An evaluation-only run trains no steps: a bar of them would only read "0.00step".
+    bar = ProgressBar(run.budget, run.state.step, disable=quiet or run.opts.eval_only)
+    run.extra_loggers.append(bar)
     result = run.execute()
     print(summary_line(result.summary), flush=True)
     return exit_status(result)

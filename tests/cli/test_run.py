@@ -3,12 +3,14 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
 from rlagents_test_plugin.processes import default_sigint
+from rlagents_test_plugin.runner import invoke
 
 from rlagents import checkpoint as ckpt
 from rlagents.run.runner import EVALUATION_OVERRIDES
@@ -103,6 +105,34 @@ def test_eval_only_loads_and_evaluates_without_training(run_cli, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert r.summary["steps_this_run"] == 0 and r.summary["eval_episodes"] == 3
     assert ckpt.read_meta(tmp_path / "ck")["steps"] == 100  # untouched
+
+
+def test_the_progress_bar_shows_the_time_left_and_no_bar_when_only_evaluating(tmp_path):
+    train = invoke(
+        *CARTPOLE,
+        "--agent",
+        "constant",
+        "--steps",
+        "3000",
+        "--save",
+        tmp_path / "ck",
+        "--run-dir",
+        tmp_path / "train",
+    )
+    assert train.exit_code == 0, train.stderr
+    bar = train.stderr.replace("\r", "\n").splitlines()[-1]
+    assert "3.00k/3.00k" in bar and re.search(r"\[\d\d:\d\d<\d\d:\d\d", bar), bar  # [spent<left
+    evaluate = invoke(
+        "--load",
+        tmp_path / "ck",
+        "--eval-only",
+        "--eval-episodes",
+        "1",
+        "--run-dir",
+        tmp_path / "eval",
+    )
+    assert evaluate.exit_code == 0, evaluate.stderr
+    assert "step" not in evaluate.stderr, evaluate.stderr
 
 
 def test_ctrl_c_saves_flushes_and_exits_130(run_cli):
