@@ -28,9 +28,8 @@ from cli.progress import ProgressBar
 from rlagents import registry
 from rlagents.agent import Agent
 from rlagents.config import describe_config
-from rlagents.errors import RLAgentsError
+from rlagents.errors import RLAgentsError, one_line
 from rlagents.run import envs as envlib
-from rlagents.run.failures import describe
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Terminated
 from rlagents.run.runner import Run
@@ -72,7 +71,7 @@ class Rlrun(click.Group):
             if os.environ.get("RLRUN_TRACEBACK"):
                 traceback.print_exc()
             _fail(
-                f"internal error: {describe(err)} (set RLRUN_TRACEBACK=1 to see where; "
+                f"internal error: {one_line(err)} (set RLRUN_TRACEBACK=1 to see where; "
                 "please report it)",
                 EXIT_FAILED,
             )

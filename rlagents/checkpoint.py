@@ -50,7 +50,7 @@ from typing import Any, Literal, TypeGuard
 import numpy as np
 from gymnasium import spaces
 
-from rlagents.errors import CheckpointError
+from rlagents.errors import CheckpointError, one_line
 
 FORMAT_VERSION = 1
 META_FILE, TREE_FILE, ARRAYS_FILE = "agent.json", "state.json", "arrays.npz"
@@ -116,7 +116,7 @@ def space_from_json(desc: Any) -> spaces.Space:
         if kind == "Dict":
             return spaces.Dict({k: space_from_json(d) for k, d in desc["spaces"].items()})
     except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"a saved {kind} space is damaged: {_one_line(err)}") from None
+        raise CheckpointError(f"a saved {kind} space is damaged: {one_line(err)}") from None
     raise CheckpointError(f"a saved space of type {_show(kind)} cannot be rebuilt without its env")
 
 
@@ -173,7 +173,7 @@ def _reading(path: Path) -> Iterator[None]:
         raise CheckpointError(f"checkpoint {str(path)!r} {err}; {FIX}") from None
     except _DAMAGE as err:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is damaged: {type(err).__name__}: {_one_line(err)}; {FIX}"
+            f"checkpoint {str(path)!r} is damaged: {one_line(err)}; {FIX}"
         ) from None
 
 
@@ -183,11 +183,6 @@ def _damaged(detail: str) -> _Bad:
 
 def _mismatch(where: str, detail: str) -> _Bad:
     return _Bad(f"does not match this agent: {where or 'its state'} {detail}")
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())[:300]
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -681,7 +676,7 @@ def load_agent_state(agent: Any, path: str | os.PathLike) -> None:
     except (KeyError, ValueError, RuntimeError, TypeError, IndexError, AttributeError) as err:
         raise CheckpointError(
             f"checkpoint {str(path)!r} does not fit this {type(agent).__name__} agent: "
-            f"{type(err).__name__}: {_one_line(err)}; {FIX}"
+            f"{one_line(err)}; {FIX}"
         ) from None
     check_optimizer_states(agent, path)
 
@@ -834,7 +829,7 @@ def move_aside(path: str | os.PathLike) -> Path:
         os.rename(path, aside)
     except OSError as err:
         raise CheckpointError(
-            f"could not move {str(path)!r} aside: {_one_line(err)}; "
+            f"could not move {str(path)!r} aside: {one_line(err)}; "
             "move it yourself or choose another --save directory"
         ) from None
     return aside

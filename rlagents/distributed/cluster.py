@@ -12,8 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from rlagents.errors import ConfigError
-from rlagents.run.failures import RunFailure
+from rlagents.errors import ConfigError, RunFailure
 
 RAY_EXTRA = "pip install 'rlagents[ray]'"
 CONNECT_TIMEOUT_S = 3.0

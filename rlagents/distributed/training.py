@@ -26,7 +26,7 @@ from typing import Any
 from rlagents.agent import Agent
 from rlagents.distributed.cluster import cluster_cpus, ray_session
 from rlagents.distributed.worker import Worker, WorkerSpec
-from rlagents.run.failures import RunFailure, describe
+from rlagents.errors import RunFailure, one_line
 from rlagents.run.logs import RunLog
 from rlagents.run.loop import Events, LoopSettings, LoopState, record_episodes
 
@@ -98,7 +98,7 @@ class WorkerPool:
 
 def _cause(err: Exception) -> str:
     """Ray's first sentence: the rest of its message is a page of troubleshooting."""
-    return describe(err).split(". ")[0]
+    return one_line(err).split(". ")[0]
 
 
 def train_on_workers(
@@ -126,7 +126,7 @@ def train_on_workers(
     except RunFailure:
         raise
     except (ConnectionError, RuntimeError) as err:  # Ray could not start or lost its cluster
-        raise RunFailure("ray", describe(err)) from err
+        raise RunFailure("ray", one_line(err)) from err
     log_.interval(state.step, state.wall)
 
 
@@ -151,7 +151,7 @@ def _learn(
         try:
             metrics = agent.learn_from([result["part"] for result in parts])
         except Exception as err:
-            raise RunFailure("agent", f"learn_from() raised {describe(err)}") from err
+            raise RunFailure("agent", f"learn_from() raised {one_line(err)}") from err
         metrics["staleness"] = float(sum(version - r["version"] for r in parts) / len(parts))
         version += 1
         log_.metrics(metrics)

@@ -13,8 +13,8 @@ from typing import Any
 
 from rlagents import registry
 from rlagents.agent import Transition
+from rlagents.errors import RunFailure, one_line
 from rlagents.run import envs as envlib
-from rlagents.run.failures import RunFailure, describe
 from rlagents.run.guards import action_check
 from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
 
@@ -76,7 +76,7 @@ class Worker:
                 try:
                     actions = agent.act(obs)
                 except Exception as err:
-                    raise RunFailure("agent", f"act() raised {describe(err)}") from err
+                    raise RunFailure("agent", f"act() raised {one_line(err)}") from err
                 self.check_actions(actions)
                 next_obs, self.obs, reward, terminated, truncated, finished = stepper.step(actions)
                 steps += n
@@ -86,14 +86,14 @@ class Worker:
                     part = agent.collected()
                 except Exception as err:
                     raise RunFailure(
-                        "agent", f"observe()/collected() raised {describe(err)}"
+                        "agent", f"observe()/collected() raised {one_line(err)}"
                     ) from err
                 if part is not None:
                     break
         except RunFailure as failure:
             return {"failure": (failure.who, f"worker {self.index}: {failure.message}")}
         except Exception as err:  # a bug, ours or a plugin's: still one line
-            return {"failure": ("rlrun", f"worker {self.index}: {describe(err)}")}
+            return {"failure": ("rlrun", f"worker {self.index}: {one_line(err)}")}
         return {
             "part": part,
             "steps": steps,

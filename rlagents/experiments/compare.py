@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rlagents.errors import RLAgentsError
+from rlagents.errors import ResultsError
 from rlagents.experiments.seeds import AGGREGATE_FILE
 
 COLUMNS = (
@@ -26,21 +26,17 @@ COLUMNS = (
 )
 
 
-class CompareError(RLAgentsError):
-    """Groups that cannot be compared (not groups, or of different envs)."""
-
-
 def read_group(path: str | os.PathLike[str]) -> dict[str, Any]:
     file = Path(path) / AGGREGATE_FILE
     if not file.exists():
-        raise CompareError(
+        raise ResultsError(
             f"{path} is not a run group (no {AGGREGATE_FILE}); pass directories made by "
             "rlrun --seeds"
         )
     try:
         group = json.loads(file.read_text())
     except (OSError, ValueError) as err:
-        raise CompareError(f"{file} cannot be read ({err}); run the group again") from None
+        raise ResultsError(f"{file} cannot be read ({err}); run the group again") from None
     return {**group, "name": Path(path).name}
 
 
@@ -96,14 +92,14 @@ def group_row(group: dict[str, Any]) -> list[str]:
 def compare(paths: Sequence[str | os.PathLike[str]], *, markdown: bool = False) -> str:
     """The table over the groups at ``paths``; groups of different envs are refused."""
     if not paths:
-        raise CompareError("no run groups given; pass directories made by rlrun --seeds")
+        raise ResultsError("no run groups given; pass directories made by rlrun --seeds")
     groups = [read_group(p) for p in paths]
     envs = sorted({str(g["env"]) for g in groups})
     if len(envs) > 1:
         by_env = "; ".join(
             f"{env}: {', '.join(g['name'] for g in groups if g['env'] == env)}" for env in envs
         )
-        raise CompareError(
+        raise ResultsError(
             f"these groups ran on different envs ({by_env}); their returns do not compare — "
             "compare groups of one env at a time"
         )

@@ -25,8 +25,8 @@ import gymnasium as gym
 import numpy as np
 
 from rlagents.agent import Agent
+from rlagents.errors import RunFailed
 from rlagents.run.callbacks import Callback
-from rlagents.run.failures import RunFailed
 from rlagents.run.logs import Logger
 from rlagents.run.loop import evaluation_seed
 from rlagents.run.options import RunOptions, TrainResult

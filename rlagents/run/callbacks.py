@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlagents.run.failures import RunFailure, describe
+from rlagents.errors import RunFailure, one_line
 from rlagents.run.logs import Logger
 
 
@@ -63,7 +63,7 @@ class CallbackLogger(Logger):
                 answer = getattr(cb, hook)(*args)
             except Exception as err:
                 name = type(cb).__name__
-                raise RunFailure("callback", f"{name}.{hook}() raised {describe(err)}") from err
+                raise RunFailure("callback", f"{name}.{hook}() raised {one_line(err)}") from err
             if answer is False:
                 self.on_stop(f"{type(cb).__name__}.{hook}() returned False")
 

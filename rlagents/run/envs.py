@@ -25,13 +25,9 @@ from gymnasium.envs.registration import load_env_creator
 
 from rlagents.agent import Agent
 from rlagents.config import literal_value
-from rlagents.errors import ConfigError, RLAgentsError
+from rlagents.errors import ConfigError, EnvError, one_line
 
 AUTO, NONE = "auto", "none"
-
-
-class EnvError(RLAgentsError):
-    """The env id, its kwargs or the preset cannot give a working env."""
 
 
 def parse_key_values(pairs: tuple[str, ...], option: str) -> dict[str, str]:
@@ -87,7 +83,7 @@ def _import_env_module(module: str, env_id: str) -> None:
         importlib.import_module(module)
     except Exception as err:  # a plugin's own bug must read as one line too
         raise EnvError(
-            f"--env {env_id}: cannot import {module!r} ({_one_line(err)}); "
+            f"--env {env_id}: cannot import {module!r} ({one_line(err)}); "
             "check the module name and that its package is installed"
         ) from None
 
@@ -105,7 +101,7 @@ def check_env_id(env_id: str) -> None:
     try:
         gym.spec(name)
     except gym.error.Error as err:
-        raise EnvError(_one_line(err)) from None
+        raise EnvError(one_line(err)) from None
 
 
 def check_render_mode(env_id: str, make_kwargs: dict[str, Any]) -> None:
@@ -219,17 +215,17 @@ class EnvFactory:
                 options["backend"] = self.backend
             return preset_function(self.preset)(self.env_id, **options)
         except gym.error.Error as err:
-            raise EnvError(_one_line(err)) from None
+            raise EnvError(one_line(err)) from None
         except TypeError as err:  # an unknown keyword for the env's constructor
             given, check = f"{kwargs}", "--env-kwargs"
             if self.preset_kwargs:
                 given += f" and preset options {self.preset_kwargs}"
                 check += " and --preset-kwargs"
             raise EnvError(
-                f"cannot make {self.env_id} with {given}: {_one_line(err)}; check {check}"
+                f"cannot make {self.env_id} with {given}: {one_line(err)}; check {check}"
             ) from None
         except (ValueError, ImportError) as err:
-            raise EnvError(f"cannot make {self.env_id}: {_one_line(err)}") from None
+            raise EnvError(f"cannot make {self.env_id}: {one_line(err)}") from None
 
     def make_vector(self, num_envs: int) -> gym.vector.VectorEnv:
         """``num_envs`` copies in a SyncVectorEnv with same-step autoreset (rlagents.run.loop)."""
@@ -244,15 +240,11 @@ def _same(env: gym.Env) -> gym.Env:
     return env
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
-
-
 def preset_function(name: str) -> Callable[..., gym.Env]:
     try:
         import wrappers
     except ImportError as err:
-        raise EnvError(f"the env presets cannot be loaded: {_one_line(err)}") from None
+        raise EnvError(f"the env presets cannot be loaded: {one_line(err)}") from None
 
     presets: dict[str, Callable[..., gym.Env]] = getattr(wrappers, "PRESETS", {})
     if name not in presets:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from gymnasium import spaces
 
-from rlagents.run.failures import RunFailure
+from rlagents.errors import RunFailure
 
 ActionCheck = Callable[[np.ndarray], None]
 

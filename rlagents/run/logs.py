@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlagents.run.failures import RunFailure, describe
+from rlagents.errors import RunFailure, one_line
 
 FLUSH_SECONDS = 5.0
 
@@ -83,12 +83,12 @@ class RunLog:
                 raise
             except OSError as err:
                 name = type(logger).__name__
-                raise RunFailure("disk", f"{name} cannot write: {describe(err)}") from err
+                raise RunFailure("disk", f"{name} cannot write: {one_line(err)}") from err
             except Exception as err:
                 if type(logger).__module__.startswith(("rlagents.", "cli.")):
                     raise  # a bug of ours: reported as such by the run
                 name = type(logger).__name__
-                raise RunFailure("callback", f"{name}.{event}() raised {describe(err)}") from err
+                raise RunFailure("callback", f"{name}.{event}() raised {one_line(err)}") from err
 
     def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
         self._each("episode", step, episode, ret, length, wall)
@@ -185,7 +185,7 @@ def _disk_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as err:
-        raise RunFailure("disk", f"cannot write {path}: {describe(err)}") from err
+        raise RunFailure("disk", f"cannot write {path}: {one_line(err)}") from err
 
 
 class _CsvFile:
@@ -233,7 +233,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise RunFailure("disk", f"cannot write {path}: {describe(err)}") from err
+        raise RunFailure("disk", f"cannot write {path}: {one_line(err)}") from err
 
 
 def _finite_json(value: Any) -> Any:

@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlagents.agent import Agent, Transition
-from rlagents.run.failures import RunFailure, describe
+from rlagents.errors import RunFailure, one_line
 from rlagents.run.guards import ActionCheck
 from rlagents.run.logs import RunLog
 
@@ -87,7 +87,7 @@ def train(
             try:
                 actions = act(obs)
             except Exception as err:
-                raise RunFailure("agent", f"act() raised {describe(err)}") from err
+                raise RunFailure("agent", f"act() raised {one_line(err)}") from err
             if check_actions is not None:
                 check_actions(actions)
             next_obs, obs_after, reward, terminated, truncated, finished = env_step(actions)
@@ -96,7 +96,7 @@ def train(
                 observe(make(Transition, t))
                 metrics = update()
             except Exception as err:
-                raise RunFailure("agent", f"observe()/update() raised {describe(err)}") from err
+                raise RunFailure("agent", f"observe()/update() raised {one_line(err)}") from err
             if metrics:
                 log.metrics(metrics)
             obs = obs_after
@@ -232,23 +232,23 @@ def evaluate(
             obs, _ = env.reset(seed=None if seed is None else seed + k)
         except Exception as err:
             raise RunFailure(
-                "env", f"the evaluation env raised in reset(): {describe(err)}"
+                "env", f"the evaluation env raised in reset(): {one_line(err)}"
             ) from err
         try:
             agent.begin_episodes()  # an agent with memory (lstm_td3) forgets the last episode
         except Exception as err:
-            raise RunFailure("agent", f"begin_episodes() raised {describe(err)}") from err
+            raise RunFailure("agent", f"begin_episodes() raised {one_line(err)}") from err
         total, done, length = 0.0, False, 0
         while not done:
             try:
                 action = agent.act(np.expand_dims(obs, 0), explore=False)[0]
             except Exception as err:
-                raise RunFailure("agent", f"act(explore=False) raised {describe(err)}") from err
+                raise RunFailure("agent", f"act(explore=False) raised {one_line(err)}") from err
             try:
                 obs, reward, terminated, truncated, _ = env.step(action)
             except Exception as err:
                 raise RunFailure(
-                    "env", f"the evaluation env raised in step(): {describe(err)}"
+                    "env", f"the evaluation env raised in step(): {one_line(err)}"
                 ) from err
             total += float(reward)
             length += 1

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from rlagents.run.failures import RunFailure, describe
+from rlagents.errors import RunFailure, one_line
 
 
 class Outcome:
@@ -37,7 +37,7 @@ class Outcome:
             if os.environ.get("RLRUN_TRACEBACK"):
                 traceback.print_exc()
             self.failure = self.failure or RunFailure(
-                "rlrun", f"{describe(err)} (a bug in rlrun: please report it)"
+                "rlrun", f"{one_line(err)} (a bug in rlrun: please report it)"
             )
 
 

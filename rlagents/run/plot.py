@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from rlagents.errors import RLAgentsError
+from rlagents.errors import ResultsError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,10 +35,6 @@ GRID_POINTS = 200
 _T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
           2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
           2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
-
-
-class PlotError(RLAgentsError):
-    """A run directory or an output path that cannot be plotted."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,12 +57,14 @@ def read_curves(run_dir: str | os.PathLike[str], *, evaluations: bool = False) -
     """Read a run directory; with ``evaluations`` its ``evaluations.csv`` must exist."""
     d = Path(run_dir)
     if not d.is_dir():
-        raise PlotError(f"{d}: no such directory; pass the run directories that rlrun wrote")
+        raise ResultsError(f"{d}: no such directory; pass the run directories that rlrun wrote")
     progress, evals = d / "progress.csv", d / "evaluations.csv"
     if not progress.is_file():
-        raise PlotError(f"{d}: no progress.csv here; is this a run directory?")
+        raise ResultsError(f"{d}: no progress.csv here; is this a run directory?")
     if evaluations and not evals.is_file():
-        raise PlotError(f"{d}: no evaluations.csv; run with --eval-every N to record evaluations")
+        raise ResultsError(
+            f"{d}: no evaluations.csv; run with --eval-every N to record evaluations"
+        )
     meta = _meta(d)
     p = _read_csv(progress, ["step", "wall_seconds", "return"])
     e = (
@@ -98,7 +96,7 @@ def _meta(d: Path) -> dict[str, Any]:
             continue
         if isinstance(data, dict) and data.get("env") and data.get("agent"):
             return data
-    raise PlotError(f"{d}: no config.json or summary.json names the env and agent; is it a run?")
+    raise ResultsError(f"{d}: no config.json or summary.json names the env and agent; is it a run?")
 
 
 def _read_csv(path: Path, columns: list[str]) -> dict[str, Array]:
@@ -107,12 +105,14 @@ def _read_csv(path: Path, columns: list[str]) -> dict[str, Array]:
             reader = csv.DictReader(f)
             header, rows = reader.fieldnames, list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise PlotError(f"{path}: cannot read it ({err}); check the file") from err
+        raise ResultsError(f"{path}: cannot read it ({err}); check the file") from err
     if not header:
-        raise PlotError(f"{path}: the file is empty; plot again once the run has started")
+        raise ResultsError(f"{path}: the file is empty; plot again once the run has started")
     missing = [c for c in columns if c not in header]
     if missing:
-        raise PlotError(f"{path}: no column {', '.join(missing)}; is it a file that rlrun wrote?")
+        raise ResultsError(
+            f"{path}: no column {', '.join(missing)}; is it a file that rlrun wrote?"
+        )
     out: dict[str, list[float]] = {c: [] for c in columns}
     for i, row in enumerate(rows):
         try:
@@ -120,7 +120,7 @@ def _read_csv(path: Path, columns: list[str]) -> dict[str, Array]:
         except (TypeError, ValueError):
             if i == len(rows) - 1:  # a live run may be halfway through writing its last line
                 break
-            raise PlotError(f"{path}: line {i + 2} is damaged; repair or delete it") from None
+            raise ResultsError(f"{path}: line {i + 2} is damaged; repair or delete it") from None
         for c, v in zip(columns, values, strict=True):
             out[c].append(v)
     return {c: np.asarray(v, dtype=np.float64) for c, v in out.items()}
@@ -161,7 +161,7 @@ def _draw(
         return
     lo, hi = max(s[0][0] for s in series), min(s[0][-1] for s in series)
     if not lo < hi:
-        raise PlotError(f"the runs of {label} share no range of {x}; plot them one at a time")
+        raise ResultsError(f"the runs of {label} share no range of {x}; plot them one at a time")
     grid = np.linspace(lo, hi, GRID_POINTS)
     ys = np.stack([np.interp(grid, xs, y) for xs, y in series])
     lo_band, hi_band, kind = seed_band(ys)
@@ -194,15 +194,19 @@ def plot_runs(
 
     out = Path(out)
     if not run_dirs:
-        raise PlotError("no run directories given; pass one or more, e.g. runs/CartPole-v1_ppo_*")
+        raise ResultsError(
+            "no run directories given; pass one or more, e.g. runs/CartPole-v1_ppo_*"
+        )
     formats = Figure().canvas.get_supported_filetypes()
     if out.suffix.lower().lstrip(".") not in formats:
-        raise PlotError(
+        raise ResultsError(
             f"{out}: matplotlib cannot write {out.suffix or 'a file without a suffix'}; "
             f"end the name in .png (or .{', .'.join(sorted(formats))})"
         )
     if x not in ("steps", "seconds") or smooth < 1:
-        raise PlotError(f"bad x={x!r} or smooth={smooth}; use x='steps' or 'seconds', smooth >= 1")
+        raise ResultsError(
+            f"bad x={x!r} or smooth={smooth}; use x='steps' or 'seconds', smooth >= 1"
+        )
     groups: dict[tuple[str, str], list[tuple[Array, Array]]] = {}
     seeds: dict[tuple[str, str], int | None] = {}
     episodes: set[int] = set()
@@ -218,7 +222,7 @@ def plot_runs(
         episodes.update(int(k) for k in c.eval_episodes if np.isfinite(k))
     if not groups:
         n, first = len(run_dirs), run_dirs[0]
-        raise PlotError(
+        raise ResultsError(
             f"{first}: {file} has no rows yet; plot again once the run has recorded some"
             if n == 1
             else f"none of the {n} run directories has rows in {file} yet ({first}, ...); "
@@ -243,7 +247,7 @@ def plot_runs(
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=150)
     except OSError as err:
-        raise PlotError(
+        raise ResultsError(
             f"{out}: cannot write it ({err.strerror or err}); pick another path"
         ) from err
     finally:

@@ -23,10 +23,9 @@ from rlagents import checkpoint as ckpt
 from rlagents import env_snapshot, registry
 from rlagents.agent import Agent
 from rlagents.config import build_config, config_to_dict
-from rlagents.errors import CheckpointError, ConfigError, SpaceMismatchError
+from rlagents.errors import CheckpointError, ConfigError, RunFailure, SpaceMismatchError, one_line
 from rlagents.run import envs as envlib
 from rlagents.run.callbacks import Callback, CallbackLogger
-from rlagents.run.failures import RunFailure, describe
 from rlagents.run.guards import action_check
 from rlagents.run.logs import FileLogger, Logger, RunLog, write_json
 from rlagents.run.loop import LoopSettings, LoopState, evaluate, evaluation_seed, train
@@ -343,7 +342,7 @@ class Run:
         except (KeyError, ValueError, TypeError, IndexError) as err:
             raise CheckpointError(
                 f"checkpoint {self.opts.load!r}: its env snapshot does not fit {self.env_id} "
-                f"({describe(err)}); pass --load a checkpoint of this env"
+                f"({one_line(err)}); pass --load a checkpoint of this env"
             ) from None
         self.state.obs = run_state["obs"]
         self.state.recent_returns.extend(float(r) for r in run_state.get("recent_returns", []))
@@ -439,7 +438,7 @@ class Run:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise ConfigError(
-                f"cannot create the run directory {str(run_dir)!r}: {describe(err)}; "
+                f"cannot create the run directory {str(run_dir)!r}: {one_line(err)}; "
                 "choose another --run-dir"
             ) from None
         return run_dir
@@ -523,7 +522,7 @@ class Run:
         except RunFailure as failure:
             outcome.failure = failure
         except OSError as err:
-            outcome.failure = RunFailure("disk", f"cannot write to {self.run_dir}: {describe(err)}")
+            outcome.failure = RunFailure("disk", f"cannot write to {self.run_dir}: {one_line(err)}")
         self._close_envs()
         return None
 
@@ -563,7 +562,7 @@ class Run:
             try:
                 ckpt.save_checkpoint(path, self.checkpoint_meta(), self.agent.state_dict())
             except Exception as err:
-                problems.append(f"{path}: {describe(err)}")
+                problems.append(f"{path}: {one_line(err)}")
                 continue
             self.emergency_checkpoint = path
             return
@@ -633,7 +632,7 @@ class Run:
                 try:
                     env.close()  # RecordVideo writes the last file on close
                 except OSError as err:
-                    raise RunFailure("disk", f"cannot write the videos: {describe(err)}") from err
+                    raise RunFailure("disk", f"cannot write the videos: {one_line(err)}") from err
         self.eval_seconds += time.perf_counter() - start
         mean = float(np.mean(returns))
         self._keep_if_best(mean)
@@ -660,7 +659,7 @@ class Run:
                 run_state={"num_envs": self.num_envs, "why_not": why_not},
             )
         except OSError as err:
-            raise RunFailure("disk", f"cannot write {path}: {describe(err)}") from err
+            raise RunFailure("disk", f"cannot write {path}: {one_line(err)}") from err
         self.best = (mean, self.state.step)
 
     def _eval_env(self) -> gym.Env:
@@ -689,7 +688,7 @@ class Run:
             )
         except gym.error.DependencyNotInstalled as err:
             env.close()
-            raise RunFailure("rlrun", f"--video needs moviepy ({describe(err)})") from err
+            raise RunFailure("rlrun", f"--video needs moviepy ({one_line(err)})") from err
 
     def _eval_max_steps(self, env: gym.Env) -> int | None:
         if self.opts.eval_max_steps:
@@ -713,7 +712,7 @@ class Run:
             )
         except OSError as err:
             raise RunFailure(
-                "disk", f"cannot write the checkpoint {self.checkpoint_dir}: {describe(err)}"
+                "disk", f"cannot write the checkpoint {self.checkpoint_dir}: {one_line(err)}"
             ) from err
         if self.log is not None:
             self.log.checkpoint(self.state.step, self.checkpoint_dir)

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rlagents.run.failures import RunFailure, describe
+from rlagents.errors import RunFailure, one_line
 
 NO_EPISODES: list[tuple[float, int]] = []
 
@@ -99,7 +99,7 @@ class SingleEnvStepper:
         try:
             obs, _ = self.env.reset(seed=seed)
         except Exception as err:
-            raise RunFailure("env", f"{self.name} raised in reset(): {describe(err)}") from err
+            raise RunFailure("env", f"{self.name} raised in reset(): {one_line(err)}") from err
         obs = np.asarray(obs)
         if self.check_obs and not self._finite(obs):
             raise _nonfinite_failure(f"{self.name}.reset()", obs, 0.0, None)
@@ -119,7 +119,7 @@ class SingleEnvStepper:
         try:
             obs, reward, terminated, truncated, _ = self.env.step(actions[0])
         except Exception as err:
-            raise RunFailure("env", f"{self.name} raised in step(): {describe(err)}") from err
+            raise RunFailure("env", f"{self.name} raised in step(): {one_line(err)}") from err
         next_obs = np.asarray(obs)
         if self.quick_check:
             if not math.isfinite(reward + sum(next_obs.tolist())):
@@ -182,7 +182,7 @@ class VectorEnvStepper:
         try:
             obs, _ = self.envs.reset(seed=seed)
         except Exception as err:
-            raise RunFailure("env", f"{self.name} raised in reset(): {describe(err)}") from err
+            raise RunFailure("env", f"{self.name} raised in reset(): {one_line(err)}") from err
         if self.check_obs and not np.isfinite(obs).all():
             raise _nonfinite_failure(f"{self.name}.reset()", obs, 0.0, self._first_bad(obs))
         self._returns[:] = 0.0
@@ -193,7 +193,7 @@ class VectorEnvStepper:
         try:
             obs, reward, terminated, truncated, info = self.envs.step(actions)
         except Exception as err:
-            raise RunFailure("env", f"{self.name} raised in step(): {describe(err)}") from err
+            raise RunFailure("env", f"{self.name} raised in step(): {one_line(err)}") from err
         ended = np.flatnonzero(terminated | truncated)
         final_obs = info["final_obs"] if len(ended) else None
         if self.check_reward or self.check_obs:

@@ -250,7 +250,7 @@ def test_a_checkpoint_with_impossible_window_lengths_is_refused_in_one_line(tmp_
 
 
 def test_a_begin_episodes_that_raises_ends_the_evaluation_as_the_agents_failure():
-    from rlagents.run.failures import RunFailure
+    from rlagents.errors import RunFailure
     from rlagents.run.loop import evaluate
 
     class Broken(LSTMTD3):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from rlagents.errors import RLAgentsError
-from rlagents.run.plot import PlotError, _t975, plot_runs, read_curves, seed_band
+from rlagents.errors import ResultsError, RLAgentsError
+from rlagents.run.plot import _t975, plot_runs, read_curves, seed_band
 
 BLUE = np.array([0x1F, 0x77, 0xB4]) / 255  # matplotlib's C0, the first line
 ORANGE = np.array([0xFF, 0x7F, 0x0E]) / 255  # C1, the second
@@ -196,7 +196,7 @@ def test_bad_run_directories_raise_a_one_line_plot_error_naming_the_path(
     tmp_path, make, kwargs, words
 ):
     d = make(tmp_path)
-    with pytest.raises(PlotError) as info:
+    with pytest.raises(ResultsError) as info:
         plot_runs([d], tmp_path / "out.png", **kwargs)
     message = str(info.value)
     assert isinstance(info.value, RLAgentsError)
@@ -205,20 +205,20 @@ def test_bad_run_directories_raise_a_one_line_plot_error_naming_the_path(
 
 
 def test_no_run_directories_or_an_unwritable_suffix_raise_a_plot_error(tmp_path):
-    with pytest.raises(PlotError, match="no run directories given"):
+    with pytest.raises(ResultsError, match="no run directories given"):
         plot_runs([], tmp_path / "out.png")
     d = make_run(tmp_path, "r")
     for out in (tmp_path / "out.xyz", tmp_path / "out"):
-        with pytest.raises(PlotError) as info:
+        with pytest.raises(ResultsError) as info:
             plot_runs([d], out)
         assert "\n" not in str(info.value) and str(out) in str(info.value)
         assert ".png" in str(info.value)
-    with pytest.raises(PlotError, match="smooth"):
+    with pytest.raises(ResultsError, match="smooth"):
         plot_runs([d], tmp_path / "out.png", smooth=0)
 
 
 def test_no_episodes_in_any_of_several_runs_is_an_error(tmp_path):
     dirs = [make_run(tmp_path, f"r{s}", seed=s, episodes=0) for s in range(2)]
-    with pytest.raises(PlotError, match="none of the 2 run directories") as info:
+    with pytest.raises(ResultsError, match="none of the 2 run directories") as info:
         plot_runs(dirs, tmp_path / "out.png")
     assert str(dirs[0]) in str(info.value)
