@@ -117,7 +117,7 @@ def costs_suite(args) -> None:
     import rlagents.run.envs as envlib
     from rlagents import registry
     from rlagents.config import build_config
-    from rlagents.distributed.worker import Worker, WorkerSpec
+    from rlagents.run.distributed.worker import Worker, WorkerSpec
 
     for agent_name in ("a3c", "ppo"):
         cls = registry.load(agent_name)

@@ -24,12 +24,12 @@ from typing import Any
 import click
 from gymnasium import spaces
 
+from cli.options import flag_name, message, note_text, options_from_flags, run_option, run_options
 from cli.progress import ProgressBar
 from rlagents import registry
 from rlagents.agent import Agent
 from rlagents.config import describe_config
 from rlagents.errors import RLAgentsError, one_line
-from rlagents.run import envs as envlib
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Terminated
 from rlagents.run.runner import Run
@@ -58,7 +58,7 @@ class Rlrun(click.Group):
         except click.ClickException as err:
             _fail(f"{err.format_message()} (see rlrun --help)", err.exit_code)
         except RLAgentsError as err:
-            _fail(str(err), EXIT_USAGE)
+            _fail(message(err), EXIT_USAGE)
         except Terminated:  # SIGTERM outside the training loop, e.g. while building
             click.echo("rlrun: terminated", err=True)
             sys.exit(EXIT_TERMINATED)
@@ -88,7 +88,9 @@ class _RunNotes(logging.Handler):
     on the stderr of the moment (click's test runner swaps it per invocation)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"rlrun: {record.getMessage()}", err=True)
+        template = getattr(record, "template", None)
+        text = note_text(template) if template else record.getMessage()
+        click.echo(f"rlrun: {text}", err=True)
 
 
 def _show_run_notes() -> None:
@@ -110,30 +112,7 @@ def rlrun() -> None:
     "(a table over --seeds groups). "
     "`rlrun COMMAND --help` tells more; `rlrun --env ...` is `rlrun train --env ...`.",
 )
-@click.option(
-    "--env", "env_id", metavar="ID", help="Gymnasium env id, e.g. CartPole-v1 or ALE/BattleZone-v5."
-)
-@click.option(
-    "--agent", metavar="NAME", help="Registered agent name or module:Class (see --list-agents)."
-)
-@click.option(
-    "--steps",
-    type=click.IntRange(min=1),
-    help="Env steps to train (all envs together). [default: 100000]",
-)
-@click.option(
-    "--episodes", type=click.IntRange(min=1), help="Train until this many episodes have finished."
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0, max=2**32 - 1),
-    help="Seed of envs and agent. [default: the checkpoint's with --load, else random, recorded]",
-)
-@click.option(
-    "--num-envs",
-    type=click.IntRange(min=1),
-    help="Envs stepped together. [default: what the agent's tuned set was made for, else 1]",
-)
+@run_options()
 @click.option(
     "--seeds",
     "seeds_text",
@@ -146,162 +125,38 @@ def rlrun() -> None:
     metavar="R",
     help="With --seeds: the return the aggregate counts steps to (the runs go on).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Collect on N remote workers on Ray, each with --num-envs envs (a2c, ppo, trpo); "
-    "a3c's asynchronous workers (its num_workers).",
-)
-@click.option(
-    "--ray-address",
-    metavar="HOST:PORT",
-    help="Run the workers on this Ray cluster. [default: a local Ray, started and stopped]",
-)
-@click.option(
-    "--set",
-    "set_pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override an agent hyper-parameter (repeatable).",
-)
-@click.option(
-    "--env-kwargs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Keyword for gymnasium.make (repeatable).",
-)
-@click.option(
-    "--preset",
-    default="auto",
-    show_default=True,
-    metavar="auto|none|NAME",
-    help="Env wrappers: atari, car_racing, discretized; POMDPs: remove_velocity, flicker, "
-    "noise, dropout.",
-)
-@click.option(
-    "--preset-kwargs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="An option of the preset, e.g. stack_size=4 or p=0.3 (repeatable; needs --preset NAME).",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["auto", "gymnasium", "envpool"]),
-    default="auto",
-    show_default=True,
-    help="The training envs' engine: EnvPool's C++ twin where it has one (CarRacing-v3; "
-    "pip install envpool), auto: EnvPool when installed. Evaluation is always on Gymnasium.",
-)
-@click.option(
-    "--hyperparams",
-    default="auto",
-    show_default=True,
-    metavar="auto|none|NAME",
-    help="The agent's tuned hyper-parameter set.",
-)
-@click.option(
-    "--run-dir",
-    type=click.Path(file_okay=False),
-    help="Where logs and checkpoints go. [default: runs/<env>_<agent>_s<seed>_<time>]",
-)
-@click.option(
-    "--eval-every",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Evaluate every N steps (0: at the end only).",
-)
-@click.option(
-    "--eval-episodes",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="Full greedy episodes per evaluation.",
-)
-@click.option(
-    "--stop-at-return",
-    type=float,
-    metavar="R",
-    help="Stop once an evaluation's mean return reaches R.",
-)
-@click.option(
-    "--save",
-    type=click.Path(file_okay=False),
-    help="Checkpoint directory. [default: RUN_DIR/checkpoint]",
-)
-@click.option(
-    "--save-every",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Also checkpoint every N steps.",
-)
-@click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Let --save replace a directory that is not this run's checkpoint (moved aside).",
-)
-@click.option("--load", type=click.Path(), help="Resume from this checkpoint directory.")
-@click.option("--eval-only", is_flag=True, help="With --load: only evaluate the checkpoint.")
-@click.option(
-    "--render", is_flag=True, help="Show evaluation episodes in a window (needs a display)."
-)
-@click.option(
-    "--eval-max-steps",
-    type=click.IntRange(min=1),
-    help="Cut evaluation episodes after N steps. [default: the env's limit, else 100000]",
-)
-@click.option(
-    "--allow-nonfinite",
-    is_flag=True,
-    help="Train on NaN/inf rewards, observations and actions instead of stopping.",
-)
-@click.option(
-    "--no-tensorboard",
-    "no_tensorboard",
-    is_flag=True,
-    help="No TensorBoard event files in the run directory.",
-)
-@click.option(
-    "--video",
-    is_flag=True,
-    help="Record the final evaluation's episodes as mp4s in RUN_DIR/videos.",
-)
-@click.option(
-    "--video-episodes",
-    type=click.IntRange(min=1),
-    help="Record only the first N evaluation episodes. [default: all]",
-)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--list-agents", is_flag=True, help="List every agent, built-in or plugin, and exit.")
 @click.option("--show-config", is_flag=True, help="Show the agent's hyper-parameters and exit.")
 @click.version_option(package_name="rlagents", prog_name="rlrun")
 def train_command(
-    list_agents: bool, show_config: bool, quiet: bool, no_tensorboard: bool, **options: Any
+    list_agents: bool,
+    show_config: bool,
+    quiet: bool,
+    seeds_text: str | None,
+    target: float | None,
+    **flags: Any,
 ) -> int:
     """Train a reinforcement-learning agent on a Gymnasium environment."""
     if list_agents:
         print_agent_list()
         return 0
+    opts = options_from_flags(flags)
     if show_config:
-        print_config(options["agent"], options["env_id"], options["hyperparams"], options["preset"])
+        print_config(opts)
         return 0
-    options["config"] = envlib.parse_key_values(options.pop("set_pairs"), "--set")
-    options["env_kwargs"] = envlib.parse_env_kwargs(options["env_kwargs"])
-    options["preset_kwargs"] = envlib.parse_preset_kwargs(options["preset_kwargs"])
-    seeds_text, target = options.pop("seeds_text"), options.pop("target")
     if seeds_text:
-        opts = RunOptions(tensorboard=not no_tensorboard, **options)
         return train_seed_group(opts, seeds_text, target)
     if target is not None:
         raise click.UsageError(
             "--target is for --seeds groups; a single run stops with --stop-at-return"
         )
-    run = Run(RunOptions(tensorboard=not no_tensorboard, **options))
-    if not quiet and not run.opts.eval_only:
-        click.echo(f"rlrun: {run.start_line()}", err=True)
+    run = Run(opts)
+    eval_only = run.plan.options.eval_only
+    if not quiet and not eval_only:
+        click.echo(f"rlrun: {run.plan.start_line(flag_name)}", err=True)
     # An evaluation-only run trains no steps: a bar of them would only read "0.00step".
-    bar = ProgressBar(run.budget, run.state.step, disable=quiet or run.opts.eval_only)
+    bar = ProgressBar(run.plan.budget, run.state.step, disable=quiet or eval_only)
     run.extra_loggers.append(bar)
     result = run.execute()
     print(summary_line(result.summary), flush=True)
@@ -411,8 +266,8 @@ def plot_command(
 
 
 @rlrun.command("sweep", context_settings=HELP)
-@click.option("--env", "env_id", required=True, metavar="ID", help="Gymnasium env id.")
-@click.option("--agent", required=True, metavar="NAME", help="Registered agent name.")
+@run_option("env_id", required=True)
+@run_option("agent", required=True)
 @click.option(
     "--space",
     "space_path",
@@ -429,13 +284,14 @@ def plot_command(
     metavar="K|A-B|A,B",
     help="Seeds each trial is scored over (K: seeds 0..K-1).",
 )
-@click.option("--steps", type=click.IntRange(min=1), required=True, help="Env steps per seed.")
-@click.option(
-    "--eval-every",
-    type=click.IntRange(min=1),
+@run_option("steps", required=True, help="Env steps per seed.")
+@run_option(
+    "eval_every",
+    default=None,
+    show_default=False,
     help="Evaluate (and report to the scheduler) every N steps. [default: --steps / 10]",
 )
-@click.option("--eval-episodes", type=click.IntRange(min=1), default=5, show_default=True)
+@run_option("eval_episodes", default=5)
 @click.option(
     "--grace-rounds",
     type=click.IntRange(min=1),
@@ -444,24 +300,23 @@ def plot_command(
     help="Evaluation rounds every trial runs before ASHA may stop it (more for envs whose "
     "early returns say little about the last).",
 )
-@click.option("--num-envs", type=click.IntRange(min=1), help="Envs per run. [default: the set's]")
-@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="Fixed overrides.")
-@click.option("--hyperparams", default="auto", show_default=True, help="The base tuned set.")
+@run_option("num_envs", help="Envs per run. [default: the set's]")
+@run_option("config", help="Fixed overrides (repeatable).")
+@run_option("hyperparams", help="The base tuned set.")
 @click.option(
     "--run-dir",
     type=click.Path(file_okay=False),
     help="The sweep's directory; an existing one resumes. "
     "[default: runs/sweep_<env>_<agent>_<time>]",
 )
-@click.option("--ray-address", metavar="HOST:PORT", help="Run the trials on this Ray cluster.")
+@run_option("ray_address", help="Run the trials on this Ray cluster.")
 def sweep_command(
     space_path: str,
     trials: int,
     seeds_text: str,
     grace_rounds: int,
     run_dir: str | None,
-    set_pairs: tuple[str, ...],
-    **options: Any,
+    **flags: Any,
 ) -> int:
     """Search hyper-parameters with Ray Tune (Optuna's TPE, ASHA), each trial over several
     seeds; write the best as a tuned set (RUN_DIR/best.yaml) for --hyperparams."""
@@ -471,8 +326,8 @@ def sweep_command(
     seeds = list(range(int(seeds_text))) if seeds_text.isdigit() else parse_seeds(seeds_text)
     if not seeds:
         raise click.BadParameter("give at least one seed", param_hint="--seeds")
-    options["eval_every"] = options["eval_every"] or max(1, options["steps"] // 10)
-    opts = RunOptions(config=envlib.parse_key_values(set_pairs, "--set"), **options)
+    flags["eval_every"] = flags["eval_every"] or max(1, flags["steps"] // 10)
+    opts = options_from_flags(flags)
     if run_dir is None:
         env = opts.env_id.replace("/", "-") if opts.env_id else "env"
         run_dir = f"runs/sweep_{env}_{opts.agent}_{time.strftime('%Y%m%d-%H%M%S')}"
@@ -520,22 +375,30 @@ def print_agent_list() -> None:
         click.echo(f"warning: {problem}", err=True)
 
 
-def print_config(agent: str | None, env_id: str | None, hyperparams: str, preset: str) -> None:
-    from rlagents.run.tuned import choose_tuned_set
+def print_config(opts: RunOptions) -> None:
+    """``--show-config``: the agent's Config fields with their defaults and help, and with
+    ``--env`` the tuned set a run would use (the plan's own choice of preset and set)."""
+    from rlagents.run.plan import resolve_env
 
+    agent = opts.agent
     if not agent:
         raise click.UsageError("--show-config needs --agent NAME")
     cls = registry.load(agent)
     tuned: dict[str, Any] = {}
     tuned_line = tuned_name = None
-    if env_id:
-        envlib.register_env_namespace(env_id)
-        envlib.check_env_id(env_id)
-        chosen = envlib.choose_preset(preset, env_id, cls, envlib.probe_observation_space(env_id))
-        tuned_set = choose_tuned_set(cls, agent, hyperparams, env_id, chosen)
-        tuned, tuned_name = tuned_set.values, tuned_set.name
-        tuned_line = tuned_set.describe(env_id)
-        expected = tuned_set.expected_time(tuned_set.steps)
+    if opts.env_id:
+        choice = resolve_env(
+            cls,
+            agent,
+            opts.env_id,
+            preset=opts.preset,
+            hyperparams=opts.hyperparams,
+            env_kwargs=opts.env_kwargs,
+            preset_kwargs=opts.preset_kwargs,
+        )
+        tuned, tuned_name = choice.tuned.values, choice.tuned.name
+        tuned_line = choice.tuned.describe(opts.env_id)
+        expected = choice.tuned.expected_time(choice.tuned.steps)
         if expected:
             tuned_line += f", {expected}"
     obs, act = describe_spaces(cls)
@@ -553,7 +416,7 @@ def print_config(agent: str | None, env_id: str | None, hyperparams: str, preset
         if help_text:
             click.echo(f"      {help_text}")
     if tuned_line:
-        click.echo(f"{env_id}: {tuned_line}")
+        click.echo(f"{opts.env_id}: {tuned_line}")
     if cls.hyperparams:
         click.echo(f"tuned sets (--hyperparams NAME): {', '.join(cls.hyperparams)}")
 

@@ -79,7 +79,7 @@ class Agent(abc.ABC, Generic[ConfigT]):
     buffer, a partial rollout): a checkpoint may lack them, and one that holds them loads into
     an agent that leaves them out (they are dropped). :meth:`load_state_dict` copes without."""
     remote: ClassVar[Literal["rollouts", "gradients"] | None] = None
-    """How the agent learns from remote workers (:mod:`rlagents.distributed`): ``"rollouts"`` —
+    """How the agent learns from remote workers (:mod:`rlagents.run.distributed`): ``"rollouts"`` —
     each worker collects a part of the batch, the learner learns from all parts at once
     (``--workers N``); ``"gradients"`` — each worker sends a gradient, applied as it arrives
     (A3C); ``None`` — the agent runs in one process only. Such an agent implements the four

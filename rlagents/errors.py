@@ -31,20 +31,25 @@ def option(name: str, flag: bool = False) -> str:
     return f"{_MARK}{name}{'=True' if flag else ''}{_MARK}"
 
 
-def _python_name(name: str, flag: bool) -> str:
+def python_name(name: str, flag: bool) -> str:
+    """An option as a Python user passes it: ``save``, ``overwrite=True``."""
     return f"{name}=True" if flag else name
+
+
+def render(text: str, name: Callable[[str, bool], str] = python_name) -> str:
+    """``text`` with each :func:`option` in it written by ``name(option, is_flag)``."""
+    return _OPTION.sub(lambda m: name(m.group(1), bool(m.group(2))), text)
 
 
 class RLAgentsError(Exception):
     """Base class of the errors a user can fix (bad names, bad values, bad files)."""
 
     def __str__(self) -> str:
-        return self.render(_python_name)
+        return self.render(python_name)
 
     def render(self, name: Callable[[str, bool], str]) -> str:
         """The message with each option written by ``name(option, is_flag)``."""
-        text = super().__str__()
-        return _OPTION.sub(lambda m: name(m.group(1), bool(m.group(2))), text)
+        return render(super().__str__(), name)
 
 
 class UnknownAgentError(RLAgentsError, LookupError):

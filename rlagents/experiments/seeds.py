@@ -15,17 +15,18 @@ import dataclasses
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from rlagents.errors import ConfigError, RLAgentsError
 from rlagents.experiments.stats import summarize
 from rlagents.run.logs import write_json
 from rlagents.run.options import RunOptions
+
+if TYPE_CHECKING:
+    from rlagents.run.plan import RunPlan
 
 GROUP_FILE, AGGREGATE_FILE = "group.json", "aggregate.json"
 STOP_WAIT_S = 60.0  # after Ctrl-C, how long the seeds' runs get to save
@@ -118,7 +119,7 @@ def train_seeds(
     as it ends; ``target`` (default: ``--stop-at-return``'s) is the return the aggregate counts
     the steps to, without stopping the runs. What is wrong with the options is found before Ray
     starts."""
-    from rlagents.distributed.cluster import check_ray_address, import_ray, ray_session
+    from rlagents.run.distributed.cluster import check_ray_address, import_ray, ray_session
 
     if opts.seed is not None:
         raise ConfigError("give --seed or --seeds, not both")
@@ -218,23 +219,12 @@ def _train_in_turn(
             raise KeyboardInterrupt
 
 
-class CheckedRun(NamedTuple):
-    tuned_set: dict[str, Any]  # the agent's tuned set for the env, as the run would use it
-    workers: int  # the run's remote workers (0: it plays in one process)
+def check_options(opts: RunOptions) -> RunPlan:
+    """Resolve ``opts``'s run without building it, so that a bad option fails once, in one
+    line, before Ray starts; the plan says what the run would use."""
+    from rlagents.run.plan import resolve
 
-
-def check_options(opts: RunOptions) -> CheckedRun:
-    """Build ``opts``'s run (in a temporary directory) without running it, so that a bad option
-    fails once, in one line, before Ray starts; say what the run would use."""
-    from rlagents.run.runner import Run
-
-    check_dir = Path(tempfile.mkdtemp(prefix="rlrun-check-"))
-    try:
-        run = Run(dataclasses.replace(opts, run_dir=str(check_dir / "run")))
-        run.close()
-        return CheckedRun(run.hyperparam_overrides(), run.workers)
-    finally:
-        shutil.rmtree(check_dir, ignore_errors=True)
+    return resolve(dataclasses.replace(opts, run_dir=None))
 
 
 def _outcome(ray: Any, ref: Any, seed: int) -> dict[str, Any]:

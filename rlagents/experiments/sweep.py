@@ -225,7 +225,7 @@ def run_sweep(
     import yaml
 
     from rlagents import registry
-    from rlagents.distributed.cluster import import_ray, ray_session
+    from rlagents.run.distributed.cluster import import_ray, ray_session
 
     check_sweep_options(opts)
     rounds = opts.steps // opts.eval_every  # type: ignore[operator]
@@ -244,7 +244,7 @@ def run_sweep(
             f"a sweep trains each trial's seeds in one process, and agent {opts.agent!r} trains "
             "on remote workers; sweep its single-process twin (a3c's is a2c) or run --seeds"
         )
-    base_set = {k: _yaml_value(v) for k, v in checked.tuned_set.items()}
+    base_set = {k: _yaml_value(v) for k, v in checked.tuned.values.items()}
     import_ray("rlrun sweep")
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler

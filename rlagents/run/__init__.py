@@ -17,6 +17,8 @@ Ctrl-C or SIGTERM end the run early, with its work saved, and ``result.status`` 
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,8 +31,7 @@ from rlagents.errors import RunFailed
 from rlagents.run.callbacks import Callback
 from rlagents.run.logs import Logger
 from rlagents.run.loop import evaluation_seed
-from rlagents.run.options import RunOptions, TrainResult
-from rlagents.run.runner import EVALUATION_OVERRIDES
+from rlagents.run.options import RunOptions, TrainResult, run_option_specs
 
 __all__ = [
     "Callback",
@@ -49,81 +50,60 @@ def train(
     env_id: str | None = None,
     agent: str | type[Agent] | None = None,
     *,
-    steps: int | None = None,
-    episodes: int | None = None,
-    seed: int | None = None,
-    config: Mapping[str, Any] | None = None,
-    num_envs: int | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-    preset: str = "auto",
-    preset_kwargs: Mapping[str, Any] | None = None,
-    hyperparams: str = "auto",
-    run_dir: str | os.PathLike | None = None,
-    eval_every: int = 0,
-    eval_episodes: int = 10,
-    eval_max_steps: int | None = None,
-    stop_at_return: float | None = None,
-    save: str | os.PathLike | None = None,
-    save_every: int = 0,
-    load: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    eval_only: bool = False,
-    allow_nonfinite: bool = False,
-    tensorboard: bool = True,
-    video: bool = False,
-    video_episodes: int | None = None,
-    workers: int | None = None,
-    ray_address: str | None = None,
     callbacks: Sequence[Callback] = (),
     loggers: Sequence[Logger] = (),
+    **options: Any,
 ) -> TrainResult:
-    """Train ``agent`` on ``env_id`` with the same defaults as ``rlrun``; see its options.
+    """Train ``agent`` on ``env_id`` with the same defaults as ``rlrun``.
 
-    ``agent`` is a registered name, ``"module:Class"`` or an :class:`~rlagents.Agent` subclass;
-    ``config`` overrides fields of its ``Config`` (after its tuned set for the env);
-    ``preset_kwargs`` are the preset's own options (``rlrun --preset-kwargs``), ``env_kwargs``
-    ``gymnasium.make``'s; ``workers`` collect on remote Ray workers (``rlrun --workers``),
-    started on a local Ray, the cluster at ``ray_address``, or the Ray this program started.
-    Returns a
-    :class:`TrainResult`; raises :class:`RunFailed` if the env, the agent or the disk failed.
+    ``agent`` is a registered name, ``"module:Class"`` or an :class:`~rlagents.Agent` subclass.
+    The other keyword arguments are the run options (:class:`RunOptions`, listed below; each is
+    an ``rlrun`` flag too): ``config`` overrides fields of the agent's ``Config`` (after its
+    tuned set for the env), ``preset_kwargs`` are the preset's own options, ``env_kwargs``
+    ``gymnasium.make``'s; ``workers`` collect on remote Ray workers, started on a local Ray, the
+    cluster at ``ray_address``, or the Ray this program started. ``callbacks`` and ``loggers``
+    see the run as it goes. Returns a :class:`TrainResult`; raises :class:`RunFailed` if the
+    env, the agent or the disk failed.
     """
     from rlagents.run.runner import Run
 
     if isinstance(agent, type):
         agent = f"{agent.__module__}:{agent.__qualname__}"
-    opts = RunOptions(
-        env_id=env_id,
-        agent=agent,
-        steps=steps,
-        episodes=episodes,
-        seed=seed,
-        num_envs=num_envs,
-        config=dict(config or {}),
-        env_kwargs=dict(env_kwargs or {}),
-        preset=preset,
-        preset_kwargs=dict(preset_kwargs or {}),
-        hyperparams=hyperparams,
-        run_dir=_text(run_dir),
-        eval_every=eval_every,
-        eval_episodes=eval_episodes,
-        eval_max_steps=eval_max_steps,
-        stop_at_return=stop_at_return,
-        save=_text(save),
-        save_every=save_every,
-        load=_text(load),
-        overwrite=overwrite,
-        eval_only=eval_only,
-        allow_nonfinite=allow_nonfinite,
-        tensorboard=tensorboard,
-        video=video,
-        video_episodes=video_episodes,
-        workers=workers,
-        ray_address=ray_address,
-    )
+    opts = RunOptions.from_kwargs({"env_id": env_id, "agent": agent, **options})
     result = Run(opts, loggers=loggers, callbacks=callbacks).execute()
     if result.status == "failed":
         raise RunFailed(result)
     return result
+
+
+def _train_signature() -> inspect.Signature:
+    """``train``'s signature with every run option as a keyword (for help() and notebooks)."""
+    head = list(inspect.signature(train).parameters.values())[:4]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    named = {p.name for p in head}
+    options = [
+        inspect.Parameter(f.name, keyword, default=_default(f), annotation=f.type)
+        for f in dataclasses.fields(RunOptions)
+        if f.name not in named
+    ]
+    return inspect.Signature([*head, *options], return_annotation="TrainResult")
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _options_doc() -> str:
+    lines = ["", "    Run options (keyword arguments; ``rlrun`` flag in brackets):", ""]
+    for name, spec in run_option_specs().items():
+        if name in ("env_id", "agent"):
+            continue
+        lines.append(f"    - ``{name}`` ({spec.cli_flag(name)}): {spec.help}")
+    return "\n".join(lines) + "\n"
+
+
+train.__signature__ = _train_signature()  # type: ignore[attr-defined]
+train.__doc__ = (train.__doc__ or "") + _options_doc()
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[Agent, dict[str, Any]]:
@@ -163,32 +143,26 @@ def evaluate(
     made. Episode ``k`` is reset with ``seed + k``; a run's evaluations used
     ``seed=rlagents.evaluation_seed(run_seed)``.
     """
-    from rlagents.run import envs as envlib
     from rlagents.run.loop import evaluate as play
+    from rlagents.run.plan import EVALUATION_OVERRIDES, resolve_env
 
     made = isinstance(env, str)
     if isinstance(env, str):
-        envlib.register_env_namespace(env)
-        envlib.check_env_id(env)
-        raw = None
-        if not env.startswith("ALE/"):
-            probe = gym.make(env)
-            raw = probe.observation_space
-            probe.close()
-        chosen = envlib.choose_preset(preset, env, type(agent), raw)
-        options = dict(preset_kwargs or {})
-        envlib.check_preset_kwargs(
-            chosen, options, requested=preset, env_id=env, make_kwargs=env_kwargs or {}
+        choice = resolve_env(
+            type(agent),
+            type(agent).__name__,
+            env,
+            preset=preset,
+            hyperparams="none",
+            env_kwargs=env_kwargs,
+            preset_kwargs=dict(preset_kwargs or {}),
+            backend="gymnasium",
         )
-        overrides = {**EVALUATION_OVERRIDES.get(chosen or "", {}), **(env_kwargs or {})}
-        env = envlib.EnvFactory(env, {}, chosen, options).make(**overrides)
+        factory = choice.env.for_evaluation()
+        env = factory.make(**EVALUATION_OVERRIDES.get(factory.preset or "", {}))
     try:
         returns = play(agent, env, episodes, seed, max_steps=max_steps)
     finally:
         if made:
             env.close()
     return {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "returns": returns}
-
-
-def _text(path: str | os.PathLike | None) -> str | None:
-    return None if path is None else os.fspath(path)

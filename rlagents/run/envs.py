@@ -24,37 +24,9 @@ from gymnasium import spaces
 from gymnasium.envs.registration import load_env_creator
 
 from rlagents.agent import Agent
-from rlagents.config import literal_value
 from rlagents.errors import ConfigError, EnvError, one_line
 
 AUTO, NONE = "auto", "none"
-
-
-def parse_key_values(pairs: tuple[str, ...], option: str) -> dict[str, str]:
-    """``("a=1", "b=x")`` → ``{"a": "1", "b": "x"}``; a pair without ``=`` is an error."""
-    parsed: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise EnvError(f"{option} expects key=value, got {pair!r}")
-        parsed[key.strip()] = value.strip()
-    return parsed
-
-
-def parse_literal_kwargs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
-    """Values as :func:`rlagents.config.literal_value` reads them (``10``, ``false``, ``(1, 2)``),
-    else strings."""
-    return {key: literal_value(text) for key, text in parse_key_values(pairs, option).items()}
-
-
-def parse_env_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``--env-kwargs`` pairs, for ``gymnasium.make``; values as :func:`parse_literal_kwargs`."""
-    return parse_literal_kwargs(pairs, "--env-kwargs")
-
-
-def parse_preset_kwargs(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``--preset-kwargs`` pairs, for the preset's own options; values as ``--env-kwargs``'."""
-    return parse_literal_kwargs(pairs, "--preset-kwargs")
 
 
 ENV_ENTRY_POINTS = "rlagents.envs"  # entry-point group: ``EnvId = module:EnvClassOrFactory``
@@ -189,7 +161,7 @@ def choose_backend(
     return "envpool" if has_twin and supported and has_envpool() else "gymnasium"
 
 
-@dataclass
+@dataclass(frozen=True)
 class EnvFactory:
     """Makes single envs of one id, kwargs and preset; used for training and evaluation envs
     (the latter always on Gymnasium's env: :meth:`for_evaluation`)."""
@@ -325,7 +297,7 @@ def choose_preset(
         return "atari"
     if env_id.split("/")[-1].startswith("CarRacing"):
         return "car_racing"
-    wants_discrete = not _accepts(agent_cls.observation_spaces, spaces.Box) and _accepts(
+    wants_discrete = not accepts(agent_cls.observation_spaces, spaces.Box) and accepts(
         agent_cls.observation_spaces, spaces.Discrete
     )
     if isinstance(raw_obs, spaces.Box) and wants_discrete:
@@ -333,7 +305,7 @@ def choose_preset(
     return None
 
 
-def _accepts(accepted: tuple[type, ...], space_type: type) -> bool:
+def accepts(accepted: tuple[type, ...], space_type: type) -> bool:
     return any(issubclass(space_type, t) for t in accepted)
 
 

@@ -28,7 +28,7 @@ def _fails(result, *fragments):
         ),
         (
             ("--agent", "constant", *CARTPOLE, "--set", "action=left"),
-            ["--set action=left", "integer"],
+            ["action must be an integer, got 'left'", "--set action=VALUE"],
         ),
         (("--agent", "constant", *CARTPOLE, "--set", "action"), ["key=value"]),
         (("--agent", "random", *CARTPOLE, "--steps", "0"), ["--steps", "0"]),

@@ -69,16 +69,16 @@ def test_no_best_without_an_evaluation_or_when_only_evaluating(tmp_path):
 def test_a_full_disk_while_keeping_the_best_is_one_line_and_keeps_the_checkpoint(
     tmp_path, monkeypatch
 ):
-    from rlagents.run import runner
+    from rlagents.run import saving
 
-    real_save = runner.ckpt.save_checkpoint
+    real_save = saving.ckpt.save_checkpoint
 
     def save(path, *args, **kwargs):
         if Path(path).name == "best":
             raise OSError(28, "No space left on device")
         return real_save(path, *args, **kwargs)
 
-    monkeypatch.setattr(runner.ckpt, "save_checkpoint", save)
+    monkeypatch.setattr(saving.ckpt, "save_checkpoint", save)
     args = ("--env", "CartPole-v1", "--agent", "random", "--seed", "0", "--steps", "3000")
     r = invoke(*args, "--eval-every", "1000", "--save-every", "1000", run_dir=tmp_path / "run")
     assert r.exit_code == 1

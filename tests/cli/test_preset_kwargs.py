@@ -82,10 +82,10 @@ def test_training_and_evaluation_envs_both_get_the_options(tmp_path):
     )
     run = Run(opts)
     try:
-        assert run.observation_space.shape == (3, 2)
-        assert run._eval_env().observation_space.shape == (3, 2)
+        assert run.plan.observation_space.shape == (3, 2)
+        assert run.evaluation._env().observation_space.shape == (3, 2)
     finally:
-        run._close_envs()
+        run.close()
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from rlagents_test_plugin.processes import default_sigint
 from rlagents_test_plugin.runner import invoke
 
 from rlagents import checkpoint as ckpt
-from rlagents.run.runner import EVALUATION_OVERRIDES
+from rlagents.run.plan import EVALUATION_OVERRIDES
 
 CARTPOLE = ("--env", "CartPole-v1")
 
@@ -237,7 +237,8 @@ def test_real_sigint_keeps_the_work(tmp_path, reap):
 
 
 def test_atari_evaluation_plays_whole_games_with_true_rewards(tmp_path):
-    from rlagents.run.runner import Run, RunOptions
+    from rlagents.run.options import RunOptions
+    from rlagents.run.runner import Run
 
     opts = RunOptions(
         env_id="ALE/Pong-v5",
@@ -253,7 +254,7 @@ def test_atari_evaluation_plays_whole_games_with_true_rewards(tmp_path):
     train_env = run.stepper.env
     assert train_env.get_wrapper_attr("clip_reward") is True
     assert train_env.get_wrapper_attr("terminal_on_life_loss") is True
-    eval_env = run.factory.make(**EVALUATION_OVERRIDES["atari"])
+    eval_env = run.plan.env.for_evaluation().make(**EVALUATION_OVERRIDES["atari"])
     assert eval_env.get_wrapper_attr("clip_reward") is False
     assert eval_env.get_wrapper_attr("terminal_on_life_loss") is False
     run.stepper.close()

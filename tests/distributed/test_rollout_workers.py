@@ -229,7 +229,7 @@ def test_an_env_that_raises_in_a_worker_is_the_runs_one_line_failure(local_ray, 
 
 def test_a_bad_local_cpu_count_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("RLAGENTS_RAY_CPUS", "two")
-    from rlagents.distributed.cluster import local_cpus
+    from rlagents.run.distributed.cluster import local_cpus
 
     with pytest.raises(rlagents.RLAgentsError, match=r"^RLAGENTS_RAY_CPUS must be a positive"):
         local_cpus()

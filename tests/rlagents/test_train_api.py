@@ -82,7 +82,7 @@ def test_a_failing_run_raises_with_what_was_kept(tmp_path):
 
 
 def test_bad_options_are_rlagents_errors(tmp_path):
-    with pytest.raises(rlagents.ConfigError, match="--steps must be at least 1"):
+    with pytest.raises(rlagents.ConfigError, match=r"^steps must be at least 1"):
         rlagents.train("CartPole-v1", "random", steps=0, run_dir=tmp_path / "run")
     with pytest.raises(rlagents.ConfigError, match="learning_rate"):
         rlagents.train("CartPole-v1", "dqn", config={"learning_rate": float("nan")})

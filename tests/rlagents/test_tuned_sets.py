@@ -8,10 +8,12 @@ import pytest
 from rlagents_test_plugin.runner import invoke
 
 import rlagents
+from cli.options import flag_name
 from rlagents.common import frame_replay, replay
 from rlagents.config import build_config
 from rlagents.run.options import RunOptions
-from rlagents.run.runner import EVALUATION_OVERRIDES, Run
+from rlagents.run.plan import DEFAULT_STEPS, EVALUATION_OVERRIDES, resolve
+from rlagents.run.runner import Run
 from rlagents.run.tuned import choose_tuned_set, config_values, gpu_available
 
 GIB = 2**30
@@ -82,22 +84,19 @@ def test_atari_on_a_cpu_takes_the_100k_set_and_a_gpu_the_nature_set():
 
 
 def test_a_run_without_steps_trains_for_its_sets_budget(tmp_path):
-    run = Run(RunOptions(env_id="CartPole-v1", agent="ppo", run_dir=str(tmp_path / "a")))
-    assert run.budget == rlagents.load("ppo").hyperparams["CartPole-v1"]["n_timesteps"]
-    assert "tuned set 'CartPole-v1', tuned for 100,000 steps" in run.start_line()
-    run.close()
-    given = Run(
+    plan = resolve(RunOptions(env_id="CartPole-v1", agent="ppo", run_dir=str(tmp_path / "a")))
+    assert plan.budget == rlagents.load("ppo").hyperparams["CartPole-v1"]["n_timesteps"]
+    assert "tuned set 'CartPole-v1', tuned for 100,000 steps" in plan.start_line()
+    given = resolve(
         RunOptions(env_id="CartPole-v1", agent="ppo", steps=300, run_dir=str(tmp_path / "b"))
     )
     assert given.budget == 300
-    given.close()
-    untuned = Run(
+    untuned = resolve(
         RunOptions(
             env_id="CartPole-v1", agent="ppo", hyperparams="none", run_dir=str(tmp_path / "c")
         )
     )
     assert untuned.budget == 100_000 and "no tuned set" in untuned.start_line()
-    untuned.close()
 
 
 def test_config_json_records_the_budget_and_the_set(tmp_path):
@@ -119,8 +118,6 @@ def test_config_json_records_the_budget_and_the_set(tmp_path):
 
 @pytest.mark.parametrize("agent", BUILT_IN)
 def test_no_default_config_starts_learning_after_the_default_budget(agent):
-    from rlagents.run.runner import DEFAULT_STEPS
-
     config = build_config(rlagents.load(agent).Config, {})
     assert getattr(config, "learning_starts", 0) < DEFAULT_STEPS
 
@@ -138,9 +135,7 @@ def test_a_tuned_sets_preset_options_apply_unless_given(tmp_path, monkeypatch):
             run_dir=str(tmp_path / name),
             **options,
         )
-        made = Run(opts)
-        made.close()
-        return made
+        return resolve(opts)
 
     from_set = run("set")
     assert from_set.observation_space.shape == (3, 2)  # x, θ over 3 steps
@@ -184,8 +179,10 @@ def test_a_bad_run_key_in_a_tuned_set_file_is_one_line(tmp_path, yaml_text, mess
 def test_a_bad_backend_from_python_is_one_line(tmp_path):
     from rlagents.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="--backend is one of auto, gymnasium, envpool"):
-        Run(RunOptions(env_id="CartPole-v1", agent="ppo", backend="fast", run_dir=str(tmp_path)))
+    with pytest.raises(ConfigError, match=r"^backend is one of auto, gymnasium, envpool"):
+        resolve(
+            RunOptions(env_id="CartPole-v1", agent="ppo", backend="fast", run_dir=str(tmp_path))
+        )
 
 
 @pytest.mark.parametrize("tuned_set", ["atari100k", "atari"])
@@ -207,14 +204,14 @@ def test_atari_sets_train_on_lives_and_evaluate_whole_games(tmp_path, tuned_set)
 
     from_set = run("set")
     assert from_set.stepper.env.get_wrapper_attr("terminal_on_life_loss") is True
-    assert from_set.factory.preset_kwargs == {"terminal_on_life_loss": True}
-    evaluation = from_set.eval_factory.make(**EVALUATION_OVERRIDES["atari"])
+    assert from_set.plan.env.preset_kwargs == {"terminal_on_life_loss": True}
+    evaluation = from_set.plan.env.for_evaluation().make(**EVALUATION_OVERRIDES["atari"])
     assert evaluation.get_wrapper_attr("terminal_on_life_loss") is False
     evaluation.close()
     # --env-kwargs names the option: the user's word, not a clash with the set's
     off = run("off", env_kwargs={"terminal_on_life_loss": False})
     assert off.stepper.env.get_wrapper_attr("terminal_on_life_loss") is False
     assert "this run: 10 steps with terminal_on_life_loss=False from --env-kwargs" in (
-        off.start_line()
+        off.plan.start_line(flag_name)
     )
-    assert "preset options none" not in off.start_line()
+    assert "preset options none" not in off.plan.start_line()

@@ -1,6 +1,6 @@
 """One remote worker: its envs and a copy of the agent, playing until the copy's part is ready.
 
-The class is plain Python; :mod:`rlagents.distributed.training` makes it a Ray actor. It plays
+The class is plain Python; :mod:`rlagents.run.distributed.training` makes it a Ray actor. It plays
 as the run's loop does — ``act``, the action check, the env step, ``observe`` — and never calls
 ``update``: the learner learns. Its failures come back as values (who failed and why, in one
 line), so that the learner reports them as the run's own.

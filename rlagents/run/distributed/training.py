@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rlagents.agent import Agent
-from rlagents.distributed.cluster import cluster_cpus, ray_session
-from rlagents.distributed.worker import Worker, WorkerSpec
 from rlagents.errors import RunFailure, one_line
+from rlagents.run.distributed.cluster import cluster_cpus, ray_session
+from rlagents.run.distributed.worker import Worker, WorkerSpec
 from rlagents.run.logs import RunLog
 from rlagents.run.loop import Events, LoopSettings, LoopState, record_episodes
 

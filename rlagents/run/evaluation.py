@@ -1,0 +1,97 @@
+"""A run's evaluations: greedy episodes on a separate env of the real game, the final one
+recorded as videos on request."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlagents.agent import Agent
+from rlagents.errors import RunFailure, one_line, option
+from rlagents.run import envs as envlib
+from rlagents.run.loop import evaluate, evaluation_seed
+from rlagents.run.plan import EVALUATION_OVERRIDES, RunPlan
+
+EVAL_MAX_STEPS = 100_000  # an evaluation episode of an env without a time limit is cut here
+
+
+class Evaluation:
+    """Plays a run's evaluations; ``seconds`` is the time they took."""
+
+    def __init__(self, plan: RunPlan, run_dir: Path) -> None:
+        self.plan = plan
+        self.run_dir = run_dir
+        self.factory = plan.env.for_evaluation()  # results are the real env's
+        self.overrides: dict[str, Any] = dict(EVALUATION_OVERRIDES.get(plan.preset or "", {}))
+        self.env: gym.Env | None = None  # made at the first evaluation, kept for the next
+        self.seconds = 0.0
+
+    def play(self, agent: Agent, step: int, *, final: bool = False) -> tuple[float, float, int]:
+        """Mean, std and count of the returns of greedy episodes; the final evaluation records
+        them with ``video``."""
+        opts = self.plan.options
+        start = time.perf_counter()
+        env = self._video_env(step) if final and opts.video else self._env()
+        try:
+            returns = evaluate(
+                agent,
+                env,
+                opts.eval_episodes,
+                evaluation_seed(self.plan.seed),
+                max_steps=self._max_steps(env),
+            )
+        finally:
+            if env is not self.env:
+                try:
+                    env.close()  # RecordVideo writes the last file on close
+                except OSError as err:
+                    raise RunFailure("disk", f"cannot write the videos: {one_line(err)}") from err
+        self.seconds += time.perf_counter() - start
+        return float(np.mean(returns)), float(np.std(returns)), len(returns)
+
+    def close(self) -> None:
+        if self.env is not None:
+            with contextlib.suppress(Exception):  # a broken env must not hide the summary
+                self.env.close()
+
+    def _env(self) -> gym.Env:
+        if self.env is None:
+            extra = dict(self.overrides)
+            if self.plan.options.render:
+                extra["render_mode"] = "human"
+            self.env = self.factory.make(**extra)
+        return self.env
+
+    def _video_env(self, step: int) -> gym.Env:
+        """An evaluation env that renders frames (the real game's, for Atari: ``render``
+        reaches the emulator beneath the preset's wrappers) and writes them as mp4s."""
+        if not envlib.has_display():  # pygame-drawn envs render off-screen, without a word
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        env = self.factory.make(**self.overrides, render_mode="rgb_array")
+        opts = self.plan.options
+        episodes = opts.video_episodes or opts.eval_episodes
+        try:
+            return gym.wrappers.RecordVideo(
+                env,
+                video_folder=str(self.run_dir / "videos"),
+                episode_trigger=lambda k: k < episodes,
+                name_prefix=f"eval-step{step}",
+                disable_logger=True,
+            )
+        except gym.error.DependencyNotInstalled as err:
+            env.close()
+            raise RunFailure(
+                "rlrun", f"{option('video', True)} needs moviepy ({one_line(err)})"
+            ) from err
+
+    def _max_steps(self, env: gym.Env) -> int | None:
+        if self.plan.options.eval_max_steps:
+            return self.plan.options.eval_max_steps
+        has_limit = env.spec is not None and env.spec.max_episode_steps
+        return None if has_limit else EVAL_MAX_STEPS
