@@ -18,8 +18,9 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from gymnasium import spaces
@@ -50,11 +51,17 @@ class Rlrun(click.Group):
             args = ["train", *args]
         return super().parse_args(ctx, args)
 
-    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
-        extra.pop("standalone_mode", None)
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,  # always: rlrun exits with its own statuses
+        **extra: Any,
+    ) -> NoReturn:
         _show_run_notes()
         try:
-            code = super().main(args, prog_name, standalone_mode=False, **extra)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as err:
             _fail(f"{err.format_message()} (see rlrun --help)", err.exit_code)
         except RLAgentsError as err:
@@ -191,7 +198,7 @@ def train_seed_group(opts: RunOptions, seeds_text: str, target: float | None) ->
 
 def exit_status(result: TrainResult) -> int:
     if result.status == "failed":
-        click.echo(f"rlrun: error: {result.error}", err=True)
+        click.echo(f"rlrun: error: {note_text(result.error_template or '')}", err=True)
         return EXIT_FAILED
     if result.status == "interrupted":
         return EXIT_TERMINATED if result.signal == "SIGTERM" else EXIT_INTERRUPTED
@@ -378,7 +385,7 @@ def print_agent_list() -> None:
 def print_config(opts: RunOptions) -> None:
     """``--show-config``: the agent's Config fields with their defaults and help, and with
     ``--env`` the tuned set a run would use (the plan's own choice of preset and set)."""
-    from rlagents.run.plan import resolve_env
+    from rlagents.run.env_choice import resolve_env
 
     agent = opts.agent
     if not agent:

@@ -20,7 +20,7 @@ SPECS = run_option_specs()
 FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(RunOptions)}
 
 
-def flag_name(name: str, flag: bool = False) -> str:
+def flag_name(name: str, value: str = "") -> str:
     """How ``rlrun`` spells a run option (``--env``, ``--no-tensorboard``)."""
     spec = SPECS.get(name)
     return spec.cli_flag(name) if spec else "--" + name.replace("_", "-")

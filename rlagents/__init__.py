@@ -17,8 +17,7 @@ from rlagents.errors import (
     UnknownAgentError,
 )
 from rlagents.registry import AgentSpec, list_agents, load, make
-
-__version__ = "0.1.0"
+from rlagents.version import __version__ as __version__
 
 _RUN_EXPORTS = (
     "Callback",

@@ -22,23 +22,27 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 _MARK = "\x1f"  # ASCII unit separator around an option's name: never in a user's text
-_OPTION = re.compile(f"{_MARK}([a-z_]+)(=True)?{_MARK}")
+_OPTION = re.compile(f"{_MARK}([a-z_]+)(=True|=False)?{_MARK}")
 
 
-def option(name: str, flag: bool = False) -> str:
-    """A run option's name inside a message: ``save`` (``overwrite=True`` for a ``flag``) for
-    Python users, ``--save`` (``--overwrite``) on the command line."""
-    return f"{_MARK}{name}{'=True' if flag else ''}{_MARK}"
+def option(name: str, flag: bool | None = None) -> str:
+    """A run option's name inside a message: ``save`` for Python users, ``--save`` on the
+    command line; an on/off option with the value that a flag sets: ``option("overwrite",
+    True)`` reads ``overwrite=True`` and ``--overwrite``, ``option("tensorboard", False)``
+    ``tensorboard=False`` and ``--no-tensorboard``."""
+    value = "" if flag is None else f"={flag}"
+    return f"{_MARK}{name}{value}{_MARK}"
 
 
-def python_name(name: str, flag: bool) -> str:
+def python_name(name: str, value: str) -> str:
     """An option as a Python user passes it: ``save``, ``overwrite=True``."""
-    return f"{name}=True" if flag else name
+    return name + value
 
 
-def render(text: str, name: Callable[[str, bool], str] = python_name) -> str:
-    """``text`` with each :func:`option` in it written by ``name(option, is_flag)``."""
-    return _OPTION.sub(lambda m: name(m.group(1), bool(m.group(2))), text)
+def render(text: str, name: Callable[[str, str], str] = python_name) -> str:
+    """``text`` with each :func:`option` in it written by ``name(option, value)`` (value:
+    ``""``, ``"=True"`` or ``"=False"``)."""
+    return _OPTION.sub(lambda m: name(m.group(1), m.group(2) or ""), text)
 
 
 class RLAgentsError(Exception):
@@ -47,8 +51,8 @@ class RLAgentsError(Exception):
     def __str__(self) -> str:
         return self.render(python_name)
 
-    def render(self, name: Callable[[str, bool], str]) -> str:
-        """The message with each option written by ``name(option, is_flag)``."""
+    def render(self, name: Callable[[str, str], str]) -> str:
+        """The message with each option written by ``name(option, value)``."""
         return render(super().__str__(), name)
 
 
@@ -109,6 +113,10 @@ class RunFailure(Exception):
         self.step = step
 
     def __str__(self) -> str:
+        return render(self.template())
+
+    def template(self) -> str:
+        """The line with its run options marked (:func:`option`)."""
         where = f" at step {self.step}" if self.step is not None else ""
         return f"the {self.who} failed{where}: {self.message}"
 

@@ -32,3 +32,13 @@ def test_plugin_example_runs(tmp_path, monkeypatch):
         *("--set", "epsilon=0.2", "--steps", "500"),
     )
     assert summary["steps"] == 500
+
+
+def test_the_option_table_is_the_options_declarations():
+    """The README's option table and ``rlrun --help`` come from one declaration each."""
+    from cli.options import markdown_table
+
+    text = README.read_text()
+    begin = text.index("<!-- options:")
+    table = text[text.index("\n", begin) + 1 : text.index("<!-- /options -->")]
+    assert table.strip() == markdown_table().strip(), "run `python -m cli.options` into README"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlagents.errors import ConfigError, RLAgentsError
+from rlagents.errors import ConfigError, RLAgentsError, option
 from rlagents.experiments.stats import summarize
 from rlagents.run.logs import write_json
 from rlagents.run.options import RunOptions
@@ -42,13 +42,15 @@ def parse_seeds(text: str) -> list[int]:
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not match:
-            raise ConfigError(f"--seeds expects A-B or A,B,C (e.g. 0-9 or 1,5,9), got {text!r}")
+            raise ConfigError(
+                f"{option('seeds')} expects A-B or A,B,C (e.g. 0-9 or 1,5,9), got {text!r}"
+            )
         first, last = int(match[1]), int(match[2] or match[1])
         if last < first:
-            raise ConfigError(f"--seeds {text!r}: the range {part.strip()} is empty")
+            raise ConfigError(f"{option('seeds')} {text!r}: the range {part.strip()} is empty")
         seeds += [s for s in range(first, last + 1) if s not in seeds]
     if any(s >= 2**32 for s in seeds):
-        raise ConfigError(f"--seeds {text!r}: seeds go from 0 to 2**32-1")
+        raise ConfigError(f"{option('seeds')} {text!r}: seeds go from 0 to 2**32-1")
     return seeds
 
 
@@ -59,7 +61,7 @@ def group_dir_for(opts: RunOptions, seeds_text: str) -> Path:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise ConfigError(
                 f"run directory {str(path)!r} already exists and is not empty; choose a new "
-                "--run-dir (nothing in it was touched)"
+                f"{option('run_dir')} (nothing in it was touched)"
             )
         return path
     env = (opts.env_id or "env").replace("/", "-").replace(":", "-")
@@ -122,14 +124,18 @@ def train_seeds(
     from rlagents.run.distributed.cluster import check_ray_address, import_ray, ray_session
 
     if opts.seed is not None:
-        raise ConfigError("give --seed or --seeds, not both")
+        raise ConfigError(f"give {option('seed')} or {option('seeds')}, not both")
     if opts.load or opts.eval_only:
         raise ConfigError(
-            "--seeds starts new runs; --load resumes one (give one seed's checkpoint)"
+            f"{option('seeds')} starts new runs; {option('load')} resumes one (give one seed's "
+            "checkpoint)"
         )
     if opts.save:
-        raise ConfigError("--seeds writes each seed's checkpoint in its run directory; drop --save")
-    import_ray(f"--seeds {seeds_text}")
+        raise ConfigError(
+            f"{option('seeds')} writes each seed's checkpoint in its run directory; drop "
+            f"{option('save')}"
+        )
+    import_ray(f"{option('seeds')} {seeds_text}")
     if opts.ray_address:
         check_ray_address(opts.ray_address)
     group_dir = group_dir_for(opts, seeds_text)
@@ -139,7 +145,7 @@ def train_seeds(
     except OSError as err:
         raise ConfigError(
             f"cannot create the run directory {str(group_dir)!r} ({err.strerror or err}); "
-            "choose another --run-dir"
+            f"choose another {option('run_dir')}"
         ) from None
     write_json(group_dir / GROUP_FILE, {"seeds": seeds, "options": dataclasses.asdict(opts)})
     outcomes: dict[int, dict[str, Any]] = {}

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rlagents.config import build_config
-from rlagents.errors import ConfigError, did_you_mean
+from rlagents.errors import ConfigError, did_you_mean, option
 from rlagents.experiments.seeds import check_options
 from rlagents.run.callbacks import Callback
 from rlagents.run.options import RunOptions
@@ -40,7 +40,7 @@ def read_space(path: str | Path, config_cls: type) -> dict[str, tuple[str, list[
     """The space in ``path`` as ``{field: (kind, values)}``, checked against ``config_cls``."""
     import yaml
 
-    where = f"--space {path}"
+    where = f"{option('space')} {path}"
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except OSError as err:
@@ -208,7 +208,10 @@ def check_sweep_options(opts: RunOptions) -> None:
             "rlrun sweep needs --steps N and --eval-every N (trials are scored there)"
         )
     if opts.load or opts.seed is not None or opts.save:
-        raise ConfigError("rlrun sweep starts its own runs: drop --load, --seed and --save")
+        raise ConfigError(
+            f"rlrun sweep starts its own runs: drop {option('load')}, {option('seed')} and "
+            f"{option('save')}"
+        )
 
 
 def run_sweep(
@@ -231,8 +234,8 @@ def run_sweep(
     rounds = opts.steps // opts.eval_every  # type: ignore[operator]
     if not 1 <= grace_rounds <= max(rounds, 1):
         raise ConfigError(
-            f"--grace-rounds {grace_rounds}: a trial has {rounds} evaluation rounds "
-            f"(--steps / --eval-every); give 1 to {max(rounds, 1)}"
+            f"{option('grace_rounds')} {grace_rounds}: a trial has {rounds} evaluation rounds "
+            f"({option('steps')} / {option('eval_every')}); give 1 to {max(rounds, 1)}"
         )
     agent_cls = registry.load(str(opts.agent))
     space = read_space(space_path, agent_cls.Config)
@@ -242,7 +245,8 @@ def run_sweep(
     if checked.workers:
         raise ConfigError(
             f"a sweep trains each trial's seeds in one process, and agent {opts.agent!r} trains "
-            "on remote workers; sweep its single-process twin (a3c's is a2c) or run --seeds"
+            f"on remote workers; sweep its single-process twin (a3c's is a2c) or run "
+            f"{option('seeds')}"
         )
     base_set = {k: _yaml_value(v) for k, v in checked.tuned.values.items()}
     import_ray("rlrun sweep")

@@ -143,8 +143,8 @@ def evaluate(
     made. Episode ``k`` is reset with ``seed + k``; a run's evaluations used
     ``seed=rlagents.evaluation_seed(run_seed)``.
     """
+    from rlagents.run.env_choice import EVALUATION_OVERRIDES, resolve_env
     from rlagents.run.loop import evaluate as play
-    from rlagents.run.plan import EVALUATION_OVERRIDES, resolve_env
 
     made = isinstance(env, str)
     if isinstance(env, str):

@@ -24,7 +24,7 @@ from gymnasium import spaces
 from gymnasium.envs.registration import load_env_creator
 
 from rlagents.agent import Agent
-from rlagents.errors import ConfigError, EnvError, one_line
+from rlagents.errors import ConfigError, EnvError, one_line, option
 
 AUTO, NONE = "auto", "none"
 
@@ -55,7 +55,7 @@ def _import_env_module(module: str, env_id: str) -> None:
         importlib.import_module(module)
     except Exception as err:  # a plugin's own bug must read as one line too
         raise EnvError(
-            f"--env {env_id}: cannot import {module!r} ({one_line(err)}); "
+            f"{option('env_id')} {env_id}: cannot import {module!r} ({one_line(err)}); "
             "check the module name and that its package is installed"
         ) from None
 
@@ -94,8 +94,8 @@ def check_render_mode(env_id: str, make_kwargs: dict[str, Any]) -> None:
     if not isinstance(mode, str) or (modes is not None and mode not in modes):
         offered = ", ".join(map(str, modes)) if modes else "none"
         raise EnvError(
-            f"--env-kwargs render_mode={mode}: {env_id} renders as {offered}; "
-            "or use --render to watch the evaluation episodes"
+            f"{option('env_kwargs')} render_mode={mode}: {env_id} renders as {offered}; "
+            f"or use {option('render', True)} to watch the evaluation episodes"
         )
     if mode == "human" and not has_display():
         raise EnvError("render_mode=human needs a display (DISPLAY is not set)")
@@ -115,8 +115,9 @@ def check_num_envs(env_id: str, num_envs: int) -> None:
     if num_envs > limit:
         why = " (each one loads an emulator or a physics world)" if heavy else ""
         raise EnvError(
-            f"--num-envs {num_envs} is more than {limit}, the most rlrun builds for {name}{why}; "
-            "use a smaller --num-envs"
+            f"{option('num_envs')} {num_envs} is more than {limit}, the most rlrun builds for "
+            f"{name}{why}; "
+            f"use a smaller {option('num_envs')}"
         )
 
 
@@ -127,7 +128,7 @@ ENVPOOL_TWINS: dict[str, tuple[str, ...]] = {"car_racing": ("CarRacing-v3",)}
 
 
 def choose_backend(
-    option: str,
+    requested: str,
     env_id: str,
     preset: str | None,
     preset_kwargs: dict[str, Any],
@@ -135,24 +136,22 @@ def choose_backend(
 ) -> str:
     """The training envs' engine: ``gymnasium``, or ``envpool`` where asked for (or, with
     ``auto``, where EnvPool is installed and has the env with these options)."""
-    if option not in BACKENDS:
-        raise ConfigError(f"--backend is one of {', '.join(BACKENDS)}, got {option!r}")
-    if option == "gymnasium":
-        return option
+    if requested == "gymnasium":
+        return requested
     twins = ", ".join(f"{i} (preset {p})" for p, ids in ENVPOOL_TWINS.items() for i in ids)
     has_twin = preset in ENVPOOL_TWINS and env_id in ENVPOOL_TWINS[preset]
     from wrappers.envpool_env import has_envpool
 
-    if option == "envpool":
+    if requested == "envpool":
         if not has_twin:
             raise ConfigError(
-                f"--backend envpool: EnvPool backs {twins}, not {env_id}"
+                f"{option('backend')} envpool: EnvPool backs {twins}, not {env_id}"
                 + (f" with preset {preset}" if preset else " without a preset")
-                + "; use --backend gymnasium"
+                + f"; use {option('backend')} gymnasium"
             )
         if not has_envpool():
-            raise ConfigError("--backend envpool needs EnvPool: pip install envpool")
-        return option
+            raise ConfigError(f"{option('backend')} envpool needs EnvPool: pip install envpool")
+        return requested
     from wrappers.presets import ENVPOOL_CAR_RACING_KWARGS
 
     supported = preset_kwargs.get("continuous", True) and set(make_kwargs) <= set(
@@ -189,10 +188,10 @@ class EnvFactory:
         except gym.error.Error as err:
             raise EnvError(one_line(err)) from None
         except TypeError as err:  # an unknown keyword for the env's constructor
-            given, check = f"{kwargs}", "--env-kwargs"
+            given, check = f"{kwargs}", f"{option('env_kwargs')}"
             if self.preset_kwargs:
                 given += f" and preset options {self.preset_kwargs}"
-                check += " and --preset-kwargs"
+                check += f" and {option('preset_kwargs')}"
             raise EnvError(
                 f"cannot make {self.env_id} with {given}: {one_line(err)}; check {check}"
             ) from None
@@ -253,21 +252,23 @@ def check_preset_kwargs(
 
         why = "turns presets off" if requested == NONE else f"picks no preset for {env_id}"
         raise EnvError(
-            f"--preset-kwargs sets a preset's options, but --preset {requested} {why}; "
-            f"pass --preset NAME ({', '.join(sorted(wrappers.PRESETS))})"
+            f"{option('preset_kwargs')} sets a preset's options, but {option('preset')} "
+            f"{requested} {why}; "
+            f"pass {option('preset')} NAME ({', '.join(sorted(wrappers.PRESETS))})"
         )
     accepted = preset_options(preset)
     unknown = [key for key in preset_kwargs if key not in accepted]
     if unknown:
         raise EnvError(
-            f"--preset-kwargs {', '.join(unknown)}: preset {preset} has no such option; "
+            f"{option('preset_kwargs')} {', '.join(unknown)}: preset {preset} has no such option; "
             f"its options: {', '.join(accepted)}"
         )
     both = [key for key in preset_kwargs if key in make_kwargs]
     if both:
         raise EnvError(
-            f"{', '.join(both)} is given by both --preset-kwargs and --env-kwargs; give it once, "
-            "in --preset-kwargs"
+            f"{', '.join(both)} is given by both {option('preset_kwargs')} and "
+            f"{option('env_kwargs')}; give it once, "
+            f"in {option('preset_kwargs')}"
         )
 
 

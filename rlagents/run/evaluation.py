@@ -15,8 +15,9 @@ import numpy as np
 from rlagents.agent import Agent
 from rlagents.errors import RunFailure, one_line, option
 from rlagents.run import envs as envlib
+from rlagents.run.env_choice import EVALUATION_OVERRIDES
 from rlagents.run.loop import evaluate, evaluation_seed
-from rlagents.run.plan import EVALUATION_OVERRIDES, RunPlan
+from rlagents.run.plan import RunPlan
 
 EVAL_MAX_STEPS = 100_000  # an evaluation episode of an env without a time limit is cut here
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlagents.agent import Agent
-from rlagents.errors import ConfigError, did_you_mean, option
+from rlagents.errors import ConfigError, did_you_mean, option, render
 
 Kind = Literal["value", "flag", "pairs", "path"]
 
@@ -142,6 +142,8 @@ class RunOptions:
         help="The training envs' engine: EnvPool's C++ twin where it has one (CarRacing-v3; "
         "pip install envpool), auto: EnvPool when installed. Evaluation is always on Gymnasium.",
         choices=("auto", "gymnasium", "envpool"),
+        details="EnvPool's CarRacing-v3 is about 10× Gymnasium's speed; `config.json` records "
+        "the backend.",
     )
     hyperparams: str = _option(
         "auto",
@@ -158,7 +160,12 @@ class RunOptions:
         default_text="runs/<env>_<agent>_s<seed>_<time>",
     )
     eval_every: int = _option(
-        0, help="Evaluate every N steps (0: at the end only).", metavar="N", low=0
+        0,
+        help="Evaluate every N steps (0: at the end only).",
+        metavar="N",
+        low=0,
+        details="Greedy (`explore=False`) full episodes on a separate env with true rewards; a "
+        "final evaluation always runs (`--eval-episodes 0` turns it off).",
     )
     eval_episodes: int = _option(
         10,
@@ -171,6 +178,7 @@ class RunOptions:
         help="Cut evaluation episodes after N steps.",
         metavar="N",
         low=1,
+        details="So that an env that never ends cannot hang the run.",
         default_text="the env's limit, else 100000",
     )
     stop_at_return: float | None = _option(
@@ -192,6 +200,7 @@ class RunOptions:
         help="Let --save replace a directory that is not this run's checkpoint (moved aside, "
         "never deleted).",
         kind="flag",
+        details="It is moved to `DIR.replaced-<time>`.",
     )
     eval_only: bool = _option(False, help="With --load: only evaluate the checkpoint.", kind="flag")
     render: bool = _option(
@@ -213,6 +222,8 @@ class RunOptions:
         False,
         help="Record the final evaluation's episodes as mp4s in RUN_DIR/videos.",
         kind="flag",
+        details="Gymnasium's `RecordVideo`, headless; Atari videos show the real game, not the "
+        "84×84 stack. `--load CKPT --eval-only --video` records a trained agent.",
     )
     video_episodes: int | None = _option(
         help="Record only the first N evaluation episodes.",
@@ -299,5 +310,12 @@ class TrainResult:
     run_dir: Path
     checkpoint: Path | None  # the last good checkpoint (None with eval_only)
     status: Literal["done", "interrupted", "failed"]
-    error: str | None = None  # one line: who failed, at which step, why, what was kept
+    # One line: who failed, at which step, why, what was kept; its run options marked
+    # (rlagents.errors.option), so that rlrun can name its flags.
+    error_template: str | None = None
     signal: str | None = None  # "SIGINT" or "SIGTERM" when interrupted
+
+    @property
+    def error(self) -> str | None:
+        """Why the run failed, in one line (None: it did not)."""
+        return render(self.error_template) if self.error_template else None

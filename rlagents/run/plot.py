@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from rlagents.errors import ResultsError
+from rlagents.errors import ResultsError, option
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -63,7 +63,7 @@ def read_curves(run_dir: str | os.PathLike[str], *, evaluations: bool = False) -
         raise ResultsError(f"{d}: no progress.csv here; is this a run directory?")
     if evaluations and not evals.is_file():
         raise ResultsError(
-            f"{d}: no evaluations.csv; run with --eval-every N to record evaluations"
+            f"{d}: no evaluations.csv; run with {option('eval_every')} N to record evaluations"
         )
     meta = _meta(d)
     p = _read_csv(progress, ["step", "wall_seconds", "return"])

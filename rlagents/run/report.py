@@ -61,9 +61,10 @@ def summary(
 
 
 def failure_line(plan: RunPlan, state: LoopState, saver: Saver, outcome: Outcome) -> str:
-    """Who failed and why, where the logs are, and which checkpoints were kept."""
+    """Who failed and why, where the logs are, and which checkpoints were kept (run options
+    marked: :func:`rlagents.errors.render` names them)."""
     assert outcome.failure is not None
-    parts = [f"{plan.agent_name} on {plan.env_id}: {outcome.failure}"]
+    parts = [f"{plan.agent_name} on {plan.env_id}: {outcome.failure.template()}"]
     parts.append(f"logs and summary in {plan.run_dir}")
     good = saver.last_good()
     if good and ckpt.describe_target(Path(good)) == "checkpoint":

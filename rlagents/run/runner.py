@@ -105,7 +105,9 @@ class Run:
             run_dir=self.run_dir,
             checkpoint=Path(result["checkpoint"]) if result["checkpoint"] else None,
             status=status,
-            error=failure_line(self.plan, self.state, self.saver, outcome) if failed else None,
+            error_template=failure_line(self.plan, self.state, self.saver, outcome)
+            if failed
+            else None,
             signal=outcome.interrupted,
         )
 

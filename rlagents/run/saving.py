@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-import rlagents
 from rlagents import checkpoint as ckpt
 from rlagents import env_snapshot
 from rlagents.agent import Agent
@@ -22,6 +21,7 @@ from rlagents.run.notes import note
 from rlagents.run.paths import free_checkpoint_path
 from rlagents.run.plan import RunPlan
 from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
+from rlagents.version import __version__
 
 BEST_CHECKPOINT = "best"  # RUN_DIR/best: the agent of the run's best evaluation
 
@@ -121,7 +121,7 @@ class Saver:
         plan = self.plan
         return {
             "agent": plan.agent_name,
-            "package_version": rlagents.__version__,
+            "package_version": __version__,
             "agent_class": f"{type(self.agent).__module__}:{type(self.agent).__qualname__}",
             "config": config_to_dict(self.agent.config),
             "observation_space": ckpt.space_to_json(plan.observation_space),

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rlagents.errors import RunFailure, one_line
+from rlagents.errors import RunFailure, one_line, option
 
 NO_EPISODES: list[tuple[float, int]] = []
 
@@ -68,7 +68,7 @@ def _nonfinite_failure(what: str, obs: Any, reward: Any, env_index: int | None) 
     return RunFailure(
         "env",
         f"{what} returned a {kind} {field}{where}; "
-        "pass --allow-nonfinite to train on non-finite values anyway",
+        f"pass {option('allow_nonfinite', True)} to train on non-finite values anyway",
     )
 
 

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from rlagents.errors import RLAgentsError
+from rlagents.errors import RLAgentsError, option
 from rlagents.run.logs import Logger
 
 WINDOW = 100  # episodes in rollout/ep_rew_mean and rollout/ep_len_mean, as in SB3
@@ -40,7 +40,7 @@ class TensorBoardLogger(Logger):
         except ImportError:
             raise RLAgentsError(
                 "TensorBoard logging needs the tensorboard package: "
-                "pip install tensorboard, or pass --no-tensorboard"
+                f"pip install tensorboard, or pass {option('tensorboard', False)}"
             ) from None
         self.log_dir = os.fspath(log_dir)
         self.steps_at_start = steps_at_start

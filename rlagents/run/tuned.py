@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlagents.errors import ConfigError
+from rlagents.errors import ConfigError, option
 from rlagents.run.envs import AUTO, NONE  # the option words --preset uses too
 
 if TYPE_CHECKING:
@@ -143,13 +143,17 @@ def read_tuned_set(path: str) -> dict[str, Any]:
     try:
         values = yaml.safe_load(Path(path).read_text())
     except OSError as err:
-        raise ConfigError(f"--hyperparams {path}: cannot read it ({err.strerror or err})") from None
+        raise ConfigError(
+            f"{option('hyperparams')} {path}: cannot read it ({err.strerror or err})"
+        ) from None
     except yaml.YAMLError as err:
         raise ConfigError(
-            f"--hyperparams {path}: not YAML ({' '.join(str(err).split())})"
+            f"{option('hyperparams')} {path}: not YAML ({' '.join(str(err).split())})"
         ) from None
     if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
-        raise ConfigError(f"--hyperparams {path}: expected a mapping of Config fields to values")
+        raise ConfigError(
+            f"{option('hyperparams')} {path}: expected a mapping of Config fields to values"
+        )
     return values
 
 

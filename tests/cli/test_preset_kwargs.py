@@ -67,7 +67,7 @@ def test_the_train_api_takes_preset_kwargs(tmp_path):
     options = {"preset": "flicker", "preset_kwargs": {"p": 0.5, "stack_size": 2}}
     stats = rlagents.evaluate(result.agent, "Pendulum-v1", 1, 0, max_steps=5, **options)
     assert len(stats["returns"]) == 1
-    with pytest.raises(rlagents.RLAgentsError, match="--preset auto picks no preset"):
+    with pytest.raises(rlagents.RLAgentsError, match="but preset auto picks no preset"):
         rlagents.evaluate(result.agent, "Pendulum-v1", 1, preset_kwargs={"stack_size": 2})
 
 

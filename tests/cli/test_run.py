@@ -13,7 +13,7 @@ from rlagents_test_plugin.processes import default_sigint
 from rlagents_test_plugin.runner import invoke
 
 from rlagents import checkpoint as ckpt
-from rlagents.run.plan import EVALUATION_OVERRIDES
+from rlagents.run.env_choice import EVALUATION_OVERRIDES
 
 CARTPOLE = ("--env", "CartPole-v1")
 

@@ -26,7 +26,7 @@ def test_seeds_are_parsed(text, seeds):
 
 @pytest.mark.parametrize("text", ["", "a-b", "3-1", "1,,2", "-1"])
 def test_bad_seeds_are_one_line(text):
-    with pytest.raises(ConfigError, match=r"^--seeds "):
+    with pytest.raises(ConfigError, match=r"^seeds "):
         parse_seeds(text)
 
 

@@ -11,8 +11,9 @@ import rlagents
 from cli.options import flag_name
 from rlagents.common import frame_replay, replay
 from rlagents.config import build_config
+from rlagents.run.env_choice import EVALUATION_OVERRIDES
 from rlagents.run.options import RunOptions
-from rlagents.run.plan import DEFAULT_STEPS, EVALUATION_OVERRIDES, resolve
+from rlagents.run.plan import DEFAULT_STEPS, resolve
 from rlagents.run.runner import Run
 from rlagents.run.tuned import choose_tuned_set, config_values, gpu_available
 

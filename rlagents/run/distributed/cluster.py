@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from rlagents.errors import ConfigError, RunFailure
+from rlagents.errors import ConfigError, RunFailure, option
 
 RAY_EXTRA = "pip install 'rlagents[ray]'"
 CONNECT_TIMEOUT_S = 3.0
@@ -35,13 +35,15 @@ def check_ray_address(address: str) -> None:
         return  # Ray resolves these itself
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise ConfigError(f"--ray-address expects HOST:PORT (e.g. 127.0.0.1:6379), got {address!r}")
+        raise ConfigError(
+            f"{option('ray_address')} expects HOST:PORT (e.g. 127.0.0.1:6379), got {address!r}"
+        )
     try:
         with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
             pass
     except OSError as err:
         raise ConfigError(
-            f"no Ray cluster answers at --ray-address {address} ({err.strerror or err}); "
+            f"no Ray cluster answers at {option('ray_address')} {address} ({err.strerror or err}); "
             f"start one there with `ray start --head --port {port}`, or leave --ray-address out "
             "to run on a local Ray"
         ) from None
