@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from rlagents.checkpoint.format import show
+from rlagents.version import __version__
 
 
 def newer_version_warning(meta: Mapping[str, Any]) -> str | None:
     """A one-line warning when the checkpoint was written by a newer rlagents, else ``None``."""
-    from rlagents import __version__
-
     saved = meta.get("package_version")
     newer = isinstance(saved, str) and _is_newer(saved, __version__)
     if not newer:
