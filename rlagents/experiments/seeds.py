@@ -24,6 +24,7 @@ from rlagents.errors import ConfigError, RLAgentsError, option
 from rlagents.experiments.stats import summarize
 from rlagents.run.logs import write_json
 from rlagents.run.options import RunOptions
+from rlagents.run.paths import make_run_dir
 
 if TYPE_CHECKING:
     from rlagents.run.plan import RunPlan
@@ -140,13 +141,7 @@ def train_seeds(
         check_ray_address(opts.ray_address)
     group_dir = group_dir_for(opts, seeds_text)
     checked = check_options(seed_options(opts, seeds[0], group_dir))
-    try:
-        group_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(
-            f"cannot create the run directory {str(group_dir)!r} ({err.strerror or err}); "
-            f"choose another {option('run_dir')}"
-        ) from None
+    make_run_dir(group_dir)
     write_json(group_dir / GROUP_FILE, {"seeds": seeds, "options": dataclasses.asdict(opts)})
     outcomes: dict[int, dict[str, Any]] = {}
     with ray_session(opts.ray_address) as ray:
@@ -181,9 +176,7 @@ def _train_side_by_side(
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             seed = pending.pop(ready[0])
-            outcomes[seed] = _outcome(ray, ready[0], seed)
-            if report is not None:
-                report(outcomes[seed])
+            _record(outcomes, seed, _outcome(ray, ready[0], seed), report)
     except KeyboardInterrupt:
         for ref in pending:  # each run gets a KeyboardInterrupt: it saves and stops
             ray.cancel(ref)
@@ -210,11 +203,8 @@ def _train_in_turn(
     its seeds run one after another, from this process, each on its own workers. (A seed's task
     holding a CPU while its workers wait for theirs would deadlock a small machine.)"""
     for k, seed in enumerate(seeds):
-        outcomes[seed] = _train_one(
-            dataclasses.replace(seed_options(opts, seed, group_dir), ray_address=opts.ray_address)
-        )
-        if report is not None:
-            report(outcomes[seed])
+        one = dataclasses.replace(seed_options(opts, seed, group_dir), ray_address=opts.ray_address)
+        _record(outcomes, seed, _train_one(one), report)
         if outcomes[seed]["status"] == "interrupted":
             for later in seeds[k + 1 :]:
                 outcomes[later] = {
@@ -223,6 +213,14 @@ def _train_in_turn(
                     "error": "interrupted before it started",
                 }
             raise KeyboardInterrupt
+
+
+def _record(
+    outcomes: dict[int, dict[str, Any]], seed: int, outcome: dict[str, Any], report: Report
+) -> None:
+    outcomes[seed] = outcome
+    if report is not None:
+        report(outcome)
 
 
 def check_options(opts: RunOptions) -> RunPlan:

@@ -131,6 +131,19 @@ class RunPlan:
                 text += f", {expected}"
         return render(text, name)
 
+    def __str__(self) -> str:
+        """The plan in a few lines: what ``print(plan)`` shows."""
+        record = self.record()
+        lines = [self.start_line()]
+        for key in ("seed", "num_envs", "workers", "backend", "env_kwargs", "preset_kwargs"):
+            lines.append(f"  {key}: {record[key]}")
+        lines.append(f"  observation: {self.observation_space}, action: {self.action_space}")
+        lines.append(f"  run_dir: {self.run_dir}, checkpoint: {self.checkpoint_dir}")
+        if self.resume:
+            lines.append(f"  resumes: {self.resume.path} (step {self.resume.meta.get('steps')})")
+        lines.append(f"  config: {record['config']}")
+        return "\n".join(lines)
+
     def record(self) -> dict[str, Any]:
         """``config.json``: the plan as data."""
         return {
