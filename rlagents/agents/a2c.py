@@ -15,7 +15,7 @@ shorter horizons (GAE). ``share_features`` picks one network with two heads or t
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch.nn import functional as F
@@ -72,11 +72,11 @@ class A2C(RolloutAgent[A2CConfig]):
     """Synchronous advantage actor-critic over the runner's vector envs."""
 
     Config: ClassVar = A2CConfig
-    hyperparams: ClassVar = {
-        # rlrun sweep (benchmarks/sweeps/a2c_cartpole.yaml, 12 trials on seeds 0-2) from the
-        # earlier set (n_steps 8, λ 1, no entropy, clip 0.5, lr 1e-3), whose finals fell to
-        # 109-211 on 4 of 10 seeds; over seeds 0-9 this one reaches 475 on all ten and ends
-        # higher (benchmarks/RESULTS.md). Adam with a linear schedule, as before.
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
+        # Tuned here by rlrun sweep (benchmarks/sweeps/a2c_cartpole.yaml, 12 trials on seeds
+        # 0-2) from the earlier set (n_steps 8, λ 1, no entropy, clip 0.5, lr 1e-3), whose finals
+        # fell to 109-211 on 4 of 10 seeds; over seeds 0-9 this one reaches 475 on all ten and
+        # ends higher (benchmarks/RESULTS.md). Adam with a linear schedule, as before.
         "CartPole-v1": {
             "n_timesteps": 200_000,
             "cpu_steps_per_second": 31_600,
@@ -89,7 +89,7 @@ class A2C(RolloutAgent[A2CConfig]):
             "lr_schedule": "linear",
             "schedule_steps": 200_000,
         },
-        # rl-zoo3's LunarLander settings (8 envs).
+        # rl-zoo3's LunarLander settings (8 envs), not validated here.
         "LunarLander-v3": {
             "n_timesteps": 1_000_000,
             "gamma": 0.995,
@@ -97,7 +97,9 @@ class A2C(RolloutAgent[A2CConfig]):
             "learning_rate": 8.3e-4,
             "ent_coef": 1e-5,
         },
+        # rl-zoo3-style starting points, not validated here.
         "atari": {"n_timesteps": 10_000_000, "ent_coef": 0.01, "vf_coef": 0.25, "net_arch": ()},
+        # A starting point, not validated here.
         "car_racing": {
             "n_timesteps": 4_000_000,
             "net_arch": (256,),

@@ -43,7 +43,7 @@ class A3C(A2C):
 
     Config: ClassVar = A3CConfig
     remote: ClassVar[Literal["rollouts", "gradients"] | None] = "gradients"
-    hyperparams: ClassVar = {
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
         # A2C's earlier CartPole set (before its sweep), its 8 envs split over two workers.
         "CartPole-v1": {
             "n_timesteps": 200_000,

@@ -170,7 +170,8 @@ class DDPG(Agent[DDPGConfigT]):
     action_spaces: ClassVar = (spaces.Box,)
     n_critics: ClassVar[int] = 1
     optional_state: ClassVar = ("buffer",)  # save_replay_buffer=false leaves it out
-    hyperparams: ClassVar[dict[str, dict[str, Any]]] = DDPG_HYPERPARAMS  # ddpg_td3_hyperparams.py
+    # The tuned sets: DDPG_HYPERPARAMS in ddpg_td3_hyperparams.py
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = DDPG_HYPERPARAMS
 
     @classmethod
     def check_spaces(

@@ -1,8 +1,9 @@
-"""DDPG's and TD3's tuned hyper-parameters, per env id and per env preset.
+"""DDPG's, TD3's and LSTM-TD3's tuned hyper-parameters, per env id and per env preset.
 
 ``rlrun`` picks the entry of the env id, else of the preset (``car_racing``); ``--hyperparams
 none`` turns them off. Each entry overrides :class:`rlagents.agents.ddpg.DDPGConfig` (or
-:class:`rlagents.agents.td3.TD3Config`, which adds TD3's fields).
+:class:`rlagents.agents.td3.TD3Config`, which adds TD3's fields, or
+:class:`rlagents.agents.lstm_td3.LSTMTD3Config`, which adds the memory's).
 """
 
 from __future__ import annotations
@@ -69,5 +70,28 @@ TD3_HYPERPARAMS: dict[str, dict[str, Any]] = {
         "noise_std": 0.1,
         "net_arch": (400, 300),
     },
+    # DDPG's CarRacing set.
     "car_racing": dict(DDPG_HYPERPARAMS["car_racing"]),
+}
+
+LSTM_TD3_HYPERPARAMS: dict[str, dict[str, Any]] = {
+    # TD3's Pendulum set (γ 0.98, 1k warm-up steps, 64-64 networks, one torch thread) with
+    # a memory of 64 units (a quarter of the paper's LSTM cost on a CPU); made for Pendulum
+    # with its velocity removed.
+    "Pendulum-v1": {
+        "n_timesteps": 50_000,
+        "gamma": 0.98,
+        "learning_starts": 1_000,
+        "net_arch": (64, 64),
+        "memory_units": 64,
+        "num_threads": 1,
+    },
+    # TD3's LunarLanderContinuous set (rl-zoo3's), the paper's networks.
+    "LunarLanderContinuous-v3": {
+        "n_timesteps": 300_000,
+        "gamma": 0.98,
+        "buffer_size": 200_000,
+        "learning_starts": 10_000,
+        "noise_std": 0.1,
+    },
 }

@@ -197,7 +197,8 @@ class DQN(Agent[DQNConfig]):
     Config: ClassVar[type] = DQNConfig
     observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
     action_spaces: ClassVar = (spaces.Discrete,)
-    hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS  # see dqn_hyperparams.py
+    # The tuned sets: HYPERPARAMS in dqn_hyperparams.py
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS
     # The Nature set's 10M steps and 1M-frame buffer are for a GPU; a CPU gets Atari-100k.
     cpu_alternatives: ClassVar = {"atari": "atari100k"}
     # save_replay_buffer=false leaves the buffer out; a kept agent (kept_state) the rest too.

@@ -48,6 +48,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
         "n_steps": 3,  # reached −110 at 50k steps on seed 0 (zoo's 1-step: 95k)
         "net_arch": (256, 256),
     },
+    # rl-zoo3's tuned values.
     "LunarLander-v3": {
         "n_timesteps": 100_000,
         "learning_rate": 6.3e-4,

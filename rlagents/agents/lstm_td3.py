@@ -45,6 +45,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlagents.agent import Transition
+from rlagents.agents.ddpg_td3_hyperparams import LSTM_TD3_HYPERPARAMS
 from rlagents.agents.td3 import TD3, TD3Config
 from rlagents.common.flat_params import FlatAdam, flatten_parameters
 from rlagents.common.networks import ParallelMLP, mlp, polyak_update
@@ -255,27 +256,8 @@ class LSTMTD3(TD3):
     target: RecurrentActorCritic  # type: ignore[assignment]
     buffer: ReplayBuffer  # windows need the plain buffer: one slot per step
     observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box,)
-    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
-        # TD3's Pendulum set (γ 0.98, 1k warm-up steps, 64-64 networks, one torch thread) with
-        # a memory of 64 units (a quarter of the paper's LSTM cost on a CPU); made for Pendulum
-        # with its velocity removed.
-        "Pendulum-v1": {
-            "n_timesteps": 50_000,
-            "gamma": 0.98,
-            "learning_starts": 1_000,
-            "net_arch": (64, 64),
-            "memory_units": 64,
-            "num_threads": 1,
-        },
-        # TD3's LunarLanderContinuous set (rl-zoo3's), the paper's networks.
-        "LunarLanderContinuous-v3": {
-            "n_timesteps": 300_000,
-            "gamma": 0.98,
-            "buffer_size": 200_000,
-            "learning_starts": 10_000,
-            "noise_std": 0.1,
-        },
-    }
+    # The tuned sets: LSTM_TD3_HYPERPARAMS in ddpg_td3_hyperparams.py
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = LSTM_TD3_HYPERPARAMS
 
     @classmethod
     def check_spaces(

@@ -102,7 +102,7 @@ class PPO(RolloutAgent[PPOConfig]):
     """Proximal policy optimisation with GAE, clipped or KL-penalised surrogate."""
 
     Config: ClassVar = PPOConfig
-    hyperparams: ClassVar = {
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
         # rl-zoo3's CartPole settings, which solve it in well under 50k steps with 8 envs.
         "CartPole-v1": {
             "n_timesteps": 100_000,

@@ -13,7 +13,7 @@ discretization preset, which turns the observation into a Discrete index of its 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rlagents.agents.tabular import HYPERPARAMS, TabularAgent
 
@@ -22,7 +22,8 @@ class QLearning(TabularAgent):
     """Q-learning on a Q-table with ε-greedy exploration (the course's ε = 1/k by default)."""
 
     name: ClassVar[str] = "qlearning"
-    hyperparams: ClassVar = HYPERPARAMS  # the tuned sets both tabular agents share
+    # The tuned sets: HYPERPARAMS in tabular.py, both tabular agents'
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS
 
     def _target(self, env: int, r: float, s2: int, terminated: bool, truncated: bool) -> float:
         if terminated:

@@ -29,7 +29,8 @@ class SARSA(TabularAgent):
     name: ClassVar[str] = "sarsa"
     # The action chosen for s' in update() is the one act() takes next: a resume keeps it.
     per_env_state: ClassVar[tuple[str, ...]] = ("_next_state", "_next_act")
-    hyperparams: ClassVar = HYPERPARAMS  # the tuned sets both tabular agents share
+    # The tuned sets: HYPERPARAMS in tabular.py, both tabular agents'
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS
 
     def __init__(
         self,

@@ -27,7 +27,11 @@ from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Exponential, Inverse, Linear
 
 HYPERPARAMS: dict[str, dict[str, Any]] = {
+    # Chosen here (no source recorded): 7.5 within 200k steps on 9 of 10 seeds (qlearning),
+    # 8 of 10 (sarsa) (benchmarks/RESULTS.md).
     "Taxi-v4": {"n_timesteps": 200_000, "learning_rate": 0.5, "gamma": 0.99},
+    # Chosen here (no source recorded): 0.70 within 300k steps on 10 of 10 seeds (qlearning),
+    # 9 of 10 (sarsa) (benchmarks/RESULTS.md).
     "FrozenLake-v1": {
         "n_timesteps": 300_000,
         "cpu_steps_per_second": 90_000,
@@ -37,14 +41,16 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
         "exploration_episodes": 5000,
         "exploration_final_eps": 0.05,
     },
-    # Optimistic Q = 1/(1−γ), the most a +1-per-step return can be: untried actions look
-    # best until tried (with Q = 0 the first action taken wins and ε = 1/k stops exploring).
+    # Chosen here (no source recorded): optimistic Q = 1/(1−γ), the most a +1-per-step return
+    # can be: untried actions look best until tried (with Q = 0 the first action taken wins and
+    # ε = 1/k stops exploring).
     "CartPole-v1": {
         "n_timesteps": 2_000_000,
         "learning_rate": 0.1,
         "gamma": 0.99,
         "initial_q": 100.0,
     },
+    # Chosen here (no source recorded).
     "MountainCar-v0": {"n_timesteps": 2_000_000, "learning_rate": 0.1, "gamma": 0.99},
 }
 """The tuned sets of Q-learning and SARSA, per env id (each agent's ``hyperparams``)."""

@@ -52,7 +52,8 @@ class TD3(DDPG[TD3Config]):
 
     Config: ClassVar[type] = TD3Config
     n_critics: ClassVar[int] = 2  # (1) clipped double Q: DDPG.td_target takes their minimum
-    hyperparams: ClassVar[dict[str, dict[str, Any]]] = TD3_HYPERPARAMS  # ddpg_td3_hyperparams.py
+    # The tuned sets: TD3_HYPERPARAMS in ddpg_td3_hyperparams.py
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = TD3_HYPERPARAMS
 
     @property
     def policy_delay(self) -> int:  # (3) delayed actor and target updates

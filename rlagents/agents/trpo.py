@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -103,9 +103,10 @@ class TRPO(RolloutAgent[TRPOConfig]):
     """Trust region policy optimisation (or the natural policy gradient: line_search=false)."""
 
     Config: ClassVar = TRPOConfig
-    # After rl-zoo3's tuned TRPO sets (each made for 2 envs); rl-zoo3's ``normalize`` is
-    # VecNormalize, here normalize_observations and normalize_rewards.
-    hyperparams: ClassVar = {
+    # Each set made for 2 envs, as rl-zoo3's; rl-zoo3's ``normalize`` (VecNormalize) is
+    # normalize_observations and normalize_rewards here.
+    hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
+        # rl-zoo3's.
         "CartPole-v1": {
             "n_timesteps": 100_000,
             "cpu_steps_per_second": 11_000,
@@ -115,12 +116,14 @@ class TRPO(RolloutAgent[TRPOConfig]):
             "gae_lambda": 0.98,
             "n_critic_updates": 20,
         },
+        # rl-zoo3's, without its gSDE exploration.
         "Pendulum-v1": {
             "n_timesteps": 100_000,
             "n_steps": 1024,
             "gamma": 0.9,
             "n_critic_updates": 15,
         },
+        # rl-zoo3's.
         "LunarLander-v3": {
             "n_timesteps": 300_000,
             "cpu_steps_per_second": 8_200,
@@ -129,6 +132,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
             "gae_lambda": 0.98,
             "n_critic_updates": 15,
         },
+        # rl-zoo3's.
         "LunarLanderContinuous-v3": {
             "n_timesteps": 200_000,
             "n_steps": 1024,
