@@ -4,7 +4,14 @@ The runner builds a config from ``--set key=value`` strings; :func:`build_config
 against the dataclass fields and parses each value by the field's type, so a typo or a wrong type
 fails before any env step with a message that names the field. Each value is then checked
 (:func:`check_value`): floats must be finite, numbers must lie in the range that
-:data:`RANGE_RULES` gives their field's name, and a ``device`` must exist on this machine.
+:data:`RANGE_RULES` (or the Config's own ``range_rules``) gives their field's name, and a
+``device`` must exist on this machine.
+
+The built-in agents' Configs derive from :class:`AgentConfig`, which makes these checks whenever
+one is made, by :func:`build_config` or in Python (``DQN.Config(learning_rate=-1)``); the torch
+agents' from :class:`TorchConfig`, which declares the fields they share. A message names the
+field and its Config, never a command-line flag, and the :class:`~rlagents.errors.ConfigError`
+carries the field's name (``err.field``) for the command line to say how to set it.
 
 Each field is documented by an attribute docstring, the string literal right below it (as in
 tyro and CleanRL); :func:`field_help` reads them back for ``rlrun --show-config``.
@@ -20,9 +27,9 @@ import numbers
 import textwrap
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, Literal, NamedTuple, TypeVar, Union
+from typing import Any, ClassVar, Literal, NamedTuple, TypeVar, Union
 
 from rlagents.errors import ConfigError, did_you_mean
 
@@ -33,10 +40,11 @@ def build_config(config_cls: type[C], overrides: dict[str, Any] | None = None) -
     """Return ``config_cls(**defaults)`` with ``overrides`` applied and checked.
 
     Values may be given as strings (from the command line) or as Python objects; strings are
-    parsed according to the field's annotation.
+    parsed according to the field's annotation. An :class:`AgentConfig` checks its values as it
+    is made; the values of another dataclass (a plugin's) are checked here.
     """
     fields = {f.name: f for f in dataclasses.fields(config_cls)}  # type: ignore[arg-type]
-    hints = typing.get_type_hints(config_cls)
+    hints = _hints(config_cls)
     kwargs: dict[str, Any] = {}
     for key, raw in (overrides or {}).items():
         if key not in fields:
@@ -45,22 +53,39 @@ def build_config(config_cls: type[C], overrides: dict[str, Any] | None = None) -
                 f"unknown hyper-parameter {key!r}{did_you_mean(key, fields)}: "
                 f"{config_cls.__qualname__} has no such field; {known}"
             )
-        value = parse_value(key, hints[key], raw)
-        check_value(key, hints[key], raw, value)
-        kwargs[key] = value
+        kwargs[key] = parse_value(key, hints[key], raw, config_cls)
+    if not issubclass(config_cls, AgentConfig):
+        for key, value in kwargs.items():
+            check_value(key, hints[key], value, config_cls)
     try:
         return config_cls(**kwargs)
-    except (TypeError, ValueError) as err:  # a __post_init__ check of the config itself
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:  # a __post_init__ check of a plugin's config
         raise ConfigError(f"{config_cls.__qualname__}: {err}") from None
 
 
-def parse_value(name: str, annotation: Any, raw: Any) -> Any:
+def parse_value(name: str, annotation: Any, raw: Any, config_cls: type | None = None) -> Any:
     """Convert ``raw`` to ``annotation``; raise :class:`ConfigError` naming ``name`` if it fails."""
     try:
         return _convert(annotation, raw)
     except (ValueError, TypeError, SyntaxError):
-        shown = _type_name(annotation)
-        raise ConfigError(f"--set {name}={raw}: expected {shown}, got {raw!r}") from None
+        raise field_error(
+            config_cls, name, f"must be {_type_name(annotation)}, got {raw!r}"
+        ) from None
+
+
+def field_error(config: Any, name: str, text: str) -> ConfigError:
+    """The error of field ``name``: ``"{name} {text} ({Config})"``, ``config`` being the Config
+    (a class or an instance; None leaves it out), and a hint in ``text`` after ``"; "`` after
+    the Config's name: ``max_grad_norm must be >= 0 (0: no clipping), got -1.0 (PPOConfig); use
+    None to turn it off``. ``err.field`` is ``name``, so that the command line can say how to
+    set it; the message itself speaks of the field, as Python users set it.
+    """
+    cls = config if isinstance(config, type) or config is None else type(config)
+    owner = f" ({cls.__qualname__})" if cls is not None else ""
+    text, sep, hint = text.partition("; ")  # a hint after "; " follows the Config's name
+    return ConfigError(f"{name} {text}{owner}{sep}{hint}", field=name)
 
 
 class Rule(NamedTuple):
@@ -70,76 +95,177 @@ class Rule(NamedTuple):
     text: str
 
 
-_POSITIVE = Rule(lambda v: v > 0, "> 0")
-_NON_NEGATIVE = Rule(lambda v: v >= 0, ">= 0")
-_AT_LEAST_ONE = Rule(lambda v: v >= 1, ">= 1")
-_FRACTION = Rule(lambda v: 0 <= v <= 1, "in [0, 1]")
+POSITIVE = Rule(lambda v: v > 0, "> 0")
+NON_NEGATIVE = Rule(lambda v: v >= 0, ">= 0")
+AT_LEAST_ONE = Rule(lambda v: v >= 1, ">= 1")
+FRACTION = Rule(lambda v: 0 <= v <= 1, "in [0, 1]")
 
 # Range rules by field name. Config fields are named as in Stable-Baselines3 wherever the concept
 # is the same (the SB3 naming convention), so a name means the same thing in every agent, built
 # in or plugin, and one rule per name checks them all. A rule applies to a number, or to each
-# number of a tuple (net_arch); None, where a field allows it, is not checked. An agent's
-# ``__post_init__`` may be stricter (tabular: learning_rate <= 1; dqn, ppo: batch_size >= 1).
-# Only names that some agent here has belong in this table.
+# number of a tuple (net_arch); None, where a field allows it, is not checked. A Config's own
+# ``range_rules`` (:class:`AgentConfig`) rule its own fields and may be stricter (tabular:
+# learning_rate <= 1; dqn, ddpg, ppo: batch_size >= 1). Only names that some agent here has
+# belong in this table.
 RANGE_RULES: dict[str, Rule] = {
-    "learning_rate": _POSITIVE,
-    "rms_prop_eps": _POSITIVE,
-    "gamma": _FRACTION,
-    "gae_lambda": _FRACTION,
+    "learning_rate": POSITIVE,
+    "rms_prop_eps": POSITIVE,
+    "gamma": FRACTION,
+    "gae_lambda": FRACTION,
     "tau": Rule(lambda v: 0 < v <= 1, "in (0, 1] (1: copy the online network)"),
-    "buffer_size": _AT_LEAST_ONE,
+    "buffer_size": AT_LEAST_ONE,
     # cem reads 0 as "all the elite pairs in one step"; the agents without that refuse 0
     "batch_size": Rule(lambda v: v >= 0, ">= 1 (0 only where an agent reads it as all at once)"),
-    "n_steps": _AT_LEAST_ONE,
-    "n_epochs": _AT_LEAST_ONE,
-    "train_freq": _AT_LEAST_ONE,
+    "n_steps": AT_LEAST_ONE,
+    "n_epochs": AT_LEAST_ONE,
+    "n_episodes": AT_LEAST_ONE,
+    "train_freq": AT_LEAST_ONE,
     "gradient_steps": Rule(lambda v: v >= 1 or v == -1, ">= 1, or -1 (one per env step)"),
-    "target_update_interval": _AT_LEAST_ONE,
-    "policy_delay": _AT_LEAST_ONE,
-    "learning_starts": _NON_NEGATIVE,
+    "target_update_interval": AT_LEAST_ONE,
+    "policy_delay": AT_LEAST_ONE,
+    "learning_starts": NON_NEGATIVE,
     "num_threads": Rule(lambda v: v >= 0, ">= 0 (0: automatic)"),
-    "ent_coef": _NON_NEGATIVE,
-    "vf_coef": _NON_NEGATIVE,
-    "clip_range": _POSITIVE,
-    "clip_range_vf": _POSITIVE,
+    "ent_coef": NON_NEGATIVE,
+    "vf_coef": NON_NEGATIVE,
+    "clip_range": POSITIVE,
+    "clip_range_vf": POSITIVE,
     "max_grad_norm": Rule(lambda v: v >= 0, ">= 0 (0: no clipping)"),
-    "target_policy_noise": _NON_NEGATIVE,
-    "target_noise_clip": _NON_NEGATIVE,
-    "exploration_initial_eps": _FRACTION,
-    "exploration_final_eps": _FRACTION,
+    "noise_std": NON_NEGATIVE,
+    "noise_final_std": NON_NEGATIVE,
+    "target_policy_noise": NON_NEGATIVE,
+    "target_noise_clip": NON_NEGATIVE,
+    "exploration_initial_eps": FRACTION,
+    "exploration_final_eps": FRACTION,
     "net_arch": Rule(lambda v: v >= 1, "layer widths >= 1 (one per hidden layer)"),
-    "target_kl": _POSITIVE,
-    "cg_max_steps": _AT_LEAST_ONE,
-    "cg_damping": _NON_NEGATIVE,
+    "target_kl": POSITIVE,
+    "cg_max_steps": AT_LEAST_ONE,
+    "cg_damping": NON_NEGATIVE,
     "line_search_shrinking_factor": Rule(lambda v: 0 < v < 1, "in (0, 1)"),
-    "line_search_max_iter": _AT_LEAST_ONE,
-    "n_critic_updates": _AT_LEAST_ONE,
-    "sub_sampling_factor": _AT_LEAST_ONE,
-    "num_workers": _AT_LEAST_ONE,
+    "line_search_max_iter": AT_LEAST_ONE,
+    "n_critic_updates": AT_LEAST_ONE,
+    "sub_sampling_factor": AT_LEAST_ONE,
+    "num_workers": AT_LEAST_ONE,
 }
 
 
-def check_value(name: str, annotation: Any, raw: Any, value: Any) -> None:
-    """Refuse a parsed ``value`` of field ``name`` that holds a non-finite float, breaks the
-    field's :data:`RANGE_RULES` entry, or names a ``device`` this machine does not have."""
+@dataclasses.dataclass
+class AgentConfig:
+    """Base of the built-in agents' Configs: each field is checked (:func:`check_value`) when
+    a Config is made, whether by :func:`build_config` or in Python, so a value is checked in one
+    place. A subclass that checks more (a relation between fields) does it in its own
+    ``__post_init__`` after this one's and raises :func:`field_error`."""
+
+    range_rules: ClassVar[Mapping[str, Rule]] = {}
+    """Rules of this Config's own fields by name, and rules stricter than :data:`RANGE_RULES`'s
+    for a shared name; a subclass's add to (and override) its bases'."""
+
+    def __post_init__(self) -> None:
+        cls = type(self)
+        hints = _hints(cls)
+        for f in dataclasses.fields(self):
+            check_value(f.name, hints[f.name], getattr(self, f.name), cls)
+
+
+CNNPrecision = Literal["auto", "float32", "bfloat16"]
+"""The values of ``cnn_precision`` (:class:`TorchCNNConfig`)."""
+
+
+@dataclasses.dataclass
+class TorchConfig(AgentConfig):
+    """The fields every torch agent has; :func:`rlagents.common.torch_utils.set_up_torch` acts
+    on them. Listed after the agent's own fields (:func:`config_fields`)."""
+
+    device: str = "auto"
+    """Torch device: auto (CUDA when present, else the CPU), cpu, cuda, cuda:1 …"""
+    num_threads: int = 0
+    """Torch CPU threads (0: automatic: 1 for vector observations, whose small MLPs gain nothing
+    from more and lose a lot when one has to wait for a busy core; for images the CPUs this
+    process may use, at most 4, one of them left to acting when DQN trains in the background)."""
+
+
+@dataclasses.dataclass
+class TorchCNNConfig(TorchConfig):
+    """:class:`TorchConfig` and the precision of the image encoder, for the agents that apply it
+    (:func:`rlagents.common.networks.configure_cnns`)."""
+
+    cnn_precision: CNNPrecision = "auto"
+    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
+    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
+    or always in one of them. Weights, heads and losses stay float32."""
+
+
+_TORCH_FIELDS = frozenset(f.name for f in dataclasses.fields(TorchCNNConfig))
+
+
+def config_fields(config_cls: type) -> list[dataclasses.Field]:
+    """The fields of ``config_cls`` in the order they are shown (``--show-config``,
+    ``config.json``): the agent's own, then the torch fields it shares with the other torch
+    agents, which dataclass inheritance would put first."""
+    fields = dataclasses.fields(config_cls)
+    if not issubclass(config_cls, TorchConfig):
+        return list(fields)
+    return sorted(fields, key=lambda f: f.name in _TORCH_FIELDS)  # stable: else as declared
+
+
+_HINTS: dict[type, dict[str, Any]] = {}  # functools.cache: mypy holds dataclass types unhashable
+
+
+def _hints(config_cls: type) -> dict[str, Any]:
+    """The fields' annotations, evaluated once per class (a Config checks its fields with them
+    each time one is made)."""
+    if config_cls not in _HINTS:
+        _HINTS[config_cls] = typing.get_type_hints(config_cls)
+    return _HINTS[config_cls]
+
+
+@cache
+def _rules(config_cls: type) -> dict[str, Rule]:
+    rules = dict(RANGE_RULES)
+    for klass in reversed(config_cls.__mro__):
+        rules.update(vars(klass).get("range_rules", {}))
+    return rules
+
+
+def check_value(name: str, annotation: Any, value: Any, config_cls: type | None = None) -> None:
+    """Refuse a parsed ``value`` of field ``name`` of ``config_cls`` that holds a non-finite
+    float, breaks the field's range rule (:data:`RANGE_RULES`, or the Config's own
+    ``range_rules``), or names a ``device`` this machine does not have."""
     off = "; use None to turn it off" if _allows_none(annotation) else ""
     found = _numbers(value)
     if any(not isinstance(x, numbers.Integral) and not math.isfinite(x) for x in found):
-        raise ConfigError(f"--set {name}={raw}: must be a finite number{off}")
-    rule = RANGE_RULES.get(name)
+        raise field_error(config_cls, name, f"must be a finite number, got {_shown(value)}{off}")
+    rules = _rules(config_cls) if config_cls is not None else RANGE_RULES
+    rule = rules.get(name)
     if rule is not None and not all(rule.ok(x) for x in found):
-        raise ConfigError(f"--set {name}={raw}: must be {rule.text}{off}")
+        raise field_error(config_cls, name, f"must be {rule.text}, got {_shown(value)}{off}")
     if name == "device" and isinstance(value, str) and value != "auto":
         # Only torch agents have a device field, so importing torch here costs the others nothing.
         from rlagents.common.torch_utils import select_device
 
-        select_device(value)  # raises ConfigError for a device this machine does not have
+        try:
+            select_device(value)
+        except ConfigError as err:  # a device this machine does not have
+            raise field_error(config_cls, name, str(err).removeprefix(f"{name} ")) from None
 
 
 def _numbers(value: Any) -> list[Any]:
     """The real numbers (not bools) in ``value``: itself, or the items of a tuple or list."""
     items = value if isinstance(value, (tuple, list)) else (value,)
     return [x for x in items if isinstance(x, numbers.Real) and not isinstance(x, bool)]
+
+
+def _shown(value: Any) -> str:
+    """``value`` as a message shows it: numpy numbers as Python's (``nan``, not
+    ``np.float32(nan)``), tuples and lists as Python writes them."""
+    if isinstance(value, (tuple, list)):
+        return repr(type(value)(_plain(x) for x in value))
+    return repr(_plain(value))
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return x
+    return int(x) if isinstance(x, numbers.Integral) else float(x)
 
 
 def _allows_none(annotation: Any) -> bool:
@@ -246,7 +372,7 @@ def describe_config(config_cls: type) -> list[tuple[str, str, Any, str]]:
     helps = field_help(config_cls)
     rows = []
     instance = config_cls()
-    for f in dataclasses.fields(config_cls):
+    for f in config_fields(config_cls):
         rows.append(
             (
                 f.name,
@@ -295,5 +421,7 @@ def field_help(config_cls: type) -> dict[str, str]:
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A JSON-friendly dict of a config instance (tuples become lists)."""
-    return dataclasses.asdict(config)
+    """A JSON-friendly dict of a config instance (tuples become lists), in the order of
+    :func:`config_fields`."""
+    values = dataclasses.asdict(config)
+    return {f.name: values[f.name] for f in config_fields(type(config))}

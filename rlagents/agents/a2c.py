@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from rlagents.common.policy_agent import normalize
 from rlagents.common.rollout_agent import RolloutAgent, RolloutConfig
+from rlagents.config import AT_LEAST_ONE
 
 
 @dataclasses.dataclass
@@ -53,19 +54,8 @@ class A2CConfig(RolloutConfig):
     schedule_steps: int = 1_000_000
     """Env steps over which a linear learning-rate schedule decays to 0."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        checks = {
-            "learning_rate": self.learning_rate > 0,
-            "n_steps": self.n_steps >= 1,
-            "gamma": 0 <= self.gamma <= 1,
-            "gae_lambda": 0 <= self.gae_lambda <= 1,
-            "rms_prop_eps": self.rms_prop_eps > 0,
-            "schedule_steps": self.schedule_steps >= 1,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
+    # Ranges of its own fields (config.RANGE_RULES rule the shared names)
+    range_rules: ClassVar = {"schedule_steps": AT_LEAST_ONE}
 
 
 class A2C(RolloutAgent[A2CConfig]):

@@ -32,11 +32,6 @@ class A3CConfig(A2CConfig):
     num_workers: int = 2
     """Remote workers, each with the run's --num-envs envs, sending gradients asynchronously."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.num_workers < 1:
-            raise ValueError(f"num_workers={self.num_workers!r} is out of range")
-
 
 class A3C(A2C):
     """A2C's gradients from remote workers on Ray, applied as they arrive (asynchronous)."""

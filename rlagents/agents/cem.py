@@ -34,11 +34,12 @@ from rlagents.common import numpy_mlp
 from rlagents.common.networks import is_image_space, make_encoder, mlp
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
-from rlagents.common.torch_utils import configure_threads, seeded_torch, select_device
+from rlagents.common.torch_utils import seeded_torch, set_up_torch
+from rlagents.config import NON_NEGATIVE, Rule, TorchConfig
 
 
 @dataclasses.dataclass
-class CEMConfig:
+class CEMConfig(TorchConfig):
     """Hyper-parameters of the deep cross-entropy method."""
 
     n_episodes: int = 16
@@ -63,25 +64,13 @@ class CEMConfig:
     """Box actions: iterations over which the noise std decays linearly."""
     noise_correlation: float = 0.0
     """Box actions: noise is AR(1), x ← c·x + √(1−c²)·std·ε; above 0 it persists over steps."""
-    device: str = "auto"
-    """Torch device: auto picks CUDA when present, else the CPU."""
-    num_threads: int = 0
-    """Torch CPU threads (0: 1 for MLPs, more for images)."""
 
-    def __post_init__(self) -> None:
-        for name in ("n_episodes", "learning_rate", "n_epochs"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0.0 <= self.elite_percentile < 100.0:
-            raise ValueError(f"elite_percentile must be in [0, 100), got {self.elite_percentile}")
-        if self.batch_size < 0 or self.noise_decay_iterations < 0:
-            raise ValueError("batch_size and noise_decay_iterations must be >= 0")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
-        if self.noise_std < 0 or self.noise_final_std < 0:
-            raise ValueError("noise_std and noise_final_std must be >= 0")
-        if not 0.0 <= self.noise_correlation < 1.0:
-            raise ValueError(f"noise_correlation must be in [0, 1), got {self.noise_correlation}")
+    # Ranges of its own fields (config.RANGE_RULES rule the shared names)
+    range_rules: ClassVar = {
+        "elite_percentile": Rule(lambda v: 0 <= v < 100, "in [0, 100)"),
+        "noise_decay_iterations": NON_NEGATIVE,
+        "noise_correlation": Rule(lambda v: 0 <= v < 1, "in [0, 1)"),
+    }
 
 
 class Policy(nn.Module):
@@ -177,8 +166,7 @@ class CEM(Agent[CEMConfig]):
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c = self.config
         images = is_image_space(observation_space)
-        configure_threads(c.num_threads, images=images)
-        self.device = select_device(c.device)
+        self.device = set_up_torch(c, images=images)
         self.rng = np.random.default_rng(seed)
         self.discrete = isinstance(action_space, spaces.Discrete)
         if isinstance(action_space, spaces.Discrete):

@@ -52,13 +52,14 @@ from rlagents.common.noise import make_noise
 from rlagents.common.replay import ReplayBatch, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Linear
-from rlagents.common.torch_utils import configure_threads, seeded_torch, select_device
+from rlagents.common.torch_utils import seeded_torch, set_up_torch
+from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, TorchCNNConfig, field_error
 
 METRICS_EVERY = 100  # gradient steps between reported metrics (no host sync on the other steps)
 
 
 @dataclass
-class DDPGConfig:
+class DDPGConfig(TorchCNNConfig):
     """Hyper-parameters of DDPG (names as in Stable-Baselines3)."""
 
     learning_rate: float = 1e-3
@@ -98,38 +99,20 @@ class DDPGConfig:
     """Store each frame of frame-stacked image observations once (about 8x less memory)."""
     save_replay_buffer: bool = True
     """Keep the replay buffer in checkpoints, so a resumed run continues exactly."""
-    device: str = "auto"
-    """Torch device: auto (CUDA when present), cpu, cuda, cuda:1 …"""
-    num_threads: int = 0
-    """Torch CPU threads; 0 picks a sensible count (at most 4)."""
-    cnn_precision: Literal["auto", "float32", "bfloat16"] = "auto"
-    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
-    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
-    or always in one of them. Weights, heads and losses stay float32."""
+
+    # Ranges of its own fields, and batch_size's, stricter than config.RANGE_RULES's
+    range_rules: ClassVar = {
+        "batch_size": AT_LEAST_ONE,
+        "noise_decay_steps": AT_LEAST_ONE,
+        "ou_theta": NON_NEGATIVE,
+        "ou_dt": POSITIVE,
+        "features_dim": AT_LEAST_ONE,
+    }
 
     def __post_init__(self) -> None:
-        positive = ("learning_rate", "buffer_size", "batch_size", "train_freq", "noise_decay_steps")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
-        if self.learning_starts < 0:
-            raise ValueError(f"learning_starts must be >= 0, got {self.learning_starts}")
-        if self.gradient_steps == 0 or self.gradient_steps < -1:
-            raise ValueError(f"gradient_steps must be positive or -1, got {self.gradient_steps}")
-        if self.noise_std < 0 or (self.noise_final_std is not None and self.noise_final_std < 0):
-            raise ValueError("noise_std and noise_final_std must be >= 0")
-        if self.ou_theta < 0 or self.ou_dt <= 0:
-            raise ValueError(
-                f"ou_theta must be >= 0 and ou_dt > 0, got {self.ou_theta}, {self.ou_dt}"
-            )
-        if not self.net_arch or min(self.net_arch) <= 0:
-            raise ValueError(f"net_arch needs at least one positive width, got {self.net_arch}")
-        if self.features_dim <= 0:
-            raise ValueError(f"features_dim must be positive, got {self.features_dim}")
+        super().__post_init__()
+        if not self.net_arch:
+            raise field_error(self, "net_arch", "needs at least one hidden layer, got ()")
 
 
 # ------------------------------------------------------------------------------------- networks
@@ -200,8 +183,7 @@ class DDPG(Agent[DDPGConfigT]):
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c = self.config
-        configure_threads(c.num_threads, images=is_image_space(observation_space))
-        self.device = select_device(c.device)
+        self.device = set_up_torch(c, images=is_image_space(observation_space))
         self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator(device=self.device)  # target-policy smoothing noise (TD3)
         self.gen.manual_seed(int(self.rng.integers(2**62)))

@@ -62,12 +62,13 @@ from rlagents.common.torch_utils import (
     select_device,
     thread_count,
 )
+from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, TorchCNNConfig
 
 METRICS_EVERY = 100  # gradient steps between metric reports (reading a tensor syncs the device)
 
 
 @dataclasses.dataclass
-class DQNConfig:
+class DQNConfig(TorchCNNConfig):
     """Hyper-parameters of DQN (names as in Stable-Baselines3 where the concept is the same)."""
 
     learning_rate: float = 1e-4
@@ -122,36 +123,14 @@ class DQNConfig:
     stepped and the caller's thread acts with one torch thread (auto: on for CPU + images)."""
     save_replay_buffer: bool = True
     """Keep the replay buffer in checkpoints, so a resumed run continues exactly."""
-    device: str = "auto"
-    """Torch device: auto picks CUDA when present, else the CPU."""
-    num_threads: int = 0
-    """Torch CPU threads for gradient steps (0: 1 for MLPs; for CNNs the CPUs this process may
-    use, at most 4, less one for the acting thread when training runs in the background)."""
-    cnn_precision: Literal["auto", "float32", "bfloat16"] = "auto"
-    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
-    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
-    or always in one of them. Weights, heads and losses stay float32."""
 
-    def __post_init__(self) -> None:
-        positive = ("learning_rate", "adam_eps", "buffer_size", "batch_size", "train_freq")
-        for name in (*positive, "target_update_interval", "n_steps"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.gradient_steps == 0 or self.gradient_steps < -1:
-            raise ValueError(f"gradient_steps must be positive or -1, got {self.gradient_steps}")
-        if self.shift_pad < 0:
-            raise ValueError(f"shift_pad must be >= 0, got {self.shift_pad}")
-        if self.learning_starts < 0 or self.exploration_steps < 0 or self.max_grad_norm < 0:
-            raise ValueError("learning_starts, exploration_steps and max_grad_norm must be >= 0")
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
-        for name in ("exploration_initial_eps", "exploration_final_eps"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if any(width <= 0 for width in self.net_arch):
-            raise ValueError(f"net_arch widths must be positive, got {self.net_arch}")
+    # Ranges of its own fields, and batch_size's, stricter than config.RANGE_RULES's
+    range_rules: ClassVar = {
+        "adam_eps": POSITIVE,
+        "batch_size": AT_LEAST_ONE,
+        "exploration_steps": NON_NEGATIVE,
+        "shift_pad": NON_NEGATIVE,
+    }
 
 
 # ------------------------------------------------------------------------------------ network

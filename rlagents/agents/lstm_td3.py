@@ -50,6 +50,7 @@ from rlagents.agents.td3 import TD3, TD3Config
 from rlagents.common.flat_params import FlatAdam, flatten_parameters
 from rlagents.common.networks import ParallelMLP, mlp, polyak_update
 from rlagents.common.replay import ReplayBuffer
+from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE
 
 
 @dataclass
@@ -67,12 +68,8 @@ class LSTMTD3Config(TD3Config):
     batch_size: int = 100
     """Transitions (each with its window) per gradient step."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.history_length < 0:
-            raise ValueError(f"history_length must be >= 0, got {self.history_length}")
-        if self.memory_units < 1:
-            raise ValueError(f"memory_units must be >= 1, got {self.memory_units}")
+    # Ranges of its own fields (TD3's and config.RANGE_RULES rule the others)
+    range_rules: ClassVar = {"history_length": NON_NEGATIVE, "memory_units": AT_LEAST_ONE}
 
 
 # ------------------------------------------------------------------------------------- windows

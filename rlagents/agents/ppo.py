@@ -29,6 +29,7 @@ from torch.nn import functional as F
 from rlagents.common.policy_agent import normalize
 from rlagents.common.rollout_agent import RolloutAgent, RolloutConfig
 from rlagents.common.schedules import Constant, Linear
+from rlagents.config import AT_LEAST_ONE, POSITIVE
 
 
 @dataclasses.dataclass
@@ -75,27 +76,13 @@ class PPOConfig(RolloutConfig):
     schedule_steps: int = 1_000_000
     """Env steps over which linear schedules decay to 0 (zoo: n_timesteps)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        checks = {
-            "learning_rate": self.learning_rate > 0,
-            "n_steps": self.n_steps >= 1,
-            "batch_size": self.batch_size >= 1,
-            "n_epochs": self.n_epochs >= 1,
-            "gamma": 0 <= self.gamma <= 1,
-            "gae_lambda": 0 <= self.gae_lambda <= 1,
-            "clip_range": self.clip_range > 0,
-            "kl_target": self.kl_target > 0,
-            "kl_beta": self.kl_beta > 0,
-            "schedule_steps": self.schedule_steps >= 1,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
-        if self.target_kl is not None and self.target_kl <= 0:
-            raise ValueError(f"target_kl must be positive or None, got {self.target_kl}")
-        if self.clip_range_vf is not None and self.clip_range_vf <= 0:
-            raise ValueError(f"clip_range_vf must be positive or None, got {self.clip_range_vf}")
+    # Ranges of its own fields, and batch_size's, stricter than config.RANGE_RULES's
+    range_rules: ClassVar = {
+        "batch_size": AT_LEAST_ONE,
+        "kl_target": POSITIVE,
+        "kl_beta": POSITIVE,
+        "schedule_steps": AT_LEAST_ONE,
+    }
 
 
 class PPO(RolloutAgent[PPOConfig]):

@@ -59,15 +59,6 @@ class REINFORCEConfig(PolicyConfig):
     """Also log the variance of per-episode gradients with and without the baseline (two
     backward passes per episode)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.n_episodes < 1:
-            raise ValueError(f"n_episodes must be at least 1, got {self.n_episodes}")
-        if not 0 <= self.gamma <= 1:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
-
 
 class Episode(NamedTuple):
     obs: np.ndarray

@@ -25,6 +25,7 @@ from rlagents.agent import Agent, Transition
 from rlagents.common.random_blocks import RandomBlock, one_action_arrays
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Exponential, Inverse, Linear
+from rlagents.config import NON_NEGATIVE, AgentConfig, Rule
 
 HYPERPARAMS: dict[str, dict[str, Any]] = {
     # Chosen here (no source recorded): 7.5 within 200k steps on 9 of 10 seeds (qlearning),
@@ -57,7 +58,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
 
 
 @dataclasses.dataclass
-class TabularConfig:
+class TabularConfig(AgentConfig):
     """Hyper-parameters of the tabular agents (Q-learning and SARSA)."""
 
     learning_rate: float = 0.1
@@ -80,18 +81,12 @@ class TabularConfig:
     initial_q: float = 0.0
     """Initial value of every Q(s, a); optimistic values (above the best return) explore."""
 
-    def __post_init__(self) -> None:
-        if not 0.0 < self.learning_rate <= 1.0:
-            raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
-        for name in ("exploration_initial_eps", "exploration_final_eps"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.exploration_episodes < 0:
-            raise ValueError(f"exploration_episodes must be >= 0, got {self.exploration_episodes}")
-        if not 0.0 < self.exploration_decay <= 1.0:
-            raise ValueError(f"exploration_decay must be in (0, 1], got {self.exploration_decay}")
+    # Ranges of its own fields, and learning_rate's, stricter than config.RANGE_RULES's
+    range_rules: ClassVar = {
+        "learning_rate": Rule(lambda v: 0 < v <= 1, "in (0, 1]"),
+        "exploration_episodes": NON_NEGATIVE,
+        "exploration_decay": Rule(lambda v: 0 < v <= 1, "in (0, 1]"),
+    }
 
 
 class TabularAgent(Agent[TabularConfig]):

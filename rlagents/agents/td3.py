@@ -39,13 +39,6 @@ class TD3Config(DDPGConfig):
     target_noise_clip: float = 0.5
     """The target-policy noise is clipped to [−c, c]."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.policy_delay < 1:
-            raise ValueError(f"policy_delay must be at least 1, got {self.policy_delay}")
-        if self.target_policy_noise < 0 or self.target_noise_clip < 0:
-            raise ValueError("target_policy_noise and target_noise_clip must be >= 0")
-
 
 class TD3(DDPG[TD3Config]):
     """Twin delayed DDPG for Box action spaces."""

@@ -43,6 +43,7 @@ from torch.nn import functional as F
 
 from rlagents.common.policy_agent import normalize
 from rlagents.common.rollout_agent import RolloutAgent, RolloutConfig
+from rlagents.config import field_error
 
 
 @dataclasses.dataclass
@@ -83,9 +84,11 @@ class TRPOConfig(RolloutConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.share_features:
-            raise ValueError(
-                "share_features=True would let the value step move the policy outside its trust "
-                "region; trpo keeps two networks (share_features=false)"
+            raise field_error(
+                self,
+                "share_features",
+                "must be false: one network would let the value step move the policy outside "
+                "its trust region, so trpo keeps two",
             )
 
 

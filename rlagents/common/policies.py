@@ -33,6 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rlagents.common.networks import FlattenEncoder, ParallelMLP, is_image_space, make_encoder
+from rlagents.config import TorchCNNConfig
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
 LOG_2PI = math.log(2 * math.pi)
@@ -40,9 +41,10 @@ BETA_EDGE = 1e-6  # Beta samples are kept this far inside (0, 1): log x and log(
 
 
 @dataclasses.dataclass
-class PolicyConfig:
+class PolicyConfig(TorchCNNConfig):
     """The network, action-distribution and normalisation fields shared by the policy-gradient
-    agents (each agent's ``Config`` adds its algorithm's fields to these)."""
+    agents (each agent's ``Config`` adds its algorithm's fields to these), with the torch
+    fields (device, threads, CNN precision) of :class:`~rlagents.config.TorchCNNConfig`."""
 
     net_arch: tuple[int, ...] = (64, 64)
     """Hidden layer widths of the MLP of each head (after the CNN for image observations)."""
@@ -63,15 +65,6 @@ class PolicyConfig:
     """Normalise vector observations by a running mean and std (clipped to ±10)."""
     normalize_rewards: bool = False
     """Scale rewards by the running std of the discounted return."""
-    device: str = "auto"
-    """Torch device: auto (CUDA if present), cpu, cuda, cuda:1 …"""
-    num_threads: int = 0
-    """Torch CPU threads; 0 picks 1 for vector observations (small MLPs), else the number of
-    usable CPUs, at most 4."""
-    cnn_precision: Literal["auto", "float32", "bfloat16"] = "auto"
-    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
-    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
-    or always in one of them. Weights, heads and losses stay float32."""
     # What every policy-gradient agent learns with; each agent's Config sets its own defaults.
     learning_rate: float = 3e-4
     """Adam/RMSprop step size."""
@@ -79,12 +72,6 @@ class PolicyConfig:
     """Discount factor."""
     max_grad_norm: float | None = 0.5
     """Clip the gradients' global norm to this (None or 0: no clipping)."""
-
-    def __post_init__(self) -> None:
-        if any(w < 1 for w in self.net_arch):
-            raise ValueError(f"net_arch widths must be positive, got {self.net_arch}")
-        if self.num_threads < 0:
-            raise ValueError(f"num_threads must be >= 0, got {self.num_threads}")
 
 
 class ActorCritic(nn.Module):

@@ -27,12 +27,7 @@ from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer, R
 from rlagents.common.policies import ActorCritic, PolicyConfig
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.rollout import space_storage
-from rlagents.common.torch_utils import (
-    configure_threads,
-    load_optimizer_state,
-    seeded_torch,
-    select_device,
-)
+from rlagents.common.torch_utils import load_optimizer_state, seeded_torch, set_up_torch
 from rlagents.errors import ConfigError
 
 PolicyConfigT = TypeVar("PolicyConfigT", bound=PolicyConfig)
@@ -94,10 +89,7 @@ class PolicyAgent(Agent[PolicyConfigT]):
                 f"box_actions=tanh needs finite action bounds, got {action_space}; "
                 "use --set box_actions=clip"
             )
-        # A small MLP gains nothing from more threads and loses a lot when one of them has to wait
-        # for a busy core; a CNN does gain from them.
-        configure_threads(cfg.num_threads, images=image)
-        self.device = select_device(cfg.device)
+        self.device = set_up_torch(cfg, images=image)
         self.rng = np.random.default_rng(seed)
         with seeded_torch(seed):
             self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)

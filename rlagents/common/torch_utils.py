@@ -5,35 +5,50 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import typing
 from collections.abc import Iterator
 from typing import Any
 
 import torch
 
+from rlagents.config import CNNPrecision, TorchConfig
 from rlagents.errors import ConfigError
+
+
+def set_up_torch(config: TorchConfig, *, images: bool) -> torch.device:
+    """A torch agent's set-up from its Config: this thread's torch threads
+    (:func:`configure_threads` of ``config.num_threads``), and the device ``config.device``
+    names (:func:`select_device`), which it returns. The CNN precision applies to the networks
+    once built (:func:`rlagents.common.networks.configure_cnns`)."""
+    configure_threads(config.num_threads, images=images)
+    return select_device(config.device)
 
 
 def select_device(preference: str = "auto") -> torch.device:
     """``auto``: CUDA when present, else the CPU; anything else must name a torch device this
-    machine has, or :class:`ConfigError` says what to use instead."""
+    machine has, or :class:`ConfigError` (of field ``device``) says what to use instead."""
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    setting = f"--set device={preference}"
     try:
         device = torch.device(preference)
     except (RuntimeError, TypeError, ValueError):
-        raise ConfigError(f"{setting}: not a torch device (use auto, cpu or cuda)") from None
+        raise ConfigError(
+            f"device must be a torch device (auto, cpu or cuda), got {preference!r}",
+            field="device",
+        ) from None
+    missing = f"device {preference!r} needs {{}} and this machine has none; use cpu or auto"
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise ConfigError(f"{setting}: this machine has no CUDA GPU; use device=cpu or auto")
+            raise ConfigError(missing.format("a CUDA GPU"), field="device")
         if device.index is not None and device.index >= count:
             raise ConfigError(
-                f"{setting}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}; "
-                "use one of them, cpu or auto"
+                f"device {preference!r} is not one of this machine's {count} CUDA GPU(s), "
+                f"cuda:0 to cuda:{count - 1}; use one of them, cpu or auto",
+                field="device",
             )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"{setting}: this machine has no MPS device; use device=cpu or auto")
+        raise ConfigError(missing.format("an MPS device"), field="device")
     return device
 
 
@@ -79,7 +94,7 @@ def seeded_torch(seed: int | None) -> Iterator[None]:
         yield
 
 
-CNN_PRECISIONS = ("auto", "float32", "bfloat16")  # the values of every agent's cnn_precision
+CNN_PRECISIONS: tuple[str, ...] = typing.get_args(CNNPrecision)  # auto, float32, bfloat16
 
 
 def cnn_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
@@ -91,7 +106,8 @@ def cnn_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | No
     """
     if precision not in CNN_PRECISIONS:
         raise ConfigError(
-            f"--set cnn_precision={precision}: use one of {', '.join(CNN_PRECISIONS)}"
+            f"cnn_precision must be one of {', '.join(CNN_PRECISIONS)}, got {precision!r}",
+            field="cnn_precision",
         )
     if precision == "float32":
         return None

@@ -1,11 +1,24 @@
-"""Config parsing: --set strings checked against the Config dataclass fields and types."""
+"""Config parsing: --set strings checked against the Config dataclass fields and types; the
+checks of a Config made in Python; the shared torch fields."""
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pytest
 
-from rlagents.config import build_config, describe_config, field_help, literal_value
+import rlagents
+from rlagents.config import (
+    AgentConfig,
+    Rule,
+    TorchCNNConfig,
+    TorchConfig,
+    build_config,
+    config_to_dict,
+    describe_config,
+    field_error,
+    field_help,
+    literal_value,
+)
 from rlagents.errors import ConfigError
 
 
@@ -55,13 +68,61 @@ def test_unknown_key_suggests_the_close_one():
     [("batch_size", "1.5"), ("batch_size", "many"), ("double", "maybe"), ("objective", "ppo")],
 )
 def test_wrong_type_names_the_field(key, value):
-    with pytest.raises(ConfigError, match=rf"--set {key}={value}: expected"):
+    with pytest.raises(ConfigError, match=rf"^{key} must be .*, got '{value}' \(Sample\)$") as err:
         build_config(Sample, {key: value})
+    assert err.value.field == key  # for the command line to say how to set it
 
 
 def test_post_init_checks_become_config_errors():
     with pytest.raises(ConfigError, match="batch_size must be at least 1"):
         build_config(Sample, {"batch_size": "0"})
+
+
+def test_a_plain_dataclass_has_its_given_values_checked_by_build_config():
+    # A plugin's Config need not derive from AgentConfig: build_config checks what it is given.
+    with pytest.raises(ConfigError, match=r"^learning_rate must be > 0, got -1.0 \(Sample\)$"):
+        build_config(Sample, {"learning_rate": "-1"})
+    with pytest.raises(ConfigError, match=r"^target_kl must be a finite number, got inf .*None"):
+        build_config(Sample, {"target_kl": "inf"})
+
+
+@dataclass
+class Checked(AgentConfig):
+    learning_rate: float = 1e-3
+    """Adam step size."""
+    window: int = 4
+    """An own field with an own rule."""
+    horizon: int = 8
+
+    range_rules: ClassVar = {"window": Rule(lambda v: v % 2 == 0, "even")}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.window > self.horizon:
+            raise field_error(self, "window", f"must be <= horizon ({self.horizon})")
+
+
+def test_an_agent_config_checks_itself_when_made():
+    with pytest.raises(ConfigError, match=r"^learning_rate must be > 0, got 0 \(Checked\)$"):
+        Checked(learning_rate=0)
+    with pytest.raises(ConfigError, match=r"^window must be even, got 3 \(Checked\)$"):
+        build_config(Checked, {"window": "3"})
+    with pytest.raises(ConfigError, match=r"^window must be <= horizon \(8\) \(Checked\)$") as err:
+        build_config(Checked, {"window": "10"})
+    assert err.value.field == "window"
+
+
+def test_torch_fields_are_declared_once_and_shown_after_the_agents_own():
+    for agent in ("dqn", "ddpg", "td3", "lstm_td3", "reinforce", "a2c", "a3c", "ppo", "trpo"):
+        config_cls = rlagents.load(agent).Config
+        assert issubclass(config_cls, TorchCNNConfig), agent
+        names = [row[0] for row in describe_config(config_cls)]
+        assert names[-3:] == ["device", "num_threads", "cnn_precision"], agent
+        assert list(config_to_dict(config_cls())) == names
+        assert field_help(config_cls)["device"] == field_help(TorchConfig)["device"]
+    cem = rlagents.load("cem").Config  # no CNN precision to apply: the device and threads only
+    assert issubclass(cem, TorchConfig) and not issubclass(cem, TorchCNNConfig)
+    assert [row[0] for row in describe_config(cem)][-2:] == ["device", "num_threads"]
 
 
 def test_help_comes_from_attribute_docstrings():

@@ -248,7 +248,7 @@ def test_a_shared_network_is_one_line_before_step_one(tmp_path):
         run_dir=tmp_path / "run",
     )
     assert result.exit_code == 2
-    assert "share_features=false" in result.stderr and "Traceback" not in result.stderr
+    assert "share_features must be false" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
