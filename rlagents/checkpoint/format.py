@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from rlagents.errors import CheckpointError, one_line
+from rlagents.errors import CheckpointError, one_line, option
 
 FORMAT_VERSION = 1
 META_FILE, TREE_FILE, ARRAYS_FILE = "agent.json", "state.json", "arrays.npz"
@@ -28,7 +28,7 @@ MAX_DEPTH = 100
 """The deepest nesting of dicts and lists a state may have."""
 FIX = (
     "the checkpoint was not written by this agent's version or was modified; "
-    "train a new one or pass the directory --save wrote"
+    "train a new one or pass the checkpoint directory a run wrote"
 )
 
 
@@ -123,7 +123,7 @@ def check_compatible(
     if meta["agent"] != agent_name:
         raise CheckpointError(
             f"checkpoint {str(path)!r} belongs to agent {meta['agent']!r}, not {agent_name!r}; "
-            f"run with --agent {show(meta['agent'])}"
+            f"run with {option('agent')} {show(meta['agent'])}"
         )
     for role, space in (("observation", observation_space), ("action", action_space)):
         saved = meta.get(f"{role}_space")
@@ -131,7 +131,8 @@ def check_compatible(
             raise CheckpointError(
                 f"checkpoint {str(path)!r} was trained on a different {role} space "
                 f"({_space_text(saved)}) than this env's ({_space_text(space_to_json(space))}); "
-                f"use the env (--env {show(meta.get('env_id'))}) and preset it was trained with"
+                f"use the env ({option('env_id')} {show(meta.get('env_id'))}) and preset it was "
+                "trained with"
             )
 
 

@@ -31,7 +31,7 @@ from rlagents.checkpoint.format import (
     STATE_PREFIX,
     TREE_FILE,
 )
-from rlagents.errors import CheckpointError, one_line
+from rlagents.errors import CheckpointError, one_line, option
 
 Target = Literal["missing", "empty", "checkpoint", "other"]
 
@@ -51,7 +51,7 @@ def resolve(path: str | os.PathLike) -> Path:
     if not path.is_dir() or not (path / META_FILE).is_file():
         raise CheckpointError(
             f"{str(path)!r} is not a checkpoint directory (it has no {META_FILE}); "
-            "pass the directory that --save wrote"
+            f"pass the checkpoint directory a run wrote"
         )
     return path
 
@@ -100,7 +100,7 @@ def move_aside(path: str | os.PathLike) -> Path:
     except OSError as err:
         raise CheckpointError(
             f"could not move {str(path)!r} aside: {one_line(err)}; "
-            "move it yourself or choose another --save directory"
+            f"move it yourself or choose another {option('save')} directory"
         ) from None
     return aside
 
@@ -122,12 +122,13 @@ def save_checkpoint(
     if path.is_symlink():
         raise CheckpointError(
             f"{str(path)!r} is a symbolic link; refusing to write a checkpoint through it; "
-            "pass a real directory to --save"
+            f"pass a real directory to {option('save')}"
         )
     if describe_target(path) == "other":
         raise CheckpointError(
             f"{str(path)!r} exists and is not a checkpoint directory; refusing to replace it "
-            "(nothing was touched); choose another --save directory or move it aside (--overwrite)"
+            f"(nothing was touched); choose another {option('save')} directory or move it aside "
+            f"({option('overwrite', True)})"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}

@@ -144,11 +144,12 @@ def optional_file(ck: Path, name: str) -> Path | None:
             raise CheckpointError(
                 f"checkpoint {str(ck)!r}: {name} is a symbolic link that leads outside the "
                 "checkpoint directory (or nowhere); refusing to read it; "
-                "pass the directory --save wrote"
+                f"pass the checkpoint directory a run wrote"
             )
     if not file.is_file():
         raise CheckpointError(
-            f"checkpoint {str(ck)!r}: {name} is not a regular file; pass the directory --save wrote"
+            f"checkpoint {str(ck)!r}: {name} is not a regular file; pass the checkpoint "
+            "directory a run wrote"
         )
     return file
 

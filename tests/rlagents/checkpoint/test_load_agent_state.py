@@ -155,7 +155,7 @@ def test_an_adam_moment_of_the_wrong_shape_is_refused(ck, shape):
     message = _refused(
         ck, r"DQN\.optimizer: exp_avg of parameter 0 of group 0 (has shape|is a scalar)"
     )
-    assert message.endswith("pass the directory --save wrote")
+    assert message.endswith("pass the checkpoint directory a run wrote")
 
 
 def test_an_adam_state_without_a_moment_is_refused(ck):
