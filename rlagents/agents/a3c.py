@@ -1,7 +1,7 @@
 """A3C: asynchronous advantage actor-critic (Mnih et al. 2016).
 
 A2C's update, computed by many workers at once instead of on one batch. Each worker is a remote
-process (a Ray actor, :mod:`rlagents.distributed`) with its own envs and a copy of the
+process (a Ray actor, :mod:`rlagents.run.distributed`) with its own envs and a copy of the
 actor-critic. It plays ``n_steps`` vector steps, computes the n-step actor-critic gradient of
 that rollout — policy loss, value loss and entropy bonus, exactly A2C's loss, clipped to
 ``max_grad_norm`` — and sends it to the learner. The learner applies each gradient as it
