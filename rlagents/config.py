@@ -166,45 +166,18 @@ class AgentConfig:
             check_value(f.name, hints[f.name], getattr(self, f.name), cls)
 
 
-CNNPrecision = Literal["auto", "float32", "bfloat16"]
-"""The values of ``cnn_precision`` (:class:`TorchCNNConfig`)."""
-
-
-@dataclasses.dataclass
-class TorchConfig(AgentConfig):
-    """The fields every torch agent has; :func:`rlagents.common.torch_utils.set_up_torch` acts
-    on them. Listed after the agent's own fields (:func:`config_fields`)."""
-
-    device: str = "auto"
-    """Torch device: auto (CUDA when present, else the CPU), cpu, cuda, cuda:1 …"""
-    num_threads: int = 0
-    """Torch CPU threads (0: automatic: 1 for vector observations, whose small MLPs gain nothing
-    from more and lose a lot when one has to wait for a busy core; for images the CPUs this
-    process may use, at most 4, one of them left to acting when DQN trains in the background)."""
-
-
-@dataclasses.dataclass
-class TorchCNNConfig(TorchConfig):
-    """:class:`TorchConfig` and the precision of the image encoder, for the agents that apply it
-    (:func:`rlagents.common.networks.configure_cnns`)."""
-
-    cnn_precision: CNNPrecision = "auto"
-    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
-    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
-    or always in one of them. Weights, heads and losses stay float32."""
-
-
-_TORCH_FIELDS = frozenset(f.name for f in dataclasses.fields(TorchCNNConfig))
-
-
 def config_fields(config_cls: type) -> list[dataclasses.Field]:
     """The fields of ``config_cls`` in the order they are shown (``--show-config``,
-    ``config.json``): the agent's own, then the torch fields it shares with the other torch
-    agents, which dataclass inheritance would put first."""
+    ``config.json``): the agent's own, then those of bases marked ``fields_shown_last`` (the
+    torch fields every torch agent shares), which dataclass inheritance would put first."""
+    shared = {
+        name
+        for klass in config_cls.__mro__
+        if vars(klass).get("fields_shown_last")
+        for name in vars(klass).get("__annotations__", {})
+    }
     fields = dataclasses.fields(config_cls)
-    if not issubclass(config_cls, TorchConfig):
-        return list(fields)
-    return sorted(fields, key=lambda f: f.name in _TORCH_FIELDS)  # stable: else as declared
+    return sorted(fields, key=lambda f: f.name in shared)  # stable: else as declared
 
 
 _HINTS: dict[type, dict[str, Any]] = {}  # functools.cache: mypy holds dataclass types unhashable
@@ -228,8 +201,8 @@ def _rules(config_cls: type) -> dict[str, Rule]:
 
 def check_value(name: str, annotation: Any, value: Any, config_cls: type | None = None) -> None:
     """Refuse a parsed ``value`` of field ``name`` of ``config_cls`` that holds a non-finite
-    float, breaks the field's range rule (:data:`RANGE_RULES`, or the Config's own
-    ``range_rules``), or names a ``device`` this machine does not have."""
+    float or breaks the field's range rule (:data:`RANGE_RULES`, or the Config's own
+    ``range_rules``)."""
     off = "; use None to turn it off" if _allows_none(annotation) else ""
     found = _numbers(value)
     if any(not isinstance(x, numbers.Integral) and not math.isfinite(x) for x in found):
@@ -238,14 +211,6 @@ def check_value(name: str, annotation: Any, value: Any, config_cls: type | None 
     rule = rules.get(name)
     if rule is not None and not all(rule.ok(x) for x in found):
         raise field_error(config_cls, name, f"must be {rule.text}, got {_shown(value)}{off}")
-    if name == "device" and isinstance(value, str) and value != "auto":
-        # Only torch agents have a device field, so importing torch here costs the others nothing.
-        from rlagents.common.torch_utils import select_device
-
-        try:
-            select_device(value)
-        except ConfigError as err:  # a device this machine does not have
-            raise field_error(config_cls, name, str(err).removeprefix(f"{name} ")) from None
 
 
 def _numbers(value: Any) -> list[Any]:

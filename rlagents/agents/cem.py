@@ -34,8 +34,8 @@ from rlagents.common import numpy_mlp
 from rlagents.common.networks import is_image_space, make_encoder, mlp
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
-from rlagents.common.torch_utils import seeded_torch, set_up_torch
-from rlagents.config import NON_NEGATIVE, Rule, TorchConfig
+from rlagents.common.torch_utils import TorchConfig, seeded_torch, set_up_torch
+from rlagents.config import NON_NEGATIVE, Rule
 
 
 @dataclasses.dataclass

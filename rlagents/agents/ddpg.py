@@ -52,8 +52,8 @@ from rlagents.common.noise import make_noise
 from rlagents.common.replay import ReplayBatch, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Linear
-from rlagents.common.torch_utils import seeded_torch, set_up_torch
-from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, TorchCNNConfig, field_error
+from rlagents.common.torch_utils import TorchCNNConfig, seeded_torch, set_up_torch
+from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, field_error
 
 METRICS_EVERY = 100  # gradient steps between reported metrics (no host sync on the other steps)
 

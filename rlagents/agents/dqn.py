@@ -56,13 +56,14 @@ from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
 from rlagents.common.torch_utils import (
+    TorchCNNConfig,
     configure_threads,
     load_optimizer_state,
     seeded_torch,
     select_device,
     thread_count,
 )
-from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, TorchCNNConfig
+from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 
 METRICS_EVERY = 100  # gradient steps between metric reports (reading a tensor syncs the device)
 

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rlagents.common.networks import FlattenEncoder, ParallelMLP, is_image_space, make_encoder
-from rlagents.config import TorchCNNConfig
+from rlagents.common.torch_utils import TorchCNNConfig
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
 LOG_2PI = math.log(2 * math.pi)

@@ -3,16 +3,57 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 import typing
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import torch
 
-from rlagents.config import CNNPrecision, TorchConfig
+from rlagents.config import AgentConfig, field_error
 from rlagents.errors import ConfigError
+
+CNNPrecision = Literal["auto", "float32", "bfloat16"]
+"""The values of ``cnn_precision`` (:class:`TorchCNNConfig`)."""
+
+
+@dataclasses.dataclass
+class TorchConfig(AgentConfig):
+    """The fields every torch agent has; :func:`set_up_torch` acts on them. Listed after the
+    agent's own fields (:func:`rlagents.config.config_fields`); a ``device`` this machine does
+    not have is refused when the Config is made."""
+
+    fields_shown_last: ClassVar[bool] = True
+
+    device: str = "auto"
+    """Torch device: auto (CUDA when present, else the CPU), cpu, cuda, cuda:1 …"""
+    num_threads: int = 0
+    """Torch CPU threads (0: automatic: 1 for vector observations, whose small MLPs gain nothing
+    from more and lose a lot when one has to wait for a busy core; for images the CPUs this
+    process may use, at most 4, one of them left to acting when DQN trains in the background)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.device != "auto":
+            try:
+                select_device(self.device)
+            except ConfigError as err:  # a device this machine does not have
+                raise field_error(self, "device", str(err).removeprefix("device ")) from None
+
+
+@dataclasses.dataclass
+class TorchCNNConfig(TorchConfig):
+    """:class:`TorchConfig` and the precision of the image encoder, for the agents that apply it
+    (:func:`rlagents.common.networks.configure_cnns`)."""
+
+    fields_shown_last: ClassVar[bool] = True
+
+    cnn_precision: CNNPrecision = "auto"
+    """Image observations: the Nature CNN computes in bfloat16 under autocast where the hardware
+    multiplies it natively (auto: a CPU with AVX512-BF16 or AMX, a recent GPU), else in float32;
+    or always in one of them. Weights, heads and losses stay float32."""
 
 
 def set_up_torch(config: TorchConfig, *, images: bool) -> torch.device:

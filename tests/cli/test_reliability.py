@@ -199,7 +199,11 @@ def test_cuda_without_a_gpu_is_one_line(run_cli):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    _usage_error(run_cli("--agent", "dqn", *CARTPOLE, "--set", "device=cuda"), "device=cuda")
+    _usage_error(
+        run_cli("--agent", "dqn", *CARTPOLE, "--set", "device=cuda"),
+        "device 'cuda' needs a CUDA GPU",
+        "--set device=VALUE",
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,10 @@ from typing import ClassVar, Literal
 import pytest
 
 import rlagents
+from rlagents.common.torch_utils import TorchCNNConfig, TorchConfig
 from rlagents.config import (
     AgentConfig,
     Rule,
-    TorchCNNConfig,
-    TorchConfig,
     build_config,
     config_to_dict,
     describe_config,
