@@ -29,9 +29,8 @@ and runs stay deterministic for a seed. Small MLPs on the CPU act through numpy
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -39,7 +38,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlagents.agent import Agent, Transition
-from rlagents.agents.dqn_hyperparams import HYPERPARAMS
+from rlagents.agents.dqn_hyperparams import HYPERPARAMS, DQNConfig
 from rlagents.common import numpy_mlp
 from rlagents.common.augment import random_shift
 from rlagents.common.background import BackgroundTrainer, worker_threads
@@ -56,82 +55,14 @@ from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Linear
 from rlagents.common.torch_utils import (
-    TorchCNNConfig,
     configure_threads,
     load_optimizer_state,
     seeded_torch,
     select_device,
     thread_count,
 )
-from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 
 METRICS_EVERY = 100  # gradient steps between metric reports (reading a tensor syncs the device)
-
-
-@dataclasses.dataclass
-class DQNConfig(TorchCNNConfig):
-    """Hyper-parameters of DQN (names as in Stable-Baselines3 where the concept is the same)."""
-
-    learning_rate: float = 1e-4
-    """Adam step size."""
-    adam_eps: float = 1e-8
-    """Adam's ε (data-efficient Atari settings use 1.5e-4)."""
-    buffer_size: int = 100_000
-    """Transitions the replay buffer holds; an Atari frame costs 7 kB, so 1M ≈ 7.1 GB."""
-    learning_starts: int = 1_000
-    """Env steps (all envs) of ε-greedy play before the first gradient step."""
-    batch_size: int = 32
-    """Transitions per gradient step."""
-    gamma: float = 0.99
-    """Discount factor γ."""
-    train_freq: int = 4
-    """Vector steps between training rounds."""
-    gradient_steps: int = 1
-    """Gradient steps per training round (-1: one per env step collected in the round)."""
-    target_update_interval: int = 10_000
-    """Env steps between target-network updates (checked at each training round)."""
-    tau: float = 1.0
-    """Target update θ' ← τθ + (1−τ)θ': 1 copies (hard update), below 1 is Polyak averaging."""
-    exploration_steps: int = 100_000
-    """Env steps over which ε decays linearly (SB3: exploration_fraction × total_timesteps)."""
-    exploration_initial_eps: float = 1.0
-    """ε at the start."""
-    exploration_final_eps: float = 0.05
-    """ε after exploration_steps."""
-    double_q: bool = True
-    """Double-DQN targets: the online network picks the next action, the target values it."""
-    dueling: bool = False
-    """A dueling head: Q(s, a) = V(s) + A(s, a) − mean_a A(s, a)."""
-    n_steps: int = 1
-    """Steps of reward in each target (n-step returns); 1 is the one-step TD target."""
-    clip_reward: bool = False
-    """Learn from sign(r), the Nature paper's reward clipping (the runner still logs the score)."""
-    loss: Literal["huber", "mse"] = "huber"
-    """Regression loss: Huber (smooth L1, as in the Nature paper's clipped error) or MSE."""
-    max_grad_norm: float = 10.0
-    """Gradient-norm clipping (0: none)."""
-    net_arch: tuple[int, ...] = (64, 64)
-    """Hidden layers after the encoder (images: after the Nature CNN's 512 units)."""
-    frame_dedup: bool = True
-    """Store each frame of frame-stacked image observations once (about 8x less memory)."""
-    augmentation: Literal["none", "shift"] = "none"
-    """Image observations: shift each sampled obs and next_obs by up to shift_pad pixels (DrQ's
-    random shift, the edges repeated) before the gradient step."""
-    shift_pad: int = 4
-    """The largest shift of augmentation="shift", in pixels (DrQ: 4 on 84×84)."""
-    background_training: Literal["auto", "on", "off"] = "auto"
-    """Run gradient steps in a worker thread (with num_threads torch threads) while the env is
-    stepped and the caller's thread acts with one torch thread (auto: on for CPU + images)."""
-    save_replay_buffer: bool = True
-    """Keep the replay buffer in checkpoints, so a resumed run continues exactly."""
-
-    # Ranges of its own fields, and batch_size's, stricter than config.RANGE_RULES's
-    range_rules: ClassVar = {
-        "adam_eps": POSITIVE,
-        "batch_size": AT_LEAST_ONE,
-        "exploration_steps": NON_NEGATIVE,
-        "shift_pad": NON_NEGATIVE,
-    }
 
 
 # ------------------------------------------------------------------------------------ network
