@@ -110,7 +110,7 @@ class TabularAgent(Agent[TabularConfig]):
         if not isinstance(observation_space, spaces.Discrete):
             return (
                 f"{cls.name} needs a Discrete observation space, got {observation_space}; "
-                "on a Box observation use --preset discretized, or try dqn"
+                "on a Box observation use the discretized preset, or try dqn"
             )
         if not isinstance(action_space, spaces.Discrete):
             return f"{cls.name} needs a Discrete action space, got {action_space}; try ppo or td3"

@@ -118,7 +118,7 @@ class FrameReplayBuffer:
                 raise ValueError(
                     "FrameReplayBuffer got observations that are not frame stacks "
                     "(next_obs[:-1] != obs[1:]); for other image observations use the plain "
-                    "replay buffer (dqn: --set frame_dedup=false)"
+                    "replay buffer (dqn: frame_dedup=false)"
                 )
             terminated, truncated = bool(t.terminated[e]), bool(t.truncated[e])
             slot = self._write(e, next_obs[-1], is_step=True)

@@ -79,10 +79,10 @@ def check_allocation(
         if available is not None
         else "that is more than a process can address"
     )
-    advice = f"lower it with --set {setting}"
+    advice = f"lower {setting}"
     if count:
-        advice = f"lower it, e.g. --set {setting}={_round_down(limit // 2 * count // nbytes)}"
-    raise ConfigError(f"{what} needs {size} but {has}; {advice}")
+        advice = f"lower it, e.g. {setting}={_round_down(limit // 2 * count // nbytes)}"
+    raise ConfigError(f"{what} needs {size} but {has}; {advice}", field=setting)
 
 
 def _round_down(n: int) -> int:

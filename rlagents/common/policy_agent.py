@@ -60,7 +60,7 @@ class PolicyAgent(Agent[PolicyConfigT]):
         ):
             return (
                 f"{name} reads images as channel-first uint8 stacks (C, H, W), got "
-                f"{observation_space}; use --preset car_racing or --preset atari"
+                f"{observation_space}; use the car_racing or the atari preset"
             )
         return None
 
@@ -79,7 +79,8 @@ class PolicyAgent(Agent[PolicyConfigT]):
         if cfg.normalize_observations and (image or isinstance(observation_space, spaces.Discrete)):
             raise ConfigError(
                 "normalize_observations is for vector observations; images are scaled to [0, 1] "
-                "inside the CNN and discrete ones are one-hot: --set normalize_observations=false"
+                "inside the CNN and discrete ones are one-hot: set normalize_observations=false",
+                field="normalize_observations",
             )
         bounded = isinstance(action_space, spaces.Box) and bool(
             np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))
@@ -87,7 +88,8 @@ class PolicyAgent(Agent[PolicyConfigT]):
         if cfg.box_actions == "tanh" and isinstance(action_space, spaces.Box) and not bounded:
             raise ConfigError(
                 f"box_actions=tanh needs finite action bounds, got {action_space}; "
-                "use --set box_actions=clip"
+                "use box_actions=clip",
+                field="box_actions",
             )
         self.device = set_up_torch(cfg, images=image)
         self.rng = np.random.default_rng(seed)

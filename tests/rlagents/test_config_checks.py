@@ -310,16 +310,16 @@ def test_a_huge_replay_buffer_is_refused_before_allocating(no_allocation):
     message = str(err.value)
     assert message.startswith("the replay buffer needs 44.6 TB (1000000000000 transitions of 49 B)")
     assert re.search(r"but the machine has [\d.]+ [KMGT]?B available; lower it, e.g. ", message)
-    assert re.search(r"--set buffer_size=[125]0*$", message)
-    with pytest.raises(ConfigError, match=r"needs 6.4 TB .* --set buffer_size="):
+    assert re.search(r"buffer_size=[125]0*$", message)
+    with pytest.raises(ConfigError, match=r"needs 6.4 TB .* buffer_size="):
         FrameReplayBuffer(10**9, ATARI, spaces.Discrete(18))
 
 
 def test_the_agents_refuse_a_huge_buffer():
-    with pytest.raises(ConfigError, match=r"1000000000000 transitions.*--set buffer_size="):
+    with pytest.raises(ConfigError, match=r"1000000000000 transitions.*buffer_size="):
         make_dqn({"buffer_size": 10**12})
     box = spaces.Box(-1.0, 1.0, (2,), np.float32)
-    with pytest.raises(ConfigError, match=r"--set buffer_size="):
+    with pytest.raises(ConfigError, match=r"lower it, e.g. buffer_size="):
         registry.load("td3")(VECTOR, box, {"buffer_size": "1e12"}, num_envs=1, seed=0)
 
 
@@ -330,7 +330,7 @@ def test_the_message_suggests_what_fits_in_half_the_memory(monkeypatch):
     # 5 GiB / 49 B = 109.6M transitions: the round value below is 100M
     assert str(err.value) == (
         "the replay buffer needs 45.6 GB (1000000000 transitions of 49 B) but the machine has "
-        "10.0 GB available; lower it, e.g. --set buffer_size=100000000"
+        "10.0 GB available; lower it, e.g. buffer_size=100000000"
     )
 
 

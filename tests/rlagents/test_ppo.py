@@ -410,7 +410,11 @@ def test_bad_values_are_refused(bad):
     [
         (spaces.Box(-1, 1, (4,)), spaces.MultiBinary(3), "Discrete or Box action"),
         (spaces.Box(-1, 1, (4,)), spaces.Box(-1, 1, (2, 2)), "1-D Box"),
-        (spaces.Box(0, 255, (96, 96, 3), np.uint8), spaces.Discrete(5), "--preset car_racing"),
+        (
+            spaces.Box(0, 255, (96, 96, 3), np.uint8),
+            spaces.Discrete(5),
+            "the car_racing or the atari preset",
+        ),
     ],
 )
 def test_unsupported_spaces_are_refused(obs_space, act_space, needle):
