@@ -205,11 +205,12 @@ def run_trial(config: dict[str, Any], *, base: RunOptions, seeds: list[int]) -> 
 def check_sweep_options(opts: RunOptions) -> None:
     if not opts.eval_every or not opts.steps:
         raise ConfigError(
-            "rlrun sweep needs --steps N and --eval-every N (trials are scored there)"
+            f"a sweep needs {option('steps')} N and {option('eval_every')} N (trials are "
+            "scored there)"
         )
     if opts.load or opts.seed is not None or opts.save:
         raise ConfigError(
-            f"rlrun sweep starts its own runs: drop {option('load')}, {option('seed')} and "
+            f"a sweep starts its own runs: drop {option('load')}, {option('seed')} and "
             f"{option('save')}"
         )
 

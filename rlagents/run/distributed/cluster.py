@@ -44,7 +44,8 @@ def check_ray_address(address: str) -> None:
     except OSError as err:
         raise ConfigError(
             f"no Ray cluster answers at {option('ray_address')} {address} ({err.strerror or err}); "
-            f"start one there with `ray start --head --port {port}`, or leave --ray-address out "
+            f"start one there with `ray start --head --port {port}`, or leave "
+            f"{option('ray_address')} out "
             "to run on a local Ray"
         ) from None
 
