@@ -56,7 +56,8 @@ PRESET = {  # our `atari` preset, and the same values for SB3
 OURS_CHILD = r"""
 import json, sys, time, tempfile, os, contextlib, io
 import numpy as np, torch
-from rlagents.run.runner import Run, RunOptions
+from rlagents.run.options import RunOptions
+from rlagents.run.runner import Run
 env, warmup, steps, threads, buffer_size, seed = sys.argv[1], *map(int, sys.argv[2:7])
 # SB3 decays ε over exploration_fraction (0.1) of the steps it is asked for: the same here, so
 # both sides act greedily (a CNN forward pass) as often during the measured steps.

@@ -13,7 +13,8 @@ from rlagents_test_plugin.processes import kill_tree
 
 os.environ.setdefault("RLAGENTS_RAY_CPUS", "2")
 
-RAY_TESTS = ("tests/distributed/", "tests/experiments/")  # test ids, from the repository root
+# test ids, from the repository root
+RAY_TESTS = ("tests/rlagents/run/distributed/", "tests/rlagents/experiments/")
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -68,9 +68,9 @@ def test_a_run_trains_on_envpool_and_evaluates_on_gymnasium(tmp_path):
     from rlagents.run.runner import Run
 
     run = Run(RunOptions(env_id="CarRacing-v3", agent="random", run_dir=str(tmp_path / "r")))
-    assert run.backend == "envpool"  # auto, EnvPool installed
+    assert run.plan.backend == "envpool"  # auto, EnvPool installed
     assert type(run.stepper.env.unwrapped).__name__ == "EnvPoolEnv"
-    assert type(run._eval_env().unwrapped).__name__ == "CarRacing"
+    assert type(run.evaluation._env().unwrapped).__name__ == "CarRacing"
     run.close()
     result = invoke(
         *("--env", "CarRacing-v3", "--agent", "random", "--steps", "60", "--eval-episodes", "1"),

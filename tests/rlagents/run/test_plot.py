@@ -184,7 +184,7 @@ def no_config(tmp_path: Path) -> Path:
     [
         (lambda p: p / "missing", {}, "no such directory"),
         (lambda p: (p / "plain").mkdir() or p / "plain", {}, "no progress.csv"),
-        (lambda p: make_run(p, "r", evaluations=False), {"evaluations": True}, "--eval-every N"),
+        (lambda p: make_run(p, "r", evaluations=False), {"evaluations": True}, "eval_every N"),
         (emptied, {}, "empty"),
         (binary, {}, "cannot read"),
         (damaged, {}, "line 11 is damaged"),

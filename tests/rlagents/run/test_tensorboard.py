@@ -155,7 +155,7 @@ def test_a_full_disk_raises_oserror(tmp_path):
 def test_missing_tensorboard_is_a_user_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard.compat.proto", None)
     monkeypatch.setitem(sys.modules, "tensorboard.summary.writer.event_file_writer", None)
-    with pytest.raises(RLAgentsError, match=r"pip install tensorboard, or pass --no-tensorboard"):
+    with pytest.raises(RLAgentsError, match=r"pip install tensorboard, or pass tensorboard=False"):
         TensorBoardLogger(tmp_path)
     assert not os.listdir(tmp_path)
 
