@@ -56,15 +56,7 @@ class LoopState:
         return time.perf_counter() - self.wall_start
 
 
-def train(
-    agent: Agent,
-    stepper,
-    log: RunLog,
-    settings: LoopSettings,
-    state: LoopState,
-    evaluate_fn: Callable[[], tuple[float, float, int]],
-    save_fn: Callable[[], None],
-) -> None:
+def train(agent: Agent, stepper, events: Events) -> None:
     """Run the loop until the step or episode budget is spent, or the target return is reached.
 
     KeyboardInterrupt propagates to the caller, which saves and closes; ``state`` is always
@@ -72,7 +64,7 @@ def train(
     A failure of the env or the agent raises :class:`RunFailure` naming the call and the step.
     """
     n = stepper.num_envs
-    events = Events(settings, state)
+    log, settings, state = events.log, events.settings, events.state
 
     obs = state.obs if state.obs is not None else stepper.reset(settings.seed)
     state.obs = None
@@ -103,7 +95,7 @@ def train(
             state.step += n
             if finished and record_episodes(state, log, finished, settings):
                 break
-            if state.step >= events.next_event and events.handle(log, evaluate_fn, save_fn, obs):
+            if state.step >= events.next_event and events.handle(obs):
                 break
     except RunFailure as failure:
         if failure.step is None:
@@ -131,12 +123,20 @@ def record_episodes(
 
 class Events:
     """What happens every so many steps — progress, checkpoints, evaluations — and the end of
-    the budget. The loop asks :meth:`handle` only once ``state.step`` reaches ``next_event``,
-    one integer comparison per step; a loop that advances by whole rollouts (the distributed
-    one) asks it after each."""
+    the budget, with what the run does then: ``log``, ``evaluate`` and ``save``. The loop asks
+    :meth:`handle` only once ``state.step`` reaches ``next_event``, one integer comparison per
+    step; a loop that advances by whole rollouts (the distributed one) asks it after each."""
 
-    def __init__(self, settings: LoopSettings, state: LoopState) -> None:
+    def __init__(
+        self,
+        settings: LoopSettings,
+        state: LoopState,
+        log: RunLog,
+        evaluate: Callable[[], tuple[float, float, int]],
+        save: Callable[[], None],
+    ) -> None:
         self.settings, self.state = settings, state
+        self.log, self.evaluate, self.save = log, evaluate, save
         step = state.step
         state.episodes_at_start = state.episode
         self.end_step = step + settings.max_steps if settings.max_steps else None
@@ -150,16 +150,10 @@ class Events:
         due = (self.next_eval, self.next_save, self.next_progress, self.end_step)
         return min(x for x in due if x is not None)
 
-    def handle(
-        self,
-        log: RunLog,
-        evaluate_fn: Callable[[], tuple[float, float, int]],
-        save_fn: Callable[[], None],
-        obs: np.ndarray | None,
-    ) -> bool:
+    def handle(self, obs: np.ndarray | None) -> bool:
         """Do what is due at ``state.step``; return whether the run must stop. ``obs`` is what
         the next step acts on, kept in the checkpoint (None: the envs are not this process's)."""
-        state, settings, step = self.state, self.settings, self.state.step
+        state, settings, step, log = self.state, self.settings, self.state.step, self.log
         if self.end_step is not None and step >= self.end_step:
             return True
         if step >= self.next_progress:
@@ -169,13 +163,13 @@ class Events:
             self.next_save = _next_multiple(step, settings.save_every)
             state.obs = obs
             try:
-                save_fn()
+                self.save()
             except RunFailure as failure:
                 failure.step = step
                 raise
         if self.next_eval is not None and step >= self.next_eval:
             self.next_eval = _next_multiple(step, settings.eval_every)
-            if _evaluate_and_check(state, log, evaluate_fn, settings.stop_at_return):
+            if _evaluate_and_check(state, log, self.evaluate, settings.stop_at_return):
                 return True
         if log.stop_requested:
             return True

@@ -20,7 +20,7 @@ from rlagents.run.callbacks import Callback, CallbackLogger
 from rlagents.run.evaluation import Evaluation
 from rlagents.run.guards import action_check
 from rlagents.run.logs import FileLogger, Logger, RunLog, write_json
-from rlagents.run.loop import LoopSettings, LoopState, train
+from rlagents.run.loop import Events, LoopSettings, LoopState, train
 from rlagents.run.notes import note
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Outcome, signals_as_interrupts, signals_deferred
@@ -183,25 +183,16 @@ class Run:
         )
         self.state.wall_start = time.perf_counter()
         self.saver.log = log
+        events = Events(settings, self.state, log, self._evaluate, self.save)
         if self.stepper is not None:
-            train(self.agent, self.stepper, log, settings, self.state, self._evaluate, self.save)
+            train(self.agent, self.stepper, events)
             return
         from rlagents.run import distributed
 
         spec = distributed.WorkerSpec(
             plan.agent_name, plan.config, plan.env, plan.num_envs, opts.allow_nonfinite
         )
-        distributed.train_on_workers(
-            self.agent,
-            spec,
-            plan.workers,
-            opts.ray_address,
-            log,
-            settings,
-            self.state,
-            self._evaluate,
-            self.save,
-        )
+        distributed.train_on_workers(self.agent, spec, plan.workers, opts.ray_address, events)
 
     def _evaluate(self, final: bool = False) -> tuple[float, float, int]:
         result = self.evaluation.play(self.agent, self.state.step, final=final)

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from rlagents.agent import Agent
 from rlagents.errors import RunFailure, one_line
 from rlagents.run.distributed.cluster import cluster_cpus, ray_session
 from rlagents.run.distributed.worker import Worker, WorkerSpec
-from rlagents.run.logs import RunLog
-from rlagents.run.loop import Events, LoopSettings, LoopState, record_episodes
+from rlagents.run.loop import Events, LoopState, record_episodes
 
 log = logging.getLogger("rlagents.run")
 MAX_REPLACEMENTS = 10  # worker deaths in one run before it is the run's failure
@@ -102,47 +100,31 @@ def _cause(err: Exception) -> str:
 
 
 def train_on_workers(
-    agent: Agent,
-    spec: WorkerSpec,
-    workers: int,
-    ray_address: str | None,
-    log_: RunLog,
-    settings: LoopSettings,
-    state: LoopState,
-    evaluate_fn: Callable[[], tuple[float, float, int]],
-    save_fn: Callable[[], None],
+    agent: Agent, spec: WorkerSpec, workers: int, ray_address: str | None, events: Events
 ) -> None:
     """Train ``agent`` (the learner) on ``workers`` remote workers until the budget is spent,
     the target is reached or a callback stops the run; counters as :func:`rlagents.run.loop.
     train` keeps them. KeyboardInterrupt propagates after every worker is ended."""
-    seed = settings.seed if settings.seed is not None else 0
+    seed = events.settings.seed if events.settings.seed is not None else 0
     try:
         with ray_session(ray_address) as ray:
             pool = WorkerPool(ray, spec, workers, seed)
             try:
-                _learn(ray, pool, agent, log_, Events(settings, state), evaluate_fn, save_fn)
+                _learn(ray, pool, agent, events)
             finally:
                 pool.close()
     except RunFailure:
         raise
     except (ConnectionError, RuntimeError) as err:  # Ray could not start or lost its cluster
         raise RunFailure("ray", one_line(err)) from err
-    log_.interval(state.step, state.wall)
+    events.log.interval(events.state.step, events.state.wall)
 
 
-def _learn(
-    ray: Any,
-    pool: WorkerPool,
-    agent: Agent,
-    log_: RunLog,
-    events: Events,
-    evaluate_fn: Callable[[], tuple[float, float, int]],
-    save_fn: Callable[[], None],
-) -> None:
+def _learn(ray: Any, pool: WorkerPool, agent: Agent, events: Events) -> None:
     """The parameter-server loop: gather parts, learn, log, hand out the new weights."""
     everyone = agent.remote == "rollouts"
     count = len(pool.workers)
-    state, settings = events.state, events.settings
+    state, settings, log_ = events.state, events.settings, events.log
     version = 0
     weights = ray.put(agent.get_weights())
     pending = {pool.submit(k, weights, version): k for k in range(count)}
@@ -160,9 +142,7 @@ def _learn(
             state.step += result["steps"]
             if result["episodes"]:
                 stop = record_episodes(state, log_, result["episodes"], settings) or stop
-        if stop or (
-            state.step >= events.next_event and events.handle(log_, evaluate_fn, save_fn, None)
-        ):
+        if stop or (state.step >= events.next_event and events.handle(None)):
             return
         weights = ray.put(agent.get_weights())
         for result in parts:
