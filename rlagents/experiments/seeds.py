@@ -143,17 +143,19 @@ def train_seeds(
     checked = check_options(seed_options(opts, seeds[0], group_dir))
     make_run_dir(group_dir)
     write_json(group_dir / GROUP_FILE, {"seeds": seeds, "options": dataclasses.asdict(opts)})
-    outcomes: dict[int, dict[str, Any]] = {}
+    group = _Group(opts, seeds, group_dir, report)
     with ray_session(opts.ray_address) as ray:
         try:
             if checked.workers:
-                _train_in_turn(opts, seeds, group_dir, outcomes, report)
+                group.train_in_turn()
             else:
-                _train_side_by_side(ray, opts, seeds, group_dir, outcomes, report)
+                group.train_side_by_side(ray)
         except KeyboardInterrupt:
-            write_json(group_dir / AGGREGATE_FILE, aggregate(group_dir, opts, outcomes, target))
+            write_json(
+                group_dir / AGGREGATE_FILE, aggregate(group_dir, opts, group.outcomes, target)
+            )
             raise
-    result = aggregate(group_dir, opts, outcomes, target)
+    result = aggregate(group_dir, opts, group.outcomes, target)
     write_json(group_dir / AGGREGATE_FILE, result)
     return result
 
@@ -161,66 +163,62 @@ def train_seeds(
 Report = Callable[[dict[str, Any]], None] | None
 
 
-def _train_side_by_side(
-    ray: Any,
-    opts: RunOptions,
-    seeds: list[int],
-    group_dir: Path,
-    outcomes: dict[int, dict[str, Any]],
-    report: Report,
-) -> None:
-    """Each seed's run in its own Ray task with one CPU, as many at once as the CPUs allow."""
-    task = ray.remote(num_cpus=1, max_retries=0)(_train_one)
-    pending = {task.remote(seed_options(opts, s, group_dir)): s for s in seeds}
-    try:
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            seed = pending.pop(ready[0])
-            _record(outcomes, seed, _outcome(ray, ready[0], seed), report)
-    except KeyboardInterrupt:
-        for ref in pending:  # each run gets a KeyboardInterrupt: it saves and stops
-            ray.cancel(ref)
-        done = []
-        if pending:
-            done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
-        for ref, seed in pending.items():
-            outcomes[seed] = (
-                _outcome(ray, ref, seed)
-                if ref in done
-                else {"seed": seed, "status": "failed", "error": "interrupted before it ended"}
-            )
-        raise
+@dataclasses.dataclass
+class _Group:
+    """A seed group's runs as they are trained: each seed's outcome, reported as it ends."""
 
+    opts: RunOptions
+    seeds: list[int]
+    group_dir: Path
+    report: Report
+    outcomes: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
-def _train_in_turn(
-    opts: RunOptions,
-    seeds: list[int],
-    group_dir: Path,
-    outcomes: dict[int, dict[str, Any]],
-    report: Report,
-) -> None:
-    """A run on remote workers (A3C, ``--workers``) already fills the CPUs with its workers:
-    its seeds run one after another, from this process, each on its own workers. (A seed's task
-    holding a CPU while its workers wait for theirs would deadlock a small machine.)"""
-    for k, seed in enumerate(seeds):
-        one = dataclasses.replace(seed_options(opts, seed, group_dir), ray_address=opts.ray_address)
-        _record(outcomes, seed, _train_one(one), report)
-        if outcomes[seed]["status"] == "interrupted":
-            for later in seeds[k + 1 :]:
-                outcomes[later] = {
-                    "seed": later,
-                    "status": "failed",
-                    "error": "interrupted before it started",
-                }
-            raise KeyboardInterrupt
+    def record(self, seed: int, outcome: dict[str, Any]) -> None:
+        self.outcomes[seed] = outcome
+        if self.report is not None:
+            self.report(outcome)
 
+    def train_side_by_side(self, ray: Any) -> None:
+        """Each seed's run in its own Ray task with one CPU, as many at once as the CPUs
+        allow."""
+        task = ray.remote(num_cpus=1, max_retries=0)(_train_one)
+        pending = {task.remote(seed_options(self.opts, s, self.group_dir)): s for s in self.seeds}
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                seed = pending.pop(ready[0])
+                self.record(seed, _outcome(ray, ready[0], seed))
+        except KeyboardInterrupt:
+            for ref in pending:  # each run gets a KeyboardInterrupt: it saves and stops
+                ray.cancel(ref)
+            done = []
+            if pending:
+                done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
+            for ref, seed in pending.items():
+                self.outcomes[seed] = (
+                    _outcome(ray, ref, seed)
+                    if ref in done
+                    else {"seed": seed, "status": "failed", "error": "interrupted before it ended"}
+                )
+            raise
 
-def _record(
-    outcomes: dict[int, dict[str, Any]], seed: int, outcome: dict[str, Any], report: Report
-) -> None:
-    outcomes[seed] = outcome
-    if report is not None:
-        report(outcome)
+    def train_in_turn(self) -> None:
+        """A run on remote workers (A3C, ``--workers``) already fills the CPUs with its
+        workers: its seeds run one after another, from this process, each on its own workers.
+        (A seed's task holding a CPU while its workers wait for theirs would deadlock a small
+        machine.)"""
+        opts = self.opts
+        for k, seed in enumerate(self.seeds):
+            one = seed_options(opts, seed, self.group_dir)
+            self.record(seed, _train_one(dataclasses.replace(one, ray_address=opts.ray_address)))
+            if self.outcomes[seed]["status"] == "interrupted":
+                for later in self.seeds[k + 1 :]:
+                    self.outcomes[later] = {
+                        "seed": later,
+                        "status": "failed",
+                        "error": "interrupted before it started",
+                    }
+                raise KeyboardInterrupt
 
 
 def check_options(opts: RunOptions) -> RunPlan:
