@@ -1,14 +1,16 @@
 """Gymnasium wrappers and one-call env presets, depending on gymnasium, numpy and opencv only.
 
-Wrappers: :class:`Discretize`, :class:`FrameStack` (any observation space),
+Wrappers: :class:`ActionMaskObservation` (an ``info`` action mask into a Dict observation),
+:class:`Discretize`, :class:`FrameStack` (any observation space),
 :class:`VectorFrameStack`, :class:`Grayscale`, :class:`Resize`, and the POMDP wrappers of
 :mod:`wrappers.pomdp` (numpy and gymnasium only): :class:`RemoveVelocity`, :class:`Flicker`,
 :class:`ObservationNoise`, :class:`SensorDropout`. Presets (each returns a ready env and passes
-other keywords to ``gymnasium.make``): :func:`atari`, :func:`atari_vector`, :func:`car_racing`,
-:func:`discretized`, and the POMDP presets :func:`remove_velocity`, :func:`flicker`,
-:func:`noise`, :func:`dropout` (the wrapper, then a :class:`FrameStack` with ``stack_size > 1``);
-:data:`PRESETS` maps preset names to the single-env presets. :class:`EnvPoolEnv` is one env of
-EnvPool's C++ engine (optional: ``pip install envpool``) with Gymnasium's API.
+other keywords to ``gymnasium.make``): :func:`action_mask`, :func:`atari`, :func:`atari_vector`,
+:func:`car_racing`, :func:`discretized`, and the POMDP presets :func:`remove_velocity`,
+:func:`flicker`, :func:`noise`, :func:`dropout` (the wrapper, then a :class:`FrameStack` with
+``stack_size > 1``); :data:`PRESETS` maps preset names to the single-env presets.
+:class:`EnvPoolEnv` is one env of EnvPool's C++ engine (optional: ``pip install envpool``) with
+Gymnasium's API.
 """
 
 from wrappers.bounds import classic_control_bounds
@@ -16,6 +18,7 @@ from wrappers.discretize import Discretize
 from wrappers.envpool_env import EnvPoolEnv
 from wrappers.frame_stack import FrameStack
 from wrappers.image import Grayscale, Resize
+from wrappers.masks import ActionMaskObservation, action_mask
 from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
 from wrappers.presets import (
     PRESETS,
@@ -32,6 +35,7 @@ from wrappers.vector_frame_stack import VectorFrameStack
 
 __all__ = [
     "PRESETS",
+    "ActionMaskObservation",
     "Discretize",
     "EnvPoolEnv",
     "Flicker",
@@ -42,6 +46,7 @@ __all__ = [
     "Resize",
     "SensorDropout",
     "VectorFrameStack",
+    "action_mask",
     "atari",
     "atari_vector",
     "car_racing",

@@ -1,9 +1,7 @@
-"""One-call env presets: ``atari``, ``atari_vector``, ``car_racing``, ``discretized``, and the
-POMDP presets ``remove_velocity``, ``flicker``, ``noise`` and ``dropout``.
-
-Each takes the preset's own options as keywords and passes every other keyword to
-``gymnasium.make`` (or ``gymnasium.make_vec``) for the underlying env, e.g.
-``render_mode``, ``max_episode_steps`` or ``repeat_action_probability``.
+"""One-call env presets: ``atari``, ``atari_vector``, ``car_racing``, ``discretized``, the POMDP
+presets ``remove_velocity``, ``flicker``, ``noise`` and ``dropout``, and (:mod:`wrappers.masks`)
+``action_mask``. Each takes its own options as keywords and passes every other keyword to
+``gymnasium.make`` (or ``make_vec``), e.g. ``render_mode`` or ``max_episode_steps``.
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ from wrappers.discretize import Discretize
 from wrappers.frame_skip import FrameSkip
 from wrappers.frame_stack import FrameStack
 from wrappers.image import Crop, Grayscale, Resize
+from wrappers.masks import action_mask
 from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
 
 _ATARI_ID = re.compile(r"^ALE/[A-Za-z0-9]+-v5$")
@@ -439,6 +438,7 @@ def dropout(
 
 
 PRESETS: dict[str, Callable[..., gym.Env[Any, Any]]] = {
+    "action_mask": action_mask,
     "atari": atari,
     "car_racing": car_racing,
     "discretized": discretized,

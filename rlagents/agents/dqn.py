@@ -43,13 +43,8 @@ from rlagents.common import numpy_mlp
 from rlagents.common.augment import random_shift
 from rlagents.common.background import BackgroundTrainer, worker_threads
 from rlagents.common.frame_replay import FrameReplayBuffer
-from rlagents.common.networks import (
-    configure_cnns,
-    is_image_space,
-    make_encoder,
-    mlp,
-    polyak_update,
-)
+from rlagents.common.masks import masked_layout, masked_space_problem, random_legal
+from rlagents.common.networks import QNetwork, configure_cnns, is_image_space, polyak_update
 from rlagents.common.random_blocks import RandomBlock, one_action_arrays
 from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
@@ -66,31 +61,6 @@ METRICS_EVERY = 100  # gradient steps between metric reports (reading a tensor s
 
 
 # ------------------------------------------------------------------------------------ network
-class QNetwork(nn.Module):
-    """Encoder (MLP input, one-hot or Nature CNN) → Q-values, optionally through a dueling head."""
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        n_actions: int,
-        net_arch: tuple[int, ...],
-        dueling: bool,
-    ) -> None:
-        super().__init__()
-        self.encoder = make_encoder(observation_space)
-        features = int(self.encoder.features_dim)  # type: ignore[arg-type]
-        self.dueling = dueling
-        self.head = mlp(features, n_actions, net_arch)  # the advantage stream when dueling
-        self.value = mlp(features, 1, net_arch) if dueling else None
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        features = self.encoder(obs)
-        q = self.head(features)
-        if self.value is not None:  # identifiable V and A: subtract the mean advantage
-            q = self.value(features) + q - q.mean(dim=1, keepdim=True)
-        return q
-
-
 class NextQ(NamedTuple):
     """Q-values of a batch's next observations s', without gradients."""
 
@@ -106,7 +76,7 @@ class DQN(Agent[DQNConfig]):
     """DQN for Discrete actions on vector, Discrete or image observations."""
 
     Config: ClassVar[type] = DQNConfig
-    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
+    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete, spaces.Dict)  # Dict: masked
     action_spaces: ClassVar = (spaces.Discrete,)
     # The tuned sets: HYPERPARAMS in dqn_hyperparams.py
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = HYPERPARAMS
@@ -121,6 +91,8 @@ class DQN(Agent[DQNConfig]):
     ) -> str | None:
         if not isinstance(action_space, spaces.Discrete):
             return f"dqn needs a Discrete action space, got {action_space}; try td3, ddpg or ppo"
+        if isinstance(observation_space, spaces.Dict):
+            return masked_space_problem(observation_space, action_space)
         if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
             return f"dqn needs a Box or Discrete observation space, got {observation_space}"
         return None
@@ -152,6 +124,8 @@ class DQN(Agent[DQNConfig]):
         # start, so no wider OpenMP pool is ever created on it.
         configure_threads(1 if background == "on" else threads)
         self.rng = np.random.default_rng(seed)
+        # A masked Dict observation is kept and read as one flat row (common.masks).
+        self.layout = masked_layout(observation_space)
         self.n_actions = int(action_space.n)
         self._act_start = int(action_space.start)
         with seeded_torch(seed):
@@ -199,6 +173,8 @@ class DQN(Agent[DQNConfig]):
     def _make_buffer(self) -> Replay:
         c = self.config
         space, actions, device = self.observation_space, self.action_space, self.device
+        if self.layout is not None:
+            space = self.layout.flat_space
         if self._images and c.frame_dedup and isinstance(space, spaces.Box):
             return FrameReplayBuffer(c.buffer_size, space, actions, device, num_envs=self.num_envs)
         return ReplayBuffer(c.buffer_size, space, actions, device)
@@ -214,6 +190,8 @@ class DQN(Agent[DQNConfig]):
 
     # ------------------------------------------------------------------------------- acting
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        if self.layout is not None:
+            return self._act_masked(self.layout.flatten(obs), explore)
         n = len(obs)
         if explore and n == 1:  # the common case, in plain Python
             draws = self.draws
@@ -232,6 +210,17 @@ class DQN(Agent[DQNConfig]):
             actions = np.where(random, actions, self.greedy(obs))
         return actions + self._act_start
 
+    def _act_masked(self, rows: np.ndarray, explore: bool) -> np.ndarray:
+        """ε-greedy among the legal actions: a random one is drawn from them alone."""
+        actions = self.greedy(rows)
+        if explore:
+            random = self.rng.random(len(rows)) < self.epsilon
+            if random.any():
+                assert self.layout is not None
+                legal = self.layout.legal(rows)
+                actions = np.where(random, random_legal(self.rng, legal), actions)
+        return actions + self._act_start
+
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         """argmax_a Q(s, a) for a batch (0-based actions), from the acting network."""
         if self._numpy_q is not None:  # small MLPs on the CPU: numpy beats torch's overhead
@@ -242,6 +231,8 @@ class DQN(Agent[DQNConfig]):
 
     # ----------------------------------------------------------------------------- learning
     def observe(self, t: Transition) -> None:
+        if self.layout is not None:
+            t = self.layout.flat_transition(t)
         if self.config.clip_reward:  # one scale of TD error for all games (Mnih et al. 2015)
             t = t._replace(reward=np.sign(t.reward).astype(np.float32))
         self.buffer.add(t)

@@ -12,6 +12,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
+from rlagents.common.masks import MaskedEncoder, MaskedLayout, has_action_mask, mask_logits
 from rlagents.common.torch_utils import cnn_autocast_dtype
 
 
@@ -200,7 +201,37 @@ def make_encoder(observation_space: spaces.Space, cnn_features: int = 512) -> nn
         return FlattenEncoder(observation_space)
     if isinstance(observation_space, spaces.Discrete):
         return OneHotEncoder(observation_space)
+    if has_action_mask(observation_space):
+        assert isinstance(observation_space, spaces.Dict)
+        return MaskedEncoder(MaskedLayout(observation_space))
     raise TypeError(f"no encoder for observation space {observation_space}")
+
+
+class QNetwork(nn.Module):
+    """Encoder (MLP input, one-hot or Nature CNN) → Q-values, optionally through a dueling head."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        n_actions: int,
+        net_arch: tuple[int, ...],
+        dueling: bool,
+    ) -> None:
+        super().__init__()
+        self.encoder = make_encoder(observation_space)
+        features = int(self.encoder.features_dim)  # type: ignore[arg-type]
+        self.dueling = dueling
+        self.head = mlp(features, n_actions, net_arch)  # the advantage stream when dueling
+        self.value = mlp(features, 1, net_arch) if dueling else None
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        features = self.encoder(obs)
+        q = self.head(features)
+        if self.value is not None:  # identifiable V and A: subtract the mean advantage
+            q = self.value(features) + q - q.mean(dim=1, keepdim=True)
+        if isinstance(self.encoder, MaskedEncoder):  # argmax and max over legal actions only
+            q = mask_logits(q, self.encoder.mask(obs))
+        return q
 
 
 Parameters = nn.Module | Iterable[torch.Tensor]

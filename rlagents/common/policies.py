@@ -32,6 +32,12 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
+from rlagents.common.masks import (
+    MaskedEncoder,
+    mask_logits,
+    mask_logits_numpy,
+    masked_layout,
+)
 from rlagents.common.networks import FlattenEncoder, ParallelMLP, is_image_space, make_encoder
 from rlagents.common.torch_utils import TorchCNNConfig
 
@@ -82,6 +88,7 @@ class ActorCritic(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = make_encoder(observation_space)
+        self.masked = masked_layout(observation_space)
         self.activation_name = cfg.activation
         self._numpy_actor: Callable[[np.ndarray], np.ndarray] | None = None
         width = int(cast(int, self.encoder.features_dim))
@@ -142,6 +149,8 @@ class ActorCritic(nn.Module):
                 x = torch.as_tensor(obs, device=self.pi_head.weight.device)
                 out = self.pi_head(self.body(self.encoder(x))[0]).cpu().numpy()
         if self.discrete:
+            if self.masked is not None:  # illegal actions are never sampled (common.masks)
+                out = mask_logits_numpy(out, self.masked.legal(obs))
             if not deterministic:
                 # Gumbel-max: argmax(logits + Gumbel noise) is a sample of softmax(logits)
                 out = out + rng.gumbel(size=out.shape)
@@ -220,11 +229,14 @@ class ActorCritic(nn.Module):
         """``(distribution parameters, values)`` for a batch of observations."""
         # unbind, not h[0] and h[-1]: indexing's backward fills a zero tensor per index
         features = self.body(self.encoder(obs)).unbind(0)
-        return self.dist_params(features[0]), self.vf_head(features[-1]).squeeze(-1)
+        return self.dist_params(features[0], obs), self.vf_head(features[-1]).squeeze(-1)
 
-    def dist_params(self, pi_features: torch.Tensor) -> torch.Tensor:
+    def dist_params(self, pi_features: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """The distribution's parameters; ``obs`` tells a masked policy its legal actions."""
         out = self.pi_head(pi_features)
         if self.discrete:
+            if isinstance(self.encoder, MaskedEncoder):  # MaskablePPO's masked logits
+                out = mask_logits(out, self.encoder.mask(obs))
             return F.log_softmax(out, dim=-1)
         if self.beta:
             return 1.0 + F.softplus(out)  # [α, β], each ≥ 1: unimodal
@@ -233,7 +245,7 @@ class ActorCritic(nn.Module):
     def distribution(self, obs: torch.Tensor) -> torch.Tensor:
         """Distribution parameters alone, through the actor's network only (with two networks the
         critic's is not run): what TRPO's line search evaluates at each trial step."""
-        return self.dist_params(self.body(self.encoder(obs), copies=1)[0])
+        return self.dist_params(self.body(self.encoder(obs), copies=1)[0], obs)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.vf_head(self.body(self.encoder(obs))[-1]).squeeze(-1)

@@ -22,6 +22,7 @@ import torch
 from gymnasium import spaces
 
 from rlagents.agent import Agent, Transition
+from rlagents.common.masks import masked_layout, masked_space_problem
 from rlagents.common.networks import configure_cnns, is_image_space
 from rlagents.common.normalize import ObservationNormalizer, RewardNormalizer, RunningMeanStd
 from rlagents.common.policies import ActorCritic, PolicyConfig
@@ -36,7 +37,7 @@ PolicyConfigT = TypeVar("PolicyConfigT", bound=PolicyConfig)
 class PolicyAgent(Agent[PolicyConfigT]):
     """Base of the policy-gradient agents; subclasses implement :meth:`store` and ``update``."""
 
-    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete)
+    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete, spaces.Dict)  # Dict: masked
     action_spaces: ClassVar = (spaces.Discrete, spaces.Box)
     recommended_num_envs: ClassVar[Mapping[str, int]] = {}
     """The ``--num-envs`` each tuned set of ``hyperparams`` was made for (the agent runs with
@@ -51,6 +52,8 @@ class PolicyAgent(Agent[PolicyConfigT]):
             return f"{name} needs a Discrete or Box action space, got {action_space}; try random"
         if isinstance(action_space, spaces.Box) and len(action_space.shape) != 1:
             return f"{name} needs a 1-D Box action space, got shape {action_space.shape}"
+        if isinstance(observation_space, spaces.Dict):
+            return masked_space_problem(observation_space, action_space)
         if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
             return f"{name} needs a Box or Discrete observation space, got {observation_space}"
         if (
@@ -76,6 +79,14 @@ class PolicyAgent(Agent[PolicyConfigT]):
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         cfg = self.config
         image = is_image_space(observation_space)
+        # A masked Dict observation is kept and read as one flat row (common.masks).
+        self.layout = masked_layout(observation_space)
+        if cfg.normalize_observations and self.layout is not None:
+            raise ConfigError(
+                "normalize_observations would rescale the action mask of these observations; "
+                "set normalize_observations=false",
+                field="normalize_observations",
+            )
         if cfg.normalize_observations and (image or isinstance(observation_space, spaces.Discrete)):
             raise ConfigError(
                 "normalize_observations is for vector observations; images are scaled to [0, 1] "
@@ -98,7 +109,8 @@ class PolicyAgent(Agent[PolicyConfigT]):
         configure_cnns(self.policy, cfg.cnn_precision, self.device)
         self.policy.use_numpy_actor(self.device.type == "cpu")
         self.parameters = list(self.policy.parameters())
-        obs_shape, obs_dtype = space_storage(observation_space)
+        stored = observation_space if self.layout is None else self.layout.flat_space
+        obs_shape, obs_dtype = space_storage(stored)
         self.obs_normalizer = None
         if cfg.normalize_observations:
             self.obs_normalizer = ObservationNormalizer(obs_shape)
@@ -131,6 +143,8 @@ class PolicyAgent(Agent[PolicyConfigT]):
         return self.obs_normalizer(np.asarray(obs, dtype=np.float32), update=update_stats)
 
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        if self.layout is not None:
+            obs = self.layout.flatten(obs)
         x = self.policy_input(obs, update_stats=explore)
         actions, raw = self.policy.act(x, self.rng, deterministic=not explore)
         if explore:
@@ -138,6 +152,8 @@ class PolicyAgent(Agent[PolicyConfigT]):
         return actions
 
     def observe(self, t: Transition) -> None:
+        if self.layout is not None:
+            t = self.layout.flat_transition(t)
         last = self._last
         if last is not None and last[0] is t.action:
             _, raw, x = last

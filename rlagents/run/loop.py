@@ -20,6 +20,7 @@ from rlagents.agent import Agent, Transition
 from rlagents.errors import RunFailure, one_line
 from rlagents.run.guards import ActionCheck
 from rlagents.run.logs import RunLog
+from rlagents.run.steppers import batch_of_one
 
 PROGRESS_EVERY = 1_000  # steps between progress-bar and metrics updates
 
@@ -235,7 +236,7 @@ def evaluate(
         total, done, length = 0.0, False, 0
         while not done:
             try:
-                action = agent.act(np.expand_dims(obs, 0), explore=False)[0]
+                action = agent.act(batch_of_one(obs), explore=False)[0]
             except Exception as err:
                 raise RunFailure("agent", f"act(explore=False) raised {one_line(err)}") from err
             try:

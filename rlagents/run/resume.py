@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from rlagents import checkpoint as ckpt
 from rlagents import env_snapshot
@@ -57,9 +58,19 @@ def _why_episodes_cannot_continue(
         return str(run_state["why_not"])
     if run_state.get("num_envs") != plan.num_envs:
         return f"the checkpoint ran {run_state.get('num_envs')} envs, this run {plan.num_envs}"
-    obs = run_state.get("obs")
-    space = plan.observation_space
-    expected = (plan.num_envs, *(space.shape or ()))
-    if not isinstance(obs, np.ndarray) or obs.shape != expected or obs.dtype != space.dtype:
+    if not _fits(run_state.get("obs"), plan.observation_space, plan.num_envs):
         return "its saved observations do not fit this env"
     return None
+
+
+def _fits(obs: Any, space: spaces.Space, num_envs: int) -> bool:
+    """Whether saved observations are a batch of ``num_envs`` of ``space`` (each key's, for a
+    Dict space)."""
+    if isinstance(space, spaces.Dict):
+        return (
+            isinstance(obs, Mapping)
+            and set(obs) == set(space.spaces)
+            and all(_fits(obs[k], sub, num_envs) for k, sub in space.spaces.items())
+        )
+    expected = (num_envs, *(space.shape or ()))
+    return isinstance(obs, np.ndarray) and obs.shape == expected and obs.dtype == space.dtype

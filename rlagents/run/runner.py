@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from gymnasium import spaces
+
 from rlagents.agent import Agent
 from rlagents.errors import RunFailure, one_line
 from rlagents.run.callbacks import Callback, CallbackLogger
@@ -73,7 +75,9 @@ class Run:
         if plan.workers:  # the workers build their own envs
             return None
         check = not plan.options.allow_nonfinite
-        if plan.num_envs == 1:
+        # One env is stepped directly; a Dict observation goes through a vector env of one,
+        # which batches its keys.
+        if plan.num_envs == 1 and not isinstance(plan.observation_space, spaces.Dict):
             return SingleEnvStepper(plan.env.make(), check_finite=check, name=plan.env_id)
         envs = plan.env.make_vector(plan.num_envs)
         return VectorEnvStepper(envs, check_finite=check, name=plan.env_id)

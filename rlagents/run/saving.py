@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rlagents import checkpoint as ckpt
 from rlagents import env_snapshot
 from rlagents.agent import Agent
@@ -20,7 +18,7 @@ from rlagents.run.loop import LoopState
 from rlagents.run.notes import note
 from rlagents.run.paths import free_checkpoint_path
 from rlagents.run.plan import RunPlan
-from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
+from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper, copy_obs
 from rlagents.version import __version__
 
 BEST_CHECKPOINT = "best"  # RUN_DIR/best: the agent of the run's best evaluation
@@ -150,7 +148,7 @@ class Saver:
         except ValueError as err:  # an emulator or a physics world: not plain data
             state["why_not"] = str(err)
             return state
-        state["obs"] = np.array(self.state.obs, copy=True)
+        state["obs"] = copy_obs(self.state.obs)
         state["episodes"] = self.stepper.episode_state()
         state["recent_returns"] = list(self.state.recent_returns)
         return state

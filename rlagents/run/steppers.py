@@ -72,6 +72,32 @@ def _nonfinite_failure(what: str, obs: Any, reward: Any, env_index: int | None) 
     )
 
 
+def batch_of_one(obs: Any) -> Any:
+    """One env's observation as a batch of one (a Dict observation: each key's)."""
+    if isinstance(obs, dict):
+        return {k: np.expand_dims(v, 0) for k, v in obs.items()}
+    return np.expand_dims(obs, 0)
+
+
+def copy_obs(obs: Any) -> Any:
+    """A copy of a batch of observations (a Dict observation: each key's array)."""
+    if isinstance(obs, dict):
+        return {k: np.array(v, copy=True) for k, v in obs.items()}
+    return np.array(obs, copy=True)
+
+
+def _with_final_obs(obs: Any, ended: np.ndarray, final_obs: Any) -> Any:
+    """``obs`` with the rows of the envs that ended replaced by their true last observations."""
+    out = copy_obs(obs)
+    for i in ended:
+        if isinstance(out, dict):
+            for key in out:
+                out[key][i] = final_obs[i][key]
+        else:
+            out[i] = final_obs[i]
+    return out
+
+
 class SingleEnvStepper:
     """One env, stepped directly: a SyncVectorEnv of one env runs CartPole at about 0.4x a bare
     loop, so here the episode bookkeeping stays in plain Python numbers and views."""
@@ -205,10 +231,7 @@ class VectorEnvStepper:
             finished = [(float(self._returns[i]), int(self._lengths[i])) for i in ended]
             self._returns[ended] = 0.0
             self._lengths[ended] = 0
-            next_obs = obs.copy()
-            assert final_obs is not None
-            for i in ended:
-                next_obs[i] = final_obs[i]
+            next_obs = _with_final_obs(obs, ended, final_obs)
         reward = reward.astype(np.float32, copy=False)
         return _make_step(StepResult, (next_obs, obs, reward, terminated, truncated, finished))
 

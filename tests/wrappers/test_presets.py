@@ -56,6 +56,7 @@ def test_presets_pass_the_env_checker(case: str) -> None:
 
 def test_presets_registry() -> None:
     expected = {
+        "action_mask": wrappers.action_mask,
         "atari": wrappers.atari,
         "car_racing": wrappers.car_racing,
         "discretized": wrappers.discretized,
