@@ -1,6 +1,7 @@
 """Gymnasium wrappers and one-call env presets, depending on gymnasium, numpy and opencv only.
 
 Wrappers: :class:`ActionMaskObservation` (an ``info`` action mask into a Dict observation),
+:class:`TurnBasedSelfPlay` (one seat of a two-player PettingZoo game, ``selfplay`` preset),
 :class:`Discretize`, :class:`FrameStack` (any observation space),
 :class:`VectorFrameStack`, :class:`Grayscale`, :class:`Resize`, and the POMDP wrappers of
 :mod:`wrappers.pomdp` (numpy and gymnasium only): :class:`RemoveVelocity`, :class:`Flicker`,
@@ -31,6 +32,7 @@ from wrappers.presets import (
     noise,
     remove_velocity,
 )
+from wrappers.selfplay import TurnBasedSelfPlay, selfplay
 from wrappers.vector_frame_stack import VectorFrameStack
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "RemoveVelocity",
     "Resize",
     "SensorDropout",
+    "TurnBasedSelfPlay",
     "VectorFrameStack",
     "action_mask",
     "atari",
@@ -56,4 +59,5 @@ __all__ = [
     "flicker",
     "noise",
     "remove_velocity",
+    "selfplay",
 ]

@@ -1,8 +1,6 @@
 """One-call env presets: ``atari``, ``atari_vector``, ``car_racing``, ``discretized``, the POMDP
-presets ``remove_velocity``, ``flicker``, ``noise`` and ``dropout``, and (:mod:`wrappers.masks`)
-``action_mask``. Each takes its own options as keywords and passes every other keyword to
-``gymnasium.make`` (or ``make_vec``), e.g. ``render_mode`` or ``max_episode_steps``.
-"""
+presets, ``action_mask`` and ``selfplay``; each takes its own options as keywords and passes the
+others to ``gymnasium.make`` (or ``make_vec``), e.g. ``render_mode`` or ``max_episode_steps``."""
 
 from __future__ import annotations
 
@@ -25,6 +23,7 @@ from wrappers.frame_stack import FrameStack
 from wrappers.image import Crop, Grayscale, Resize
 from wrappers.masks import action_mask
 from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
+from wrappers.selfplay import selfplay
 
 _ATARI_ID = re.compile(r"^ALE/[A-Za-z0-9]+-v5$")
 _ATARI_ACCEPTS = "atari() accepts ALE/<Game>-v5 ids such as 'ALE/Breakout-v5'"
@@ -440,6 +439,7 @@ def dropout(
 PRESETS: dict[str, Callable[..., gym.Env[Any, Any]]] = {
     "action_mask": action_mask,
     "atari": atari,
+    "selfplay": selfplay,
     "car_racing": car_racing,
     "discretized": discretized,
     "remove_velocity": remove_velocity,

@@ -83,6 +83,23 @@ class DQNConfig(TorchCNNConfig):
 
 
 HYPERPARAMS: dict[str, dict[str, Any]] = {
+    # Chosen here for tic-tac-toe by self-play (the selfplay preset: a pool of the learner's
+    # snapshots as the opponent), tuned on seed 0 only: 100k moves, greedy non-loss 100% against
+    # random play from both seats, 98% / 88% against the one-ply player (benchmarks/RESULTS.md).
+    "classic/tictactoe-v3": {
+        "n_timesteps": 100_000,
+        "cpu_steps_per_second": 720,
+        "learning_rate": 1e-3,
+        "batch_size": 64,
+        "buffer_size": 50_000,
+        "learning_starts": 1_000,
+        "train_freq": 1,
+        "target_update_interval": 1_000,
+        "exploration_steps": 20_000,
+        "exploration_final_eps": 0.05,
+        "net_arch": (128, 128),
+        "gamma": 0.99,
+    },
     # Tuned here for time to 475 (benchmarks/dqn_cartpole_vs_sb3.py): rl-zoo3's values
     # with 3-step returns and a dueling head, training every 64 steps; reached 475 in
     # 7k-11k steps on 5 of 5 seeds (zoo's values alone: 42.5k on seed 0).

@@ -53,7 +53,7 @@ def masked_space_problem(space: spaces.Space, action_space: spaces.Space) -> str
                 f"observation key {key!r} is {sub}; a masked observation's other keys may be "
                 "Box, Discrete or MultiBinary"
             )
-        if isinstance(sub, spaces.Box) and len(sub.shape) == 3:
+        if isinstance(sub, spaces.Box) and len(sub.shape) == 3 and sub.dtype == np.uint8:
             return f"observation key {key!r} is an image {sub}; masked observations go to an MLP"
     return None
 

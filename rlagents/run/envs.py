@@ -67,8 +67,17 @@ def register_plugin_envs() -> None:
             gym.register(id=entry.name, entry_point=entry.value)
 
 
+def is_multiagent(env_id: str) -> bool:
+    """Whether ``env_id`` names a PettingZoo env (played through the ``selfplay`` preset)."""
+    from wrappers.selfplay import is_pettingzoo_id
+
+    return is_pettingzoo_id(env_id)
+
+
 def check_env_id(env_id: str) -> None:
     """Fail early on an unknown id, with Gymnasium's did-you-mean."""
+    if is_multiagent(env_id):
+        return
     name = env_id.rpartition(":")[2]
     try:
         gym.spec(name)
@@ -79,7 +88,7 @@ def check_env_id(env_id: str) -> None:
 def check_render_mode(env_id: str, make_kwargs: dict[str, Any]) -> None:
     """A ``render_mode`` the env does not offer is refused (Gymnasium only warns)."""
     mode = make_kwargs.get("render_mode")
-    if mode is None:
+    if mode is None or is_multiagent(env_id):
         return
     spec = gym.spec(env_id.rpartition(":")[2])
     modes: Any = None
@@ -276,7 +285,7 @@ def probe_observation_space(
     env_id: str, make_kwargs: dict[str, Any] | None = None
 ) -> spaces.Space | None:
     """The raw env's observation space, which tells :func:`choose_preset` what ``auto`` means."""
-    if env_id.startswith("ALE/") or "CarRacing" in env_id:
+    if env_id.startswith("ALE/") or "CarRacing" in env_id or is_multiagent(env_id):
         return None  # the preset follows from the id; skip loading a ROM or a Box2D world
     env = EnvFactory(env_id, dict(make_kwargs or {})).make()
     try:
@@ -296,6 +305,8 @@ def choose_preset(
         return option
     if env_id.startswith("ALE/"):
         return "atari"
+    if is_multiagent(env_id):
+        return "selfplay"  # a two-player game: one seat, the other played by an opponent
     if env_id.split("/")[-1].startswith("CarRacing"):
         return "car_racing"
     wants_discrete = not accepts(agent_cls.observation_spaces, spaces.Box) and accepts(

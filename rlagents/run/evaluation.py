@@ -16,6 +16,7 @@ from rlagents.agent import Agent
 from rlagents.errors import RunFailure, one_line, option
 from rlagents.run import envs as envlib
 from rlagents.run.env_choice import EVALUATION_OVERRIDES
+from rlagents.run.games import play_games
 from rlagents.run.loop import evaluate, evaluation_seed
 from rlagents.run.plan import RunPlan
 
@@ -32,12 +33,20 @@ class Evaluation:
         self.overrides: dict[str, Any] = dict(EVALUATION_OVERRIDES.get(plan.preset or "", {}))
         self.env: gym.Env | None = None  # made at the first evaluation, kept for the next
         self.seconds = 0.0
+        self.games: dict[str, Any] | None = None  # a two-player game's last results per seat
 
     def play(self, agent: Agent, step: int, *, final: bool = False) -> tuple[float, float, int]:
         """Mean, std and count of the returns of greedy episodes; the final evaluation records
         them with ``video``."""
         opts = self.plan.options
         start = time.perf_counter()
+        if self.plan.preset == "selfplay" and not (final and opts.video):
+            seed = evaluation_seed(self.plan.seed)
+            returns, self.games = play_games(
+                agent, self.factory, opts.eval_episodes, seed, opts.eval_max_steps
+            )
+            self.seconds += time.perf_counter() - start
+            return float(np.mean(returns)), float(np.std(returns)), len(returns)
         env = self._video_env(step) if final and opts.video else self._env()
         try:
             returns = evaluate(

@@ -24,9 +24,14 @@ class Timing:
 
 
 def summary(
-    plan: RunPlan, state: LoopState, saver: Saver, outcome: Outcome, timing: Timing
+    plan: RunPlan,
+    state: LoopState,
+    saver: Saver,
+    outcome: Outcome,
+    timing: Timing,
+    games: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``summary.json``."""
+    """``summary.json`` (with a two-player game's last results per opponent and seat)."""
     steps = state.step - state.started_at_step
     wall = timing.train_wall or (state.wall if outcome.failure else 0.0)
     train_seconds = max(wall - timing.train_eval_seconds, 1e-9)
@@ -57,6 +62,7 @@ def summary(
         "best_eval_mean_return": best[0] if best else None,
         "best_eval_step": best[1] if best else None,
         "emergency_checkpoint": str(saver.emergency) if saver.emergency else None,
+        **({"eval_games": games} if games is not None else {}),
     }
 
 

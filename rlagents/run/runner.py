@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from gymnasium import spaces
 
@@ -20,6 +20,7 @@ from rlagents.agent import Agent
 from rlagents.errors import RunFailure, one_line
 from rlagents.run.callbacks import Callback, CallbackLogger
 from rlagents.run.evaluation import Evaluation
+from rlagents.run.games import attach_snapshots
 from rlagents.run.guards import action_check
 from rlagents.run.logs import FileLogger, Logger, RunLog, write_json
 from rlagents.run.loop import Events, LoopSettings, LoopState, train
@@ -68,7 +69,24 @@ class Run:
         self.run_dir = plan.run_dir
         self.saver = Saver(plan, self.agent, self.state, self.stepper)
         self.evaluation = Evaluation(plan, self.run_dir)
+        if plan.preset == "selfplay" and self.stepper is not None:
+            self.extra_loggers.append(attach_snapshots(self.agent, self._copy, self._games()))
         self.timing = Timing()
+
+    def _games(self) -> list[Any]:
+        """The training envs (a two-player game's seats, each with its opponent)."""
+        stepper = self.stepper
+        if isinstance(stepper, SingleEnvStepper):
+            return [stepper.env]
+        assert isinstance(stepper, VectorEnvStepper)
+        return list(stepper.envs.envs)  # type: ignore[attr-defined]
+
+    def _copy(self) -> Agent:
+        """A fresh agent like this run's, with one env: what an opponent snapshot loads into."""
+        plan = self.plan
+        return plan.agent_cls(
+            plan.observation_space, plan.action_space, plan.config, num_envs=1, seed=plan.seed
+        )
 
     def _make_stepper(self) -> Stepper | None:
         plan = self.plan
@@ -96,7 +114,8 @@ class Run:
             log = self._start_log(outcome)
             if log is not None:
                 self._run(log, outcome)
-        result = summary(self.plan, self.state, self.saver, outcome, self.timing)
+        games = self.evaluation.games
+        result = summary(self.plan, self.state, self.saver, outcome, self.timing, games)
         with contextlib.suppress(RunFailure):  # a full disk: the result still tells it all
             write_json(self.run_dir / "summary.json", result)
         status: Literal["done", "interrupted", "failed"] = (

@@ -58,6 +58,7 @@ def test_presets_registry() -> None:
     expected = {
         "action_mask": wrappers.action_mask,
         "atari": wrappers.atari,
+        "selfplay": wrappers.selfplay,
         "car_racing": wrappers.car_racing,
         "discretized": wrappers.discretized,
         "remove_velocity": wrappers.remove_velocity,
