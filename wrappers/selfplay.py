@@ -50,7 +50,15 @@ class Opponent(Protocol):
 
 
 def legal_moves(game: Any, agent: str) -> np.ndarray:
-    return np.flatnonzero(np.asarray(game.observe(agent)[MASK_KEY]))
+    """The moves ``agent``'s mask allows; none, for an agent to move, is the game's error."""
+    moves = np.flatnonzero(np.asarray(game.observe(agent)[MASK_KEY]))
+    if not len(moves):
+        raise ValueError(no_move_message(agent))
+    return moves
+
+
+def no_move_message(agent: str) -> str:
+    return f"{agent} is to move but its action_mask allows no move; the game should have ended"
 
 
 def random_opponent(position: Position, rng: np.random.Generator) -> int:
@@ -259,6 +267,8 @@ class TurnBasedSelfPlay(gym.Env[dict[str, Any], np.int64]):
 
     def _obs(self) -> dict[str, Any]:
         obs = dict(self.game.observe(self.learner))
+        if not self._over() and not np.any(obs[MASK_KEY]):
+            raise ValueError(no_move_message(self.learner))
         obs["agent"] = np.int64(self.seats.index(self.learner))
         return obs
 

@@ -69,3 +69,18 @@ def test_a_game_that_is_not_for_two_is_refused():
     pytest.importorskip("mpe2")
     with pytest.raises(ValueError, match="two-player game"):
         selfplay("mpe2:simple_spread_v3")
+
+
+def test_a_turn_with_no_legal_move_is_one_clear_error(monkeypatch):
+    env = selfplay("classic/tictactoe-v3")
+    env.reset(seed=0)
+    real = env.game.observe
+
+    def no_moves(agent):
+        obs = dict(real(agent))
+        obs["action_mask"] = np.zeros_like(obs["action_mask"])
+        return obs
+
+    monkeypatch.setattr(env.game, "observe", no_moves)
+    with pytest.raises(ValueError, match="allows no move; the game should have ended"):
+        env.step(4)
