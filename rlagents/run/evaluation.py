@@ -33,7 +33,7 @@ class Evaluation:
         self.overrides: dict[str, Any] = dict(EVALUATION_OVERRIDES.get(plan.preset or "", {}))
         self.env: gym.Env | None = None  # made at the first evaluation, kept for the next
         self.seconds = 0.0
-        self.games: dict[str, Any] | None = None  # a two-player game's last results per seat
+        self.games: dict[str, Any] = {}  # a two-player game's last results, for the summary
 
     def play(self, agent: Agent, step: int, *, final: bool = False) -> tuple[float, float, int]:
         """Mean, std and count of the returns of greedy episodes; the final evaluation records

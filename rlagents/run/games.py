@@ -34,12 +34,15 @@ def play_games(
     episodes: int,
     seed: int,
     max_steps: int | None,
-) -> tuple[list[float], dict[str, dict[str, dict[str, float]]]]:
+) -> tuple[list[float], dict[str, Any]]:
     """``episodes`` greedy games per opponent and seat: the returns against ``random`` (both
-    seats) and ``{opponent: {seat: {"win", "draw", "loss"}}}`` (fractions of the games)."""
+    seats), and for ``summary.json`` ``eval_games`` — ``{opponent: {seat: {"win", "draw",
+    "loss"}}}``, fractions of the games — and ``eval_mean_return_by_agent``, the mean return
+    against ``random`` playing each player (PettingZoo's agent ids, seat 0 first)."""
     from wrappers.selfplay import OPPONENTS
 
     table: dict[str, dict[str, dict[str, float]]] = {}
+    by_agent: dict[str, float] = {}
     headline: list[float] = []
     for name in OPPONENT_NAMES:
         table[name] = {}
@@ -53,7 +56,8 @@ def play_games(
             table[name][str(seat)] = _outcomes(returns)
             if name == "random":
                 headline.extend(returns)
-    return headline, table
+                by_agent[cast(Any, env.unwrapped).seats[seat]] = float(np.mean(returns))
+    return headline, {"eval_games": table, "eval_mean_return_by_agent": by_agent}
 
 
 def _outcomes(returns: list[float]) -> dict[str, float]:

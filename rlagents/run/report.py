@@ -4,6 +4,7 @@ who failed and what was kept."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,10 @@ def summary(
     saver: Saver,
     outcome: Outcome,
     timing: Timing,
-    games: dict[str, Any] | None = None,
+    games: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``summary.json`` (with a two-player game's last results per opponent and seat)."""
+    """``summary.json`` (with a two-player game's last results per opponent, seat and
+    player)."""
     steps = state.step - state.started_at_step
     wall = timing.train_wall or (state.wall if outcome.failure else 0.0)
     train_seconds = max(wall - timing.train_eval_seconds, 1e-9)
@@ -62,7 +64,7 @@ def summary(
         "best_eval_mean_return": best[0] if best else None,
         "best_eval_step": best[1] if best else None,
         "emergency_checkpoint": str(saver.emergency) if saver.emergency else None,
-        **({"eval_games": games} if games is not None else {}),
+        **(games or {}),
     }
 
 

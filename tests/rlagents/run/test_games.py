@@ -31,6 +31,9 @@ def test_self_play_beats_random_play_at_tic_tac_toe(tmp_path):
     assert games["random"]["1"]["win"] >= 0.45
     # The evaluation's return is the mean against random play over both seats.
     assert result.summary["eval_mean_return"] >= 0.4
+    by_agent = result.summary["eval_mean_return_by_agent"]
+    assert set(by_agent) == {"player_1", "player_2"}
+    assert result.summary["eval_mean_return"] == pytest.approx(sum(by_agent.values()) / 2)
 
 
 def test_the_command_line_names_the_preset_and_saves_the_games(tmp_path):
