@@ -2,6 +2,7 @@
 
 Wrappers: :class:`ActionMaskObservation` (an ``info`` action mask into a Dict observation),
 :class:`TurnBasedSelfPlay` (one seat of a two-player PettingZoo game, ``selfplay`` preset),
+:class:`AgentsAsRows` (a PettingZoo Parallel env's agents as a vector env's rows, ``agents``),
 :class:`Discretize`, :class:`FrameStack` (any observation space),
 :class:`VectorFrameStack`, :class:`Grayscale`, :class:`Resize`, and the POMDP wrappers of
 :mod:`wrappers.pomdp` (numpy and gymnasium only): :class:`RemoveVelocity`, :class:`Flicker`,
@@ -14,15 +15,18 @@ other keywords to ``gymnasium.make``): :func:`action_mask`, :func:`atari`, :func
 Gymnasium's API.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from wrappers.bounds import classic_control_bounds
 from wrappers.discretize import Discretize
 from wrappers.envpool_env import EnvPoolEnv
 from wrappers.frame_stack import FrameStack
 from wrappers.image import Grayscale, Resize
 from wrappers.masks import ActionMaskObservation, action_mask
+from wrappers.parallel import AgentsAsRows, agents
 from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
 from wrappers.presets import (
-    PRESETS,
     atari,
     atari_vector,
     car_racing,
@@ -35,9 +39,25 @@ from wrappers.presets import (
 from wrappers.selfplay import TurnBasedSelfPlay, selfplay
 from wrappers.vector_frame_stack import VectorFrameStack
 
+# Every preset by name (``rlrun --preset NAME``): single envs, but ``agents``, whose vector env's
+# rows are the agents of a PettingZoo Parallel env.
+PRESETS: dict[str, Callable[..., Any]] = {
+    "action_mask": action_mask,
+    "agents": agents,
+    "atari": atari,
+    "car_racing": car_racing,
+    "discretized": discretized,
+    "remove_velocity": remove_velocity,
+    "flicker": flicker,
+    "noise": noise,
+    "dropout": dropout,
+    "selfplay": selfplay,
+}
+
 __all__ = [
     "PRESETS",
     "ActionMaskObservation",
+    "AgentsAsRows",
     "Discretize",
     "EnvPoolEnv",
     "Flicker",
@@ -50,6 +70,7 @@ __all__ = [
     "TurnBasedSelfPlay",
     "VectorFrameStack",
     "action_mask",
+    "agents",
     "atari",
     "atari_vector",
     "car_racing",

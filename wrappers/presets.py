@@ -1,6 +1,8 @@
-"""One-call env presets: ``atari``, ``atari_vector``, ``car_racing``, ``discretized``, the POMDP
-presets, ``action_mask`` and ``selfplay``; each takes its own options as keywords and passes the
-others to ``gymnasium.make`` (or ``make_vec``), e.g. ``render_mode`` or ``max_episode_steps``."""
+"""One-call env presets: ``atari``, ``atari_vector``, ``car_racing``, ``discretized`` and the
+POMDP presets (:data:`wrappers.PRESETS` names every preset). Each takes its own options as
+keywords and passes the others to ``gymnasium.make`` (or ``gymnasium.make_vec``), e.g.
+``render_mode``, ``max_episode_steps`` or ``repeat_action_probability``.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +23,7 @@ from wrappers.discretize import Discretize
 from wrappers.frame_skip import FrameSkip
 from wrappers.frame_stack import FrameStack
 from wrappers.image import Crop, Grayscale, Resize
-from wrappers.masks import action_mask
 from wrappers.pomdp import Flicker, ObservationNoise, RemoveVelocity, SensorDropout
-from wrappers.selfplay import selfplay
 
 _ATARI_ID = re.compile(r"^ALE/[A-Za-z0-9]+-v5$")
 _ATARI_ACCEPTS = "atari() accepts ALE/<Game>-v5 ids such as 'ALE/Breakout-v5'"
@@ -434,16 +434,3 @@ def dropout(
     return _partially_observed(
         "dropout", env_id, lambda env: SensorDropout(env, p), stack_size, make_kwargs
     )
-
-
-PRESETS: dict[str, Callable[..., gym.Env[Any, Any]]] = {
-    "action_mask": action_mask,
-    "atari": atari,
-    "selfplay": selfplay,
-    "car_racing": car_racing,
-    "discretized": discretized,
-    "remove_velocity": remove_velocity,
-    "flicker": flicker,
-    "noise": noise,
-    "dropout": dropout,
-}

@@ -14,15 +14,15 @@ PettingZoo is imported only here, when such a game is made (``pip install 'rlage
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from wrappers.parallel import module_form
 
 MASK_KEY = "action_mask"
 
@@ -107,25 +107,15 @@ def make_aec(env_id: str, **kwargs: Any) -> Any:
         maker = _pettingzoo_maker(module, name)
         if maker is None:
             raise ValueError(f"{env_id}: {module} has no env {name!r}")
-        with _module_form():
+        with module_form():
             return maker(**kwargs)
     return pettingzoo.make("aec", env_id, **kwargs)
-
-
-@contextlib.contextmanager
-def _module_form() -> Iterator[None]:
-    """PettingZoo 1.27 warns that its env modules (``pettingzoo.classic.tictactoe_v3.env()``)
-    are deprecated for its registry; ``module:env_fn`` is the form the user named, and the env it
-    makes is the same: the warning is not theirs to act on."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The old environment creation API", Warning)
-        yield
 
 
 def _pettingzoo_maker(module: str, name: str) -> Callable[..., Any] | None:
     """``module.name``'s AEC maker: the ``env`` of an env module (``mpe2:simple_spread_v3``,
     imported as a submodule where it is one), or a function that makes the env."""
-    with _module_form():
+    with module_form():
         target = getattr(importlib.import_module(module), name, None)
     if target is None:
         try:

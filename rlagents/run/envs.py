@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 from gymnasium import spaces
@@ -27,6 +27,7 @@ from rlagents.agent import Agent
 from rlagents.errors import ConfigError, EnvError, one_line, option
 
 AUTO, NONE = "auto", "none"
+AGENTS = "agents"  # the preset whose envs are vector envs: a Parallel env's agents as rows
 
 
 ENV_ENTRY_POINTS = "rlagents.envs"  # entry-point group: ``EnvId = module:EnvClassOrFactory``
@@ -208,7 +209,10 @@ class EnvFactory:
             raise EnvError(f"cannot make {self.env_id}: {one_line(err)}") from None
 
     def make_vector(self, num_envs: int) -> gym.vector.VectorEnv:
-        """``num_envs`` copies in a SyncVectorEnv with same-step autoreset (rlagents.run.loop)."""
+        """``num_envs`` copies in a SyncVectorEnv with same-step autoreset (rlagents.run.loop);
+        with the ``agents`` preset, ``num_envs`` copies of a Parallel env, its agents as rows."""
+        if self.preset == AGENTS:
+            return cast(gym.vector.VectorEnv, self.make(num_copies=num_envs))
         envs = [self.make() for _ in range(num_envs)]  # made here, so errors surface here
         return gym.vector.SyncVectorEnv(
             [functools.partial(_same, e) for e in envs],
@@ -306,7 +310,10 @@ def choose_preset(
     if env_id.startswith("ALE/"):
         return "atari"
     if is_multiagent(env_id):
-        return "selfplay"  # a two-player game: one seat, the other played by an opponent
+        from wrappers.parallel import is_parallel_id
+
+        # every agent acting every step: agents as rows; a two-player game: one seat at a time
+        return "agents" if is_parallel_id(env_id) else "selfplay"
     if env_id.split("/")[-1].startswith("CarRacing"):
         return "car_racing"
     wants_discrete = not accepts(agent_cls.observation_spaces, spaces.Box) and accepts(

@@ -16,7 +16,7 @@ from rlagents.agent import Agent
 from rlagents.errors import RunFailure, one_line, option
 from rlagents.run import envs as envlib
 from rlagents.run.env_choice import EVALUATION_OVERRIDES
-from rlagents.run.games import play_games
+from rlagents.run.games import play_agents, play_games
 from rlagents.run.loop import evaluate, evaluation_seed
 from rlagents.run.plan import RunPlan
 
@@ -40,8 +40,12 @@ class Evaluation:
         them with ``video``."""
         opts = self.plan.options
         start = time.perf_counter()
+        seed = evaluation_seed(self.plan.seed)
+        if self.plan.preset == "agents":  # a Parallel env: the mean return per agent
+            returns, self.games = play_agents(agent, self.factory, opts.eval_episodes, seed)
+            self.seconds += time.perf_counter() - start
+            return float(np.mean(returns)), float(np.std(returns)), len(returns)
         if self.plan.preset == "selfplay" and not (final and opts.video):
-            seed = evaluation_seed(self.plan.seed)
             returns, self.games = play_games(
                 agent, self.factory, opts.eval_episodes, seed, opts.eval_max_steps
             )

@@ -1,5 +1,6 @@
-"""Two-player games (the ``selfplay`` preset): the opponent a learner trains against, and the
-evaluation against fixed opponents from each seat.
+"""Multi-agent envs: two-player games (the ``selfplay`` preset) — the opponent a learner trains
+against, and the evaluation against fixed opponents from each seat — and Parallel envs whose
+agents are rows (the ``agents`` preset), evaluated per agent.
 
 Training: the other seat is played by a frozen snapshot of the learner (:class:`Snapshots`),
 taken every ``refresh_every`` env steps — self-play against its own past, as in the PettingZoo
@@ -58,6 +59,32 @@ def play_games(
                 headline.extend(returns)
                 by_agent[cast(Any, env.unwrapped).seats[seat]] = float(np.mean(returns))
     return headline, {"eval_games": table, "eval_mean_return_by_agent": by_agent}
+
+
+def play_agents(
+    agent: Agent, factory: envlib.EnvFactory, episodes: int, seed: int
+) -> tuple[list[float], dict[str, Any]]:
+    """``episodes`` greedy episodes of a Parallel env (its agents as rows, the ``agents``
+    preset): each episode's mean return per agent, and ``eval_mean_return_by_agent``."""
+    envs = cast(Any, factory.make(num_copies=1))
+    per_agent: list[np.ndarray] = []
+    try:
+        for k in range(episodes):
+            agent.begin_episodes()
+            obs, _ = envs.reset(seed=seed + k)
+            total = np.zeros(envs.num_envs)
+            while True:
+                obs, reward, _, _, info = envs.step(agent.act(obs, explore=False))
+                total += reward
+                if "final_obs" in info:
+                    break
+            per_agent.append(total)
+    finally:
+        envs.close()
+    returns = [float(np.mean(t)) for t in per_agent]
+    means = np.mean(per_agent, axis=0) if per_agent else np.zeros(len(envs.agents))
+    by_agent = {name: float(m) for name, m in zip(envs.agents, means, strict=True)}
+    return returns, {"eval_mean_return_by_agent": by_agent}
 
 
 def _outcomes(returns: list[float]) -> dict[str, float]:

@@ -64,7 +64,7 @@ def train(agent: Agent, stepper, events: Events) -> None:
     consistent between steps, and ``state.obs`` holds the observation the next step acts on.
     A failure of the env or the agent raises :class:`RunFailure` naming the call and the step.
     """
-    n = stepper.num_envs
+    n = stepper.env_steps  # env steps per vector step (a Parallel env's copies, not its agents)
     log, settings, state = events.log, events.settings, events.state
 
     obs = state.obs if state.obs is not None else stepper.reset(settings.seed)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 from gymnasium import spaces
 
 from rlagents import checkpoint as ckpt
@@ -61,6 +62,7 @@ class RunPlan:
     checkpoint_dir: Path
     move_aside: bool  # overwrite: move what is at checkpoint_dir aside before the first save
     resume: Resume | None
+    rows_per_env: int = 1  # the agents of a Parallel env, each a row of the learner's batch
 
     @property
     def env_id(self) -> str:
@@ -76,10 +78,12 @@ class RunPlan:
 
     @property
     def learner_num_envs(self) -> int:
-        """The envs whose steps one update learns from: every worker's for a rollout agent."""
+        """The rows of the learner's batch: each env's (each agent of a Parallel env), and every
+        worker's for a rollout agent."""
+        rows = self.num_envs * self.rows_per_env
         if self.workers and self.agent_cls.remote == "rollouts":
-            return self.workers * self.num_envs
-        return self.num_envs
+            return self.workers * rows
+        return rows
 
     @property
     def budget(self) -> int | None:
@@ -189,10 +193,15 @@ def resolve(opts: RunOptions) -> RunPlan:
     )
     config = _config(agent_cls, opts, choice.tuned, resume)
     workers = _workers(agent_cls, agent_name, opts, config)
+    if workers and choice.env.preset in (envlib.AGENTS, "selfplay"):
+        raise ConfigError(
+            f"remote workers do not play PettingZoo envs yet ({env_id}, preset "
+            f"{choice.env.preset}); leave {option('workers')} out, or use a2c instead of a3c"
+        )
     num_envs = opts.num_envs or _resumed_num_envs(resume, env_id, workers)
     num_envs = num_envs or _default_num_envs(agent_cls, opts, choice, workers)
     envlib.check_num_envs(env_id, num_envs)
-    observation_space, action_space = _spaces(choice.env)
+    observation_space, action_space, rows_per_env = _spaces(choice.env)
     _check_spaces(agent_cls, agent_name, choice.env, observation_space, action_space)
     if resume:
         ckpt.check_compatible(resume.meta, resume.path, agent_name, observation_space, action_space)
@@ -220,6 +229,7 @@ def resolve(opts: RunOptions) -> RunPlan:
         checkpoint_dir=checkpoint_dir or run_dir / "checkpoint",
         move_aside=move_aside,
         resume=resume,
+        rows_per_env=rows_per_env,
     )
 
 
@@ -340,11 +350,14 @@ def _default_num_envs(
     return recommended
 
 
-def _spaces(factory: envlib.EnvFactory) -> tuple[spaces.Space, spaces.Space]:
-    """The training env's spaces, from one env made and closed."""
-    env = factory.make()
+def _spaces(factory: envlib.EnvFactory) -> tuple[spaces.Space, spaces.Space, int]:
+    """The training env's spaces and rows per env (a Parallel env: its agents), from one env
+    made and closed."""
+    env: Any = factory.make()
     try:
-        return env.observation_space, env.action_space
+        if isinstance(env, gym.vector.VectorEnv):  # the agents preset
+            return env.single_observation_space, env.single_action_space, env.num_envs
+        return env.observation_space, env.action_space, 1
     finally:
         env.close()
 

@@ -95,7 +95,8 @@ class Run:
         check = not plan.options.allow_nonfinite
         # One env is stepped directly; a Dict observation goes through a vector env of one,
         # which batches its keys.
-        if plan.num_envs == 1 and not isinstance(plan.observation_space, spaces.Dict):
+        single = plan.num_envs == 1 and plan.rows_per_env == 1
+        if single and not isinstance(plan.observation_space, spaces.Dict):
             return SingleEnvStepper(plan.env.make(), check_finite=check, name=plan.env_id)
         envs = plan.env.make_vector(plan.num_envs)
         return VectorEnvStepper(envs, check_finite=check, name=plan.env_id)

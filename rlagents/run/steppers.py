@@ -103,6 +103,7 @@ class SingleEnvStepper:
     loop, so here the episode bookkeeping stays in plain Python numbers and views."""
 
     num_envs = 1
+    env_steps = 1  # env steps a step() makes (what --steps counts)
 
     def __init__(self, env: gym.Env, *, check_finite: bool = True, name: str = "the env") -> None:
         self.env = env
@@ -197,6 +198,9 @@ class VectorEnvStepper:
         self.envs = envs
         self.name = name
         self.num_envs = envs.num_envs
+        # Env steps a step() makes (what --steps counts): one per env, or one joint step per
+        # copy of a Parallel env whose agents are the rows.
+        self.env_steps = int(getattr(envs, "env_steps_per_step", envs.num_envs))
         self.observation_space = envs.single_observation_space
         self.action_space = envs.single_action_space
         self.check_obs = check_finite and _float_box(envs.single_observation_space)

@@ -57,6 +57,7 @@ def test_presets_pass_the_env_checker(case: str) -> None:
 def test_presets_registry() -> None:
     expected = {
         "action_mask": wrappers.action_mask,
+        "agents": wrappers.agents,
         "atari": wrappers.atari,
         "selfplay": wrappers.selfplay,
         "car_racing": wrappers.car_racing,

@@ -52,3 +52,43 @@ def test_the_command_line_names_the_preset_and_saves_the_games(tmp_path):
     )
     assert resumed.exit_code == 0, resumed.stderr
     assert json.loads((tmp_path / "again" / "summary.json").read_text())["steps"] == 768
+
+
+def test_a_parallel_env_trains_with_its_agents_as_rows_and_resumes(tmp_path):
+    pytest.importorskip("mpe2")
+    result = rlagents.train(
+        "mpe2:simple_spread_v3",
+        "ppo",
+        steps=1_000,
+        seed=0,
+        num_envs=2,
+        eval_episodes=2,
+        run_dir=tmp_path / "run",
+        tensorboard=False,
+    )
+    summary = result.summary
+    assert summary["preset"] == "agents"
+    assert summary["steps"] == 1_000  # joint steps of the 2 copies, not agent steps
+    assert summary["episodes"] == 1_000 // 25 * 3  # one per agent and episode
+    assert set(summary["eval_mean_return_by_agent"]) == {"agent_0", "agent_1", "agent_2"}
+    assert result.agent.num_envs == 6  # the learner's batch: 2 copies x 3 agents
+    resumed = rlagents.train(
+        load=result.checkpoint, steps=500, run_dir=tmp_path / "again", eval_episodes=1
+    )
+    assert 1_500 <= resumed.summary["steps"] < 1_500 + 8  # its tuned set's 8 copies a step
+
+
+def test_ippo_improves_on_simple_spread(tmp_path):
+    """One PPO policy shared by the three agents (their id an input), 40k joint steps: the mean
+    return per agent climbs well above random play's (about -27)."""
+    pytest.importorskip("mpe2")
+    result = rlagents.train(
+        "mpe2:simple_spread_v3",
+        "ppo",
+        steps=40_000,
+        seed=0,
+        eval_episodes=20,
+        run_dir=tmp_path / "run",
+        tensorboard=False,
+    )
+    assert result.summary["eval_mean_return"] >= -23.0, result.summary
