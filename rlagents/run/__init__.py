@@ -114,12 +114,23 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Agent, dict[str, Any]]:
 
     meta = ckpt.read_meta(path)
     cls = registry.load(meta["agent"])
+    extra: dict[str, Any] = {}
+    if meta.get("policies") == "independent":  # one policy per agent of a Parallel env
+        from rlagents.common.policy_map import policy_map_class
+
+        cls, extra = policy_map_class(cls), {"agent_names": tuple(meta["agent_names"])}
     observation_space = ckpt.space_from_json(meta.get("observation_space"))
     action_space = ckpt.space_from_json(meta.get("action_space"))
     run_state = ckpt.read_run_state(path) or {}
-    num_envs = int(run_state.get("num_envs") or 1)
+    # A Parallel env's agents are rows of the batch: each env brings one per agent.
+    num_envs = int(run_state.get("num_envs") or 1) * max(len(meta.get("agent_names") or ()), 1)
     agent = cls(
-        observation_space, action_space, meta["config"], num_envs=num_envs, seed=meta.get("seed")
+        observation_space,
+        action_space,
+        meta["config"],
+        num_envs=num_envs,
+        seed=meta.get("seed"),
+        **extra,
     )
     ckpt.load_agent_state(agent, path)
     return agent, meta

@@ -137,6 +137,15 @@ class RunOptions:
         details="Parsed like `--env-kwargs`; without it, the tuned set's own preset options. "
         "Recorded in `config.json` and the checkpoint (`--load` reuses them).",
     )
+    policies: str = _option(
+        "shared",
+        help="A PettingZoo Parallel env's agents: one policy they share (their id an input), "
+        "or one each.",
+        choices=("shared", "independent"),
+        details="`shared`: parameter sharing, the agents rows of one batch (IPPO with PPO); "
+        "`independent`: a policy per agent, each learning from its own rows. Other envs: "
+        "`shared`.",
+    )
     backend: str = _option(
         "auto",
         help="The training envs' engine: EnvPool's C++ twin where it has one (CarRacing-v3; "

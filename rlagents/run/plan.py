@@ -63,6 +63,8 @@ class RunPlan:
     move_aside: bool  # overwrite: move what is at checkpoint_dir aside before the first save
     resume: Resume | None
     rows_per_env: int = 1  # the agents of a Parallel env, each a row of the learner's batch
+    agent_names: tuple[str, ...] = ()  # a Parallel env's agents (its rows, in order)
+    policies: str = "shared"  # a Parallel env's agents: one policy, or one each
 
     @property
     def env_id(self) -> str:
@@ -201,7 +203,15 @@ def resolve(opts: RunOptions) -> RunPlan:
     num_envs = opts.num_envs or _resumed_num_envs(resume, env_id, workers)
     num_envs = num_envs or _default_num_envs(agent_cls, opts, choice, workers)
     envlib.check_num_envs(env_id, num_envs)
-    observation_space, action_space, rows_per_env = _spaces(choice.env)
+    policies = _policies(opts, resume, choice)
+    if policies == "independent" and "agent_id" not in choice.env.preset_kwargs:
+        # one policy per agent needs no agent id as an input
+        options = {**choice.env.preset_kwargs, "agent_id": False}
+        choice = dataclasses.replace(
+            choice, env=dataclasses.replace(choice.env, preset_kwargs=options)
+        )
+    observation_space, action_space, agent_names = _spaces(choice.env)
+    rows_per_env = max(len(agent_names), 1)
     _check_spaces(agent_cls, agent_name, choice.env, observation_space, action_space)
     if resume:
         ckpt.check_compatible(resume.meta, resume.path, agent_name, observation_space, action_space)
@@ -230,6 +240,8 @@ def resolve(opts: RunOptions) -> RunPlan:
         move_aside=move_aside,
         resume=resume,
         rows_per_env=rows_per_env,
+        agent_names=agent_names,
+        policies=policies,
     )
 
 
@@ -327,7 +339,9 @@ def _resumed_num_envs(resume: Resume | None, env_id: str, workers: int) -> int |
     if not resume or workers or resume.meta.get("env_id") != env_id:
         return None
     run_state = resume.run_state
-    if not run_state or "env" not in run_state:
+    # A Parallel env's policies keep their rows (each agent's own envs), episodes or not.
+    keep_rows = bool(resume.meta.get("agent_names"))
+    if not run_state or ("env" not in run_state and not keep_rows):
         return None
     n = run_state.get("num_envs")
     return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else None
@@ -350,16 +364,32 @@ def _default_num_envs(
     return recommended
 
 
-def _spaces(factory: envlib.EnvFactory) -> tuple[spaces.Space, spaces.Space, int]:
-    """The training env's spaces and rows per env (a Parallel env: its agents), from one env
-    made and closed."""
+def _spaces(factory: envlib.EnvFactory) -> tuple[spaces.Space, spaces.Space, tuple[str, ...]]:
+    """The training env's spaces and, for a Parallel env, its agents (each a row of the batch),
+    from one env made and closed."""
     env: Any = factory.make()
     try:
         if isinstance(env, gym.vector.VectorEnv):  # the agents preset
-            return env.single_observation_space, env.single_action_space, env.num_envs
-        return env.observation_space, env.action_space, 1
+            names = tuple(getattr(env, "agents", ()))
+            return env.single_observation_space, env.single_action_space, names
+        return env.observation_space, env.action_space, ()
     finally:
         env.close()
+
+
+def _policies(opts: RunOptions, resume: Resume | None, choice: EnvChoice) -> str:
+    """One policy shared by a Parallel env's agents, or one each (a resumed run: its
+    checkpoint's)."""
+    policies = opts.policies
+    if resume and resume.meta.get("policies"):
+        policies = str(resume.meta["policies"])
+    if policies == "independent" and choice.env.preset != envlib.AGENTS:
+        raise ConfigError(
+            f"{option('policies')} independent gives each agent of a PettingZoo Parallel env "
+            f"its own policy; {choice.env.env_id} has one learner (preset "
+            f"{choice.env.preset}); leave {option('policies')} out"
+        )
+    return policies
 
 
 def _check_spaces(

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from gymnasium import spaces
 
 from rlagents.agent import Agent
+from rlagents.common.policy_map import policy_map_class
 from rlagents.errors import RunFailure, one_line
 from rlagents.run.callbacks import Callback, CallbackLogger
 from rlagents.run.evaluation import Evaluation
@@ -33,6 +34,22 @@ from rlagents.run.report import Timing, failure_line, summary
 from rlagents.run.resume import resume
 from rlagents.run.saving import Saver, Stepper
 from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
+
+
+def make_learner(plan: RunPlan) -> Agent:
+    """The run's agent: the agent class's, or one per agent of a Parallel env (a policy map)."""
+    cls: type[Agent] = plan.agent_cls
+    extra: dict[str, Any] = {}
+    if plan.policies == "independent":
+        cls, extra = policy_map_class(plan.agent_cls), {"agent_names": plan.agent_names}
+    return cls(
+        plan.observation_space,
+        plan.action_space,
+        plan.config,
+        num_envs=plan.learner_num_envs,
+        seed=plan.seed,
+        **extra,
+    )
 
 
 class Run:
@@ -52,13 +69,7 @@ class Run:
         self.stepper = self._make_stepper()
         self.state = LoopState()
         try:
-            self.agent: Agent = plan.agent_cls(
-                plan.observation_space,
-                plan.action_space,
-                plan.config,
-                num_envs=plan.learner_num_envs,
-                seed=plan.seed,
-            )
+            self.agent: Agent = make_learner(plan)
             if plan.resume:
                 resume(plan, self.agent, self.state, self.stepper)
             make_run_dir(plan.run_dir)

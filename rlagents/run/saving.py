@@ -131,6 +131,12 @@ class Saver:
             "steps": self.state.step,
             "episodes": self.state.episode,
             "seed": plan.seed,
+            # A Parallel env's agents, each a row of the learner's batch per env
+            **(
+                {"policies": plan.policies, "agent_names": list(plan.agent_names)}
+                if plan.agent_names
+                else {}
+            ),
         }
 
     def run_state(self) -> dict[str, Any]:

@@ -92,3 +92,42 @@ def test_ippo_improves_on_simple_spread(tmp_path):
         tensorboard=False,
     )
     assert result.summary["eval_mean_return"] >= -23.0, result.summary
+
+
+def test_independent_policies_each_learn_from_their_own_agents_rows(tmp_path):
+    pytest.importorskip("mpe2")
+    import numpy as np
+
+    result = rlagents.train(
+        "mpe2:simple_spread_v3",
+        "ppo",
+        steps=1_000,
+        seed=0,
+        num_envs=2,
+        policies="independent",
+        eval_episodes=1,
+        run_dir=tmp_path / "run",
+        tensorboard=False,
+    )
+    learner = result.agent
+    assert [p.num_envs for p in learner.policies] == [2, 2, 2]  # each agent's rows of 2 copies
+    assert learner.observation_space.shape == (18,)  # one policy per agent: no id input
+    weights = [p.policy.pi_head.weight.detach().numpy() for p in learner.policies]
+    assert not np.array_equal(weights[0], weights[1])  # separate parameters, separate updates
+    agent, meta = rlagents.load_checkpoint(result.checkpoint)
+    assert meta["policies"] == "independent" and meta["agent_names"] == [
+        "agent_0",
+        "agent_1",
+        "agent_2",
+    ]
+    obs = np.random.default_rng(0).normal(size=(6, 18)).astype(np.float32)
+    np.testing.assert_array_equal(agent.act(obs, explore=False), learner.act(obs, explore=False))
+
+
+def test_independent_policies_need_a_parallel_env(tmp_path):
+    r = invoke(
+        *("--env", "CartPole-v1", "--agent", "ppo", "--policies", "independent"),
+        run_dir=tmp_path / "run",
+    )
+    assert r.exit_code == 2
+    assert "--policies independent gives each agent of a PettingZoo Parallel env" in r.stderr
