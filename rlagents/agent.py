@@ -78,6 +78,11 @@ class Agent(abc.ABC, Generic[ConfigT]):
     """Top-level keys of :meth:`state_dict` that a config may leave out of checkpoints (a replay
     buffer, a partial rollout): a checkpoint may lack them, and one that holds them loads into
     an agent that leaves them out (they are dropped). :meth:`load_state_dict` copes without."""
+    joint_view: ClassVar[bool] = False
+    """An agent that needs the joint view of a PettingZoo Parallel env (MAPPO's centralized
+    critic) sets it; the run then gives it Dict observations ``{"observation": the agent's own,
+    "agent": its one-hot id, "state": the env's state()}`` (the agents' observations joined
+    where the env has no state), one row per agent. Acting must use the agent's own part only."""
     remote: ClassVar[Literal["rollouts", "gradients"] | None] = None
     """How the agent learns from remote workers (:mod:`rlagents.run.distributed`): ``"rollouts"`` —
     each worker collects a part of the batch, the learner learns from all parts at once

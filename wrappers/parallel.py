@@ -65,7 +65,12 @@ class AgentsAsRows(gym.vector.VectorEnv):
     """
 
     def __init__(
-        self, make_env: Callable[[], Any], num_copies: int = 1, *, agent_id: bool = True
+        self,
+        make_env: Callable[[], Any],
+        num_copies: int = 1,
+        *,
+        agent_id: bool = True,
+        global_state: bool = False,
     ) -> None:
         self.copies = [make_env() for _ in range(num_copies)]
         first = self.copies[0]
@@ -88,7 +93,18 @@ class AgentsAsRows(gym.vector.VectorEnv):
         extra = n if agent_id else 0
         low = np.concatenate([obs_space.low, np.zeros(extra, obs_space.dtype)])
         high = np.concatenate([obs_space.high, np.ones(extra, obs_space.dtype)])
-        self.single_observation_space = spaces.Box(low, high, dtype=obs_space.dtype)
+        own = spaces.Box(low, high, dtype=obs_space.dtype)
+        self.single_observation_space: spaces.Space = own
+        self.global_state = global_state
+        if global_state:  # the joint view a centralized critic reads (MAPPO)
+            width = len(self._state(first)) if self._has_state(first) else n * obs_space.shape[0]
+            self.single_observation_space = spaces.Dict(
+                {
+                    "observation": obs_space,
+                    "agent": spaces.Box(0.0, 1.0, (n,), np.float32),
+                    "state": spaces.Box(-np.inf, np.inf, (width,), np.float32),
+                }
+            )
         self.single_action_space = act_space
         self.num_envs = num_copies * n
         self.observation_space = gym.vector.utils.batch_space(
@@ -100,11 +116,35 @@ class AgentsAsRows(gym.vector.VectorEnv):
         self._ids = np.eye(n, dtype=obs_space.dtype) if agent_id else np.zeros((n, 0))
         self._seed: int | None = None
 
-    def _rows(self, obs: dict[str, Any]) -> np.ndarray:
-        rows = np.stack([np.asarray(obs[a]) for a in self.agents])
-        return np.concatenate([rows, self._ids], axis=1).astype(
-            self.single_observation_space.dtype, copy=False
-        )
+    @staticmethod
+    def _has_state(env: Any) -> bool:
+        try:
+            env.state()
+        except Exception:  # no state(): the joined observations stand for it
+            return False
+        return True
+
+    @staticmethod
+    def _state(env: Any) -> np.ndarray:
+        return np.asarray(env.state(), dtype=np.float32).reshape(-1)
+
+    def _rows(self, obs: dict[str, Any], env: Any) -> Any:
+        own = np.stack([np.asarray(obs[a]) for a in self.agents]).astype(np.float32, copy=False)
+        if not self.global_state:
+            return np.concatenate([own, self._ids], axis=1).astype(np.float32, copy=False)
+        state = self._state(env) if self._has_state(env) else own.reshape(-1)
+        ids = np.eye(len(self.agents), dtype=np.float32)
+        return {"observation": own, "agent": ids, "state": np.tile(state, (len(self.agents), 1))}
+
+    @staticmethod
+    def _join(parts: list[Any]) -> Any:
+        if isinstance(parts[0], dict):
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        return np.concatenate(parts)
+
+    @staticmethod
+    def _row(rows: Any, i: int) -> Any:
+        return {k: v[i] for k, v in rows.items()} if isinstance(rows, dict) else rows[i]
 
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
@@ -113,8 +153,8 @@ class AgentsAsRows(gym.vector.VectorEnv):
         rows = []
         for c, env in enumerate(self.copies):
             obs, _ = env.reset(seed=None if first is None else first + c)
-            rows.append(self._rows(obs))
-        return np.concatenate(rows), {}
+            rows.append(self._rows(obs, env))
+        return self._join(rows), {}
 
     def step(
         self, actions: Any
@@ -135,12 +175,12 @@ class AgentsAsRows(gym.vector.VectorEnv):
                     f"agents {', '.join(gone)} finished before the others; agents that leave "
                     "mid-episode are not supported here yet"
                 )
-            rows = self._rows(obs)
+            rows = self._rows(obs, env)
             if done.all():
                 ended[c * n : (c + 1) * n] = True
                 for i in range(n):
-                    final_obs[c * n + i] = rows[i]
-                rows = self._rows(env.reset()[0])
+                    final_obs[c * n + i] = self._row(rows, i)
+                rows = self._rows(env.reset()[0], env)
             obs_rows.append(rows)
             rewards.append([float(reward.get(a, 0.0)) for a in self.agents])
             terms.append(term)
@@ -149,7 +189,7 @@ class AgentsAsRows(gym.vector.VectorEnv):
         if ended.any():
             info = {"final_obs": final_obs, "_final_obs": ended}
         return (
-            np.concatenate(obs_rows),
+            self._join(obs_rows),
             np.asarray(rewards, dtype=np.float64).reshape(-1),
             np.concatenate(terms),
             np.concatenate(truncs),
@@ -171,9 +211,20 @@ def make_parallel(env_id: str, **kwargs: Any) -> Any:
 
 
 def agents(
-    env_id: str, *, num_copies: int = 1, agent_id: bool = True, **make_kwargs: Any
+    env_id: str,
+    *,
+    num_copies: int = 1,
+    agent_id: bool = True,
+    global_state: bool = False,
+    **make_kwargs: Any,
 ) -> AgentsAsRows:
     """The ``agents`` preset: ``num_copies`` copies of PettingZoo Parallel env ``env_id``, its
-    agents as rows (:class:`AgentsAsRows`); ``agent_id`` appends each agent's one-hot id. Other
-    keywords make the env (``N=4``, ``max_cycles=50``)."""
-    return AgentsAsRows(lambda: make_parallel(env_id, **make_kwargs), num_copies, agent_id=agent_id)
+    agents as rows (:class:`AgentsAsRows`); ``agent_id`` appends each agent's one-hot id,
+    ``global_state`` makes each row ``{"observation", "agent", "state"}``, with the env's
+    ``state()`` (the joined observations where it has none). Other keywords make the env."""
+    return AgentsAsRows(
+        lambda: make_parallel(env_id, **make_kwargs),
+        num_copies,
+        agent_id=agent_id,
+        global_state=global_state,
+    )

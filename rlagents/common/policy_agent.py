@@ -37,7 +37,12 @@ PolicyConfigT = TypeVar("PolicyConfigT", bound=PolicyConfig)
 class PolicyAgent(Agent[PolicyConfigT]):
     """Base of the policy-gradient agents; subclasses implement :meth:`store` and ``update``."""
 
-    observation_spaces: ClassVar = (spaces.Box, spaces.Discrete, spaces.Dict)  # Dict: masked
+    # Dict: a masked observation (or a subclass's own, as MAPPO's joint view)
+    observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (
+        spaces.Box,
+        spaces.Discrete,
+        spaces.Dict,
+    )
     action_spaces: ClassVar = (spaces.Discrete, spaces.Box)
     recommended_num_envs: ClassVar[Mapping[str, int]] = {}
     """The ``--num-envs`` each tuned set of ``hyperparams`` was made for (the agent runs with
@@ -79,8 +84,8 @@ class PolicyAgent(Agent[PolicyConfigT]):
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         cfg = self.config
         image = is_image_space(observation_space)
-        # A masked Dict observation is kept and read as one flat row (common.masks).
-        self.layout = masked_layout(observation_space)
+        # A Dict observation is kept and read as one flat row (common.masks).
+        self.layout = self.make_layout(observation_space)
         if cfg.normalize_observations and self.layout is not None:
             raise ConfigError(
                 "normalize_observations would rescale the action mask of these observations; "
@@ -105,7 +110,7 @@ class PolicyAgent(Agent[PolicyConfigT]):
         self.device = set_up_torch(cfg, images=image)
         self.rng = np.random.default_rng(seed)
         with seeded_torch(seed):
-            self.policy = ActorCritic(observation_space, action_space, cfg).to(self.device)
+            self.policy = self.make_policy(observation_space, action_space).to(self.device)
         configure_cnns(self.policy, cfg.cnn_precision, self.device)
         self.policy.use_numpy_actor(self.device.type == "cpu")
         self.parameters = list(self.policy.parameters())
@@ -124,6 +129,15 @@ class PolicyAgent(Agent[PolicyConfigT]):
         self.n_updates = 0
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._weights_stats: dict[str, Any] = {}  # the statistics of the last set_weights
+
+    def make_layout(self, observation_space: spaces.Space) -> Any:
+        """How a Dict observation becomes one flat row (``flatten``, ``flat_transition``,
+        ``flat_space``), or None: a masked one here; MAPPO's joint view in its own."""
+        return masked_layout(observation_space)
+
+    def make_policy(self, observation_space: spaces.Space, action_space: spaces.Space) -> Any:
+        """The actor-critic network (MAPPO's has a critic of its own input)."""
+        return ActorCritic(observation_space, action_space, self.config)
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam with ε = 1e-5 (the PPO implementations' choice, Engstrom et al. 2020); the fused

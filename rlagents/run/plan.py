@@ -204,6 +204,7 @@ def resolve(opts: RunOptions) -> RunPlan:
     num_envs = num_envs or _default_num_envs(agent_cls, opts, choice, workers)
     envlib.check_num_envs(env_id, num_envs)
     policies = _policies(opts, resume, choice)
+    choice = _joint_view(agent_cls, agent_name, choice)
     if policies == "independent" and "agent_id" not in choice.env.preset_kwargs:
         # one policy per agent needs no agent id as an input
         options = {**choice.env.preset_kwargs, "agent_id": False}
@@ -375,6 +376,19 @@ def _spaces(factory: envlib.EnvFactory) -> tuple[spaces.Space, spaces.Space, tup
         return env.observation_space, env.action_space, ()
     finally:
         env.close()
+
+
+def _joint_view(agent_cls: type[Agent], agent_name: str, choice: EnvChoice) -> EnvChoice:
+    """An agent that reads the joint view (MAPPO) gets the global state from the env."""
+    if not agent_cls.joint_view:
+        return choice
+    if choice.env.preset != envlib.AGENTS:
+        raise SpaceMismatchError(
+            f"agent {agent_name!r} reads the joint view of a PettingZoo Parallel env (its "
+            f"global state); {choice.env.env_id} is not one: try ppo"
+        )
+    options = {**choice.env.preset_kwargs, "global_state": True}
+    return dataclasses.replace(choice, env=dataclasses.replace(choice.env, preset_kwargs=options))
 
 
 def _policies(opts: RunOptions, resume: Resume | None, choice: EnvChoice) -> str:

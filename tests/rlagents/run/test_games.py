@@ -131,3 +131,46 @@ def test_independent_policies_need_a_parallel_env(tmp_path):
     )
     assert r.exit_code == 2
     assert "--policies independent gives each agent of a PettingZoo Parallel env" in r.stderr
+
+
+def test_mappo_acts_on_its_own_observation_and_criticises_with_the_state(tmp_path):
+    """MAPPO gets the joint view ({observation, agent, state}); its actor reads only the
+    agent's own observation and id, so changing the state leaves its actions as they are."""
+    pytest.importorskip("mpe2")
+    import numpy as np
+    import torch
+
+    result = rlagents.train(
+        "mpe2:simple_spread_v3",
+        "mappo",
+        steps=1_000,
+        seed=0,
+        num_envs=2,
+        eval_episodes=1,
+        run_dir=tmp_path / "run",
+        tensorboard=False,
+    )
+    agent = result.agent
+    assert set(agent.observation_space.spaces) == {"observation", "agent", "state"}
+    assert agent.observation_space["state"].shape == (54,)  # simple_spread's state()
+    rng = np.random.default_rng(0)
+    obs = {
+        "observation": rng.normal(size=(6, 18)).astype(np.float32),
+        "agent": np.tile(np.eye(3, dtype=np.float32), (2, 1)),
+        "state": rng.normal(size=(6, 54)).astype(np.float32),
+    }
+    other = dict(obs, state=rng.normal(size=(6, 54)).astype(np.float32))
+    np.testing.assert_array_equal(agent.act(obs, explore=False), agent.act(other, explore=False))
+    rows = torch.as_tensor(agent.layout.flatten(obs))
+    other_rows = torch.as_tensor(agent.layout.flatten(other))
+    assert not torch.equal(agent.policy.value(rows), agent.policy.value(other_rows))
+    resumed = rlagents.train(
+        load=result.checkpoint, steps=500, run_dir=tmp_path / "again", eval_episodes=1
+    )
+    assert resumed.status == "done"
+
+
+def test_mappo_needs_a_parallel_env(tmp_path):
+    r = invoke("--env", "CartPole-v1", "--agent", "mappo", run_dir=tmp_path / "run")
+    assert r.exit_code == 2
+    assert "reads the joint view of a PettingZoo Parallel env" in r.stderr
