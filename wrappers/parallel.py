@@ -112,7 +112,8 @@ class AgentsAsRows(gym.vector.VectorEnv):
         )
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
-        self.env_steps_per_step = num_copies
+        self.env_steps_per_step = num_copies  # a step is one joint step of each copy
+        self.rows_per_episode = n  # a copy's agents play one episode together
         self._ids = np.eye(n, dtype=obs_space.dtype) if agent_id else np.zeros((n, 0))
         self._seed: int | None = None
 

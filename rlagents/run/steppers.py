@@ -201,6 +201,9 @@ class VectorEnvStepper:
         # Env steps a step() makes (what --steps counts): one per env, or one joint step per
         # copy of a Parallel env whose agents are the rows.
         self.env_steps = int(getattr(envs, "env_steps_per_step", envs.num_envs))
+        # Rows that play one episode together (a Parallel env's agents): one episode, its
+        # return the mean of theirs (the return per agent).
+        self.rows_per_episode = int(getattr(envs, "rows_per_episode", 1))
         self.observation_space = envs.single_observation_space
         self.action_space = envs.single_action_space
         self.check_obs = check_finite and _float_box(envs.single_observation_space)
@@ -232,12 +235,20 @@ class VectorEnvStepper:
         self._lengths += 1
         next_obs, finished = obs, NO_EPISODES
         if len(ended):
-            finished = [(float(self._returns[i]), int(self._lengths[i])) for i in ended]
+            finished = self._finished(ended)
             self._returns[ended] = 0.0
             self._lengths[ended] = 0
             next_obs = _with_final_obs(obs, ended, final_obs)
         reward = reward.astype(np.float32, copy=False)
         return _make_step(StepResult, (next_obs, obs, reward, terminated, truncated, finished))
+
+    def _finished(self, ended: np.ndarray) -> list[tuple[float, int]]:
+        """(return, length) of each episode that ended in the rows ``ended``."""
+        k = self.rows_per_episode
+        if k == 1:
+            return [(float(self._returns[i]), int(self._lengths[i])) for i in ended]
+        firsts = [i for i in ended if i % k == 0]  # a copy's agents end together
+        return [(float(self._returns[i : i + k].mean()), int(self._lengths[i])) for i in firsts]
 
     def _check(self, obs: Any, reward: np.ndarray, final_obs: Any, ended: np.ndarray) -> None:
         what = f"{self.name}.step()"

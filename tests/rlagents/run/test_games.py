@@ -69,7 +69,7 @@ def test_a_parallel_env_trains_with_its_agents_as_rows_and_resumes(tmp_path):
     summary = result.summary
     assert summary["preset"] == "agents"
     assert summary["steps"] == 1_000  # joint steps of the 2 copies, not agent steps
-    assert summary["episodes"] == 1_000 // 25 * 3  # one per agent and episode
+    assert summary["episodes"] == 1_000 // 25  # each copy's: its agents play it together
     assert set(summary["eval_mean_return_by_agent"]) == {"agent_0", "agent_1", "agent_2"}
     assert result.agent.num_envs == 6  # the learner's batch: 2 copies x 3 agents
     resumed = rlagents.train(
