@@ -50,3 +50,11 @@ def test_only_parallel_envs_are_taken_for_rows():
     assert is_parallel_id(SPREAD)
     assert not is_parallel_id("pettingzoo.classic:tictactoe_v3")  # turn-based: selfplay
     assert not is_parallel_id("CartPole-v1")
+
+
+# PettingZoo's own test suite reaches its deprecated env modules
+@pytest.mark.filterwarnings("ignore:The old environment creation API")
+def test_the_parallel_env_we_wrap_passes_pettingzoos_parallel_api_test():
+    from pettingzoo.test import parallel_api_test
+
+    parallel_api_test(make_parallel(SPREAD), num_cycles=50)

@@ -84,3 +84,14 @@ def test_a_turn_with_no_legal_move_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(env.game, "observe", no_moves)
     with pytest.raises(ValueError, match="allows no move; the game should have ended"):
         env.step(4)
+
+
+# PettingZoo's own test suite reaches its deprecated env modules, and warns of an empty board's
+# all-zero observation (advice, not a failure)
+@pytest.mark.filterwarnings("ignore:The old environment creation API")
+@pytest.mark.filterwarnings("ignore:Observation numpy array is all zeros")
+@pytest.mark.parametrize("env_id", ["classic/tictactoe-v3", "classic/connect_four-v3"])
+def test_the_games_we_wrap_pass_pettingzoos_api_test(env_id):
+    from pettingzoo.test import api_test
+
+    api_test(make_aec(env_id), num_cycles=50)
