@@ -84,6 +84,7 @@ class MAPPO(PPO):
     """PPO whose critic reads the env's global state: multi-agent PPO (CTDE)."""
 
     joint_view: ClassVar[bool] = True
+    remote = None  # remote workers do not play PettingZoo envs yet
     observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Dict,)
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
         # PPO's simple_spread set (the MAPPO paper's lr and GAE), not tuned for MAPPO apart.
