@@ -33,41 +33,36 @@ class Evaluation:
         self.overrides: dict[str, Any] = dict(EVALUATION_OVERRIDES.get(plan.preset or "", {}))
         self.env: gym.Env | None = None  # made at the first evaluation, kept for the next
         self.seconds = 0.0
-        self.games: dict[str, Any] = {}  # a two-player game's last results, for the summary
+        self.games: dict[str, Any] = {}  # a multi-agent env's last results, for the summary
 
     def play(self, agent: Agent, step: int, *, final: bool = False) -> tuple[float, float, int]:
         """Mean, std and count of the returns of greedy episodes; the final evaluation records
         them with ``video``."""
-        opts = self.plan.options
         start = time.perf_counter()
+        returns = self._returns(agent, step, final)
+        self.seconds += time.perf_counter() - start
+        return float(np.mean(returns)), float(np.std(returns)), len(returns)
+
+    def _returns(self, agent: Agent, step: int, final: bool) -> list[float]:
+        opts = self.plan.options
         seed = evaluation_seed(self.plan.seed)
         if self.plan.preset == "agents":  # a Parallel env: the mean return per agent
             returns, self.games = play_agents(agent, self.factory, opts.eval_episodes, seed)
-            self.seconds += time.perf_counter() - start
-            return float(np.mean(returns)), float(np.std(returns)), len(returns)
+            return returns
         if self.plan.preset == "selfplay" and not (final and opts.video):
             returns, self.games = play_games(
                 agent, self.factory, opts.eval_episodes, seed, opts.eval_max_steps
             )
-            self.seconds += time.perf_counter() - start
-            return float(np.mean(returns)), float(np.std(returns)), len(returns)
+            return returns
         env = self._video_env(step) if final and opts.video else self._env()
         try:
-            returns = evaluate(
-                agent,
-                env,
-                opts.eval_episodes,
-                evaluation_seed(self.plan.seed),
-                max_steps=self._max_steps(env),
-            )
+            return evaluate(agent, env, opts.eval_episodes, seed, max_steps=self._max_steps(env))
         finally:
             if env is not self.env:
                 try:
                     env.close()  # RecordVideo writes the last file on close
                 except OSError as err:
                     raise RunFailure("disk", f"cannot write the videos: {one_line(err)}") from err
-        self.seconds += time.perf_counter() - start
-        return float(np.mean(returns)), float(np.std(returns)), len(returns)
 
     def close(self) -> None:
         if self.env is not None:
