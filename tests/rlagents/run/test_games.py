@@ -11,6 +11,15 @@ import rlagents
 pytest.importorskip("pettingzoo", reason="the multiagent extra is not installed")
 
 
+def _spread(tmp_path, agent, **options):
+    """A short run on MPE's simple_spread: 1,000 joint steps of 2 copies, seed 0."""
+    pytest.importorskip("mpe2")
+    settings = {"steps": 1_000, "seed": 0, "num_envs": 2, "eval_episodes": 1, **options}
+    return rlagents.train(
+        "mpe2:simple_spread_v3", agent, run_dir=tmp_path / "run", tensorboard=False, **settings
+    )
+
+
 def test_self_play_beats_random_play_at_tic_tac_toe(tmp_path):
     result = rlagents.train(
         "classic/tictactoe-v3",
@@ -55,17 +64,7 @@ def test_the_command_line_names_the_preset_and_saves_the_games(tmp_path):
 
 
 def test_a_parallel_env_trains_with_its_agents_as_rows_and_resumes(tmp_path):
-    pytest.importorskip("mpe2")
-    result = rlagents.train(
-        "mpe2:simple_spread_v3",
-        "ppo",
-        steps=1_000,
-        seed=0,
-        num_envs=2,
-        eval_episodes=2,
-        run_dir=tmp_path / "run",
-        tensorboard=False,
-    )
+    result = _spread(tmp_path, "ppo", eval_episodes=2)
     summary = result.summary
     assert summary["preset"] == "agents"
     assert summary["steps"] == 1_000  # joint steps of the 2 copies, not agent steps
@@ -81,34 +80,14 @@ def test_a_parallel_env_trains_with_its_agents_as_rows_and_resumes(tmp_path):
 def test_ippo_improves_on_simple_spread(tmp_path):
     """One PPO policy shared by the three agents (their id an input), 40k joint steps: the mean
     return per agent climbs well above random play's (about -27)."""
-    pytest.importorskip("mpe2")
-    result = rlagents.train(
-        "mpe2:simple_spread_v3",
-        "ppo",
-        steps=40_000,
-        seed=0,
-        eval_episodes=20,
-        run_dir=tmp_path / "run",
-        tensorboard=False,
-    )
+    result = _spread(tmp_path, "ppo", steps=40_000, num_envs=None, eval_episodes=20)
     assert result.summary["eval_mean_return"] >= -23.0, result.summary
 
 
 def test_independent_policies_each_learn_from_their_own_agents_rows(tmp_path):
-    pytest.importorskip("mpe2")
     import numpy as np
 
-    result = rlagents.train(
-        "mpe2:simple_spread_v3",
-        "ppo",
-        steps=1_000,
-        seed=0,
-        num_envs=2,
-        policies="independent",
-        eval_episodes=1,
-        run_dir=tmp_path / "run",
-        tensorboard=False,
-    )
+    result = _spread(tmp_path, "ppo", policies="independent")
     learner = result.agent
     assert [p.num_envs for p in learner.policies] == [2, 2, 2]  # each agent's rows of 2 copies
     assert learner.observation_space.shape == (18,)  # one policy per agent: no id input
@@ -136,20 +115,10 @@ def test_independent_policies_need_a_parallel_env(tmp_path):
 def test_mappo_acts_on_its_own_observation_and_criticises_with_the_state(tmp_path):
     """MAPPO gets the joint view ({observation, agent, state}); its actor reads only the
     agent's own observation and id, so changing the state leaves its actions as they are."""
-    pytest.importorskip("mpe2")
     import numpy as np
     import torch
 
-    result = rlagents.train(
-        "mpe2:simple_spread_v3",
-        "mappo",
-        steps=1_000,
-        seed=0,
-        num_envs=2,
-        eval_episodes=1,
-        run_dir=tmp_path / "run",
-        tensorboard=False,
-    )
+    result = _spread(tmp_path, "mappo")
     agent = result.agent
     assert set(agent.observation_space.spaces) == {"observation", "agent", "state"}
     assert agent.observation_space["state"].shape == (54,)  # simple_spread's state()
