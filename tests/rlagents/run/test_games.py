@@ -143,3 +143,13 @@ def test_mappo_needs_a_parallel_env(tmp_path):
     r = invoke("--env", "CartPole-v1", "--agent", "mappo", run_dir=tmp_path / "run")
     assert r.exit_code == 2
     assert "reads the joint view of a PettingZoo Parallel env" in r.stderr
+
+
+def test_a_bad_policies_value_is_one_line_before_step_1(tmp_path):
+    r = invoke(
+        "--env", "CartPole-v1", "--agent", "ppo", "--policies", "each", run_dir=tmp_path / "r"
+    )
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--policies is one of shared, independent, got 'each'" in lines[0]
+    assert not (tmp_path / "r").exists()
