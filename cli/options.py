@@ -20,6 +20,9 @@ SPECS = run_option_specs()
 FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(RunOptions)}
 
 
+HELP = {"help_option_names": ["-h", "--help"]}  # every rlrun command takes -h
+
+
 def flag_name(name: str, value: str = "") -> str:
     """How ``rlrun`` spells a run option (``--env``, ``--no-tensorboard``)."""
     spec = SPECS.get(name)

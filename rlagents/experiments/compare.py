@@ -106,10 +106,20 @@ def compare(paths: Sequence[str | os.PathLike[str]], *, markdown: bool = False) 
     rows = [list(COLUMNS), *(group_row(g) for g in groups)]
     targets = {g.get("target") for g in groups}
     head = f"{envs[0]}, target {', '.join(_number(t) for t in targets if t is not None) or 'none'}"
+    by_agent = "".join(_by_agent_line(g) for g in groups)
     if markdown:
         lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(COLUMNS)]
         lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-        return f"{head}\n\n" + "\n".join(lines)
+        return f"{head}\n\n" + "\n".join(lines) + (f"\n{by_agent}" if by_agent else "")
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    return head + "\n" + "\n".join(line.rstrip() for line in lines)
+    return head + "\n" + "\n".join(line.rstrip() for line in lines) + by_agent
+
+
+def _by_agent_line(group: dict[str, Any]) -> str:
+    """A multi-agent group's final return per agent (or seat), the median over its seeds."""
+    each = group.get("final_by_agent") or {}
+    if not each:
+        return ""
+    cells = ", ".join(f"{name} {_number(s['median'], 2)}" for name, s in each.items())
+    return f"\n{group['name']}, final return per agent (median over seeds): {cells}"

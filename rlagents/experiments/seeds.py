@@ -262,6 +262,7 @@ def seed_result(run_dir: Path, target: float | None) -> dict[str, Any]:
         "steps": summary.get("steps"),
         "wall_seconds": summary.get("wall_seconds"),
         "steps_per_second": summary.get("steps_per_second"),
+        "final_by_agent": summary.get("eval_mean_return_by_agent") or {},
     }
 
 
@@ -297,6 +298,10 @@ def aggregate(
         "steps_to_target": summarize([r["steps_to_target"] for r in rows]),
         "seconds_to_target": summarize([r["seconds_to_target"] for r in rows]),
         "steps_per_second": summarize([r["steps_per_second"] for r in rows]),
+        "final_by_agent": {  # a multi-agent env's: each agent's (or seat's) final return
+            name: summarize([r["final_by_agent"].get(name) for r in rows])
+            for name in dict.fromkeys(n for r in rows for n in r["final_by_agent"])
+        },
     }
 
 

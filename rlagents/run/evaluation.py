@@ -17,7 +17,7 @@ from rlagents.errors import RunFailure, one_line, option
 from rlagents.run import envs as envlib
 from rlagents.run.env_choice import EVALUATION_OVERRIDES
 from rlagents.run.games import play_agents, play_games
-from rlagents.run.loop import evaluate, evaluation_seed
+from rlagents.run.loop import Evaluated, evaluate, evaluation_seed
 from rlagents.run.plan import RunPlan
 
 EVAL_MAX_STEPS = 100_000  # an evaluation episode of an env without a time limit is cut here
@@ -35,13 +35,15 @@ class Evaluation:
         self.seconds = 0.0
         self.games: dict[str, Any] = {}  # a multi-agent env's last results, for the summary
 
-    def play(self, agent: Agent, step: int, *, final: bool = False) -> tuple[float, float, int]:
-        """Mean, std and count of the returns of greedy episodes; the final evaluation records
-        them with ``video``."""
+    def play(self, agent: Agent, step: int, *, final: bool = False) -> Evaluated:
+        """Mean, std and count of the returns of greedy episodes, and a multi-agent env's mean
+        return per agent (or seat); the final evaluation records them with ``video``."""
         start = time.perf_counter()
+        self.games = {}
         returns = self._returns(agent, step, final)
         self.seconds += time.perf_counter() - start
-        return float(np.mean(returns)), float(np.std(returns)), len(returns)
+        by_agent = dict(self.games.get("eval_mean_return_by_agent", {}))
+        return float(np.mean(returns)), float(np.std(returns)), len(returns), by_agent
 
     def _returns(self, agent: Agent, step: int, final: bool) -> list[float]:
         opts = self.plan.options

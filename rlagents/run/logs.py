@@ -1,7 +1,9 @@
 """The files a run leaves in its run directory.
 
 progress.csv      one row per finished episode: step, episode, return, length, wall seconds
+                  (a multi-agent env's: the mean return per agent, then ``return_<agent>`` each)
 evaluations.csv   one row per evaluation: step, wall seconds, mean and std of return, episodes
+                  (a multi-agent env's: then ``mean_return_<agent>`` for each agent or seat)
 metrics.jsonl     the agent's update() metrics, averaged over each logging interval
 config.json       the agent, env, preset, seed and every hyper-parameter the run used
 summary.json      the run's totals and its final evaluation
@@ -48,6 +50,11 @@ class Logger:
     def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
         """One greedy evaluation."""
 
+    def agent_returns(self, step: int, kind: str, returns: Mapping[str, float]) -> None:
+        """A multi-agent env's return per agent (or per seat of a game) for the ``"episode"`` or
+        ``"evaluation"`` (``kind``) reported just before; with one shared policy that is also
+        the policy's, with independent policies each agent's is its policy's."""
+
     def checkpoint(self, step: int, path: Path) -> None:
         """A checkpoint was written."""
 
@@ -90,11 +97,31 @@ class RunLog:
                 name = type(logger).__name__
                 raise RunFailure("callback", f"{name}.{event}() raised {one_line(err)}") from err
 
-    def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
+    def episode(
+        self,
+        step: int,
+        episode: int,
+        ret: float,
+        length: int,
+        wall: float,
+        by_agent: Mapping[str, float] | None = None,
+    ) -> None:
         self._each("episode", step, episode, ret, length, wall)
+        if by_agent:
+            self._each("agent_returns", step, "episode", by_agent)
 
-    def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
+    def evaluation(
+        self,
+        step: int,
+        wall: float,
+        mean: float,
+        std: float,
+        episodes: int,
+        by_agent: Mapping[str, float] | None = None,
+    ) -> None:
         self._each("evaluation", step, wall, mean, std, episodes)
+        if by_agent:
+            self._each("agent_returns", step, "evaluation", by_agent)
         self.flush()
 
     def checkpoint(self, step: int, path: Path) -> None:
@@ -137,24 +164,43 @@ class RunLog:
 
 
 class FileLogger(Logger):
-    """``progress.csv``, ``evaluations.csv`` and ``metrics.jsonl`` in the run directory."""
+    """``progress.csv``, ``evaluations.csv`` and ``metrics.jsonl`` in the run directory; a
+    column per agent for the ``agents`` whose episodes are logged (a Parallel env's) and the
+    ``players`` whose evaluation returns are (a Parallel env's agents, a game's seats)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, agents: Sequence[str] = (), players: Sequence[str] = ()):
         self.run_dir = run_dir
+        self._columns = {
+            "episode": list(agents),
+            "evaluation": list(players),
+        }
         self._progress = _CsvFile(
-            run_dir / "progress.csv", ["step", "episode", "return", "length", "wall_seconds"]
+            run_dir / "progress.csv",
+            ["step", "episode", "return", "length", "wall_seconds"]
+            + [f"return_{name}" for name in agents],
         )
         self._evaluations = _CsvFile(
             run_dir / "evaluations.csv",
-            ["step", "wall_seconds", "mean_return", "std_return", "episodes"],
+            ["step", "wall_seconds", "mean_return", "std_return", "episodes"]
+            + [f"mean_return_{name}" for name in players],
         )
         self._metrics_file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
 
     def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
-        self._progress.rows.append((step, episode, _num(ret), length, round(wall, 3)))
+        row = (step, episode, _num(ret), length, round(wall, 3))
+        self._progress.rows.append(row + (None,) * len(self._columns["episode"]))
 
     def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
-        self._evaluations.rows.append((step, round(wall, 3), _num(mean), _num(std), episodes))
+        row = (step, round(wall, 3), _num(mean), _num(std), episodes)
+        self._evaluations.rows.append(row + (None,) * len(self._columns["evaluation"]))
+
+    def agent_returns(self, step: int, kind: str, returns: Mapping[str, float]) -> None:
+        """Fill the agents' cells of the row just added (still buffered: nothing flushes
+        between an episode or evaluation and its returns per agent)."""
+        rows = (self._progress if kind == "episode" else self._evaluations).rows
+        names = self._columns[kind]
+        if rows and names:
+            rows[-1] = rows[-1][:5] + tuple(_num(returns.get(name)) for name in names)
 
     def interval(self, step: int, wall: float, metrics: Mapping[str, float | None]) -> None:
         if not metrics:

@@ -20,7 +20,7 @@ from rlagents.agent import Agent, Transition
 from rlagents.errors import RunFailure, one_line
 from rlagents.run.guards import ActionCheck
 from rlagents.run.logs import RunLog
-from rlagents.run.steppers import batch_of_one
+from rlagents.run.steppers import Finished, batch_of_one
 
 PROGRESS_EVERY = 1_000  # steps between progress-bar and metrics updates
 
@@ -108,14 +108,14 @@ def train(agent: Agent, stepper, events: Events) -> None:
 
 
 def record_episodes(
-    state: LoopState, log: RunLog, finished: list[tuple[float, int]], settings: LoopSettings
+    state: LoopState, log: RunLog, finished: list[Finished], settings: LoopSettings
 ) -> bool:
     """Count and log the episodes that ended; return whether the run must stop (its episode
     budget is spent, or a callback asked for it)."""
-    for ret, length in finished:
+    for ret, length, *by_agent in finished:
         state.episode += 1
         state.recent_returns.append(ret)
-        log.episode(state.step, state.episode, ret, length, state.wall)
+        log.episode(state.step, state.episode, ret, length, state.wall, *by_agent)
     budget = settings.max_episodes
     if budget is not None and state.episode >= state.episodes_at_start + budget:
         return True
@@ -133,7 +133,7 @@ class Events:
         settings: LoopSettings,
         state: LoopState,
         log: RunLog,
-        evaluate: Callable[[], tuple[float, float, int]],
+        evaluate: Callable[[], Evaluated],
         save: Callable[[], None],
     ) -> None:
         self.settings, self.state = settings, state
@@ -184,17 +184,21 @@ def _next_multiple(step: int, every: int) -> int | None:
 
 def _evaluate_and_check(state: LoopState, log: RunLog, evaluate_fn, stop_at: float | None) -> bool:
     try:
-        mean, std, episodes = evaluate_fn()
+        mean, std, episodes, by_agent = evaluate_fn()
     except RunFailure as failure:
         failure.step = state.step
         raise
     state.last_eval, state.last_eval_step = (mean, std, episodes), state.step
-    log.evaluation(state.step, state.wall, mean, std, episodes)
+    log.evaluation(state.step, state.wall, mean, std, episodes, by_agent)
     if stop_at is not None and mean >= stop_at:
         state.reached_target = True
         return True
     return False
 
+
+# An evaluation's mean, std and count of returns, and a multi-agent env's return per agent ({}
+# for one agent).
+Evaluated = tuple[float, float, int, dict[str, float]]
 
 EVALUATION_STREAM = 0xE7A1  # keeps a run's evaluation seeds apart from its training seeds
 

@@ -41,6 +41,7 @@ from rlagents.run.tuned import TunedSet
 from rlagents.version import __version__
 
 DEFAULT_STEPS = 100_000
+Names = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class RunPlan:
     resume: Resume | None
     rows_per_env: int = 1  # the agents of a Parallel env, each a row of the learner's batch
     agent_names: tuple[str, ...] = ()  # a Parallel env's agents (its rows, in order)
+    players: tuple[str, ...] = ()  # whose returns the logs show one by one: agents, or seats
     policies: str = "shared"  # a Parallel env's agents: one policy, or one each
 
     @property
@@ -211,7 +213,7 @@ def resolve(opts: RunOptions) -> RunPlan:
         choice = dataclasses.replace(
             choice, env=dataclasses.replace(choice.env, preset_kwargs=options)
         )
-    observation_space, action_space, agent_names = _spaces(choice.env)
+    observation_space, action_space, agent_names, players = _spaces(choice.env)
     rows_per_env = max(len(agent_names), 1)
     _check_spaces(agent_cls, agent_name, choice.env, observation_space, action_space)
     if resume:
@@ -242,6 +244,7 @@ def resolve(opts: RunOptions) -> RunPlan:
         resume=resume,
         rows_per_env=rows_per_env,
         agent_names=agent_names,
+        players=players,
         policies=policies,
     )
 
@@ -365,15 +368,17 @@ def _default_num_envs(
     return recommended
 
 
-def _spaces(factory: envlib.EnvFactory) -> tuple[spaces.Space, spaces.Space, tuple[str, ...]]:
-    """The training env's spaces and, for a Parallel env, its agents (each a row of the batch),
-    from one env made and closed."""
+def _spaces(factory: envlib.EnvFactory) -> tuple[spaces.Space, spaces.Space, Names, Names]:
+    """The training env's spaces, a Parallel env's agents (each a row of the batch), and the
+    players whose returns are logged one by one (those agents, or a game's seats), from one env
+    made and closed."""
     env: Any = factory.make()
     try:
         if isinstance(env, gym.vector.VectorEnv):  # the agents preset
             names = tuple(getattr(env, "agents", ()))
-            return env.single_observation_space, env.single_action_space, names
-        return env.observation_space, env.action_space, ()
+            return env.single_observation_space, env.single_action_space, names, names
+        seats = tuple(env.unwrapped.seats) if factory.preset == "selfplay" else ()
+        return env.observation_space, env.action_space, (), seats
     finally:
         env.close()
 

@@ -1,7 +1,8 @@
 """Learning curves of finished (or running) training runs, drawn from their run directories.
 
 ``plot_runs`` reads ``progress.csv`` (or ``evaluations.csv``) and ``config.json`` of each run,
-draws one line per (env, agent): a single run as it is, several seeds as their mean with a band
+draws one line per (env, agent) — per (env, agent, player) with ``by_agent``, from a multi-agent
+run's columns per agent or seat —: a single run as it is, several seeds as their mean with a band
 (the 95% interval of the mean; for two seeds, their range), and saves a PNG. It uses
 ``matplotlib.figure.Figure`` directly, so it needs no display and leaves pyplot's global state
 alone.
@@ -51,6 +52,8 @@ class Curves:
     eval_seconds: Array
     eval_means: Array
     eval_episodes: Array
+    agent_returns: dict[str, Array]  # a multi-agent run's return per agent, by episode
+    eval_agent_means: dict[str, Array]  # ... and its evaluations' mean per agent or seat
 
 
 def read_curves(run_dir: str | os.PathLike[str], *, evaluations: bool = False) -> Curves:
@@ -66,9 +69,9 @@ def read_curves(run_dir: str | os.PathLike[str], *, evaluations: bool = False) -
             f"{d}: no evaluations.csv; run with {option('eval_every')} N to record evaluations"
         )
     meta = _meta(d)
-    p = _read_csv(progress, ["step", "wall_seconds", "return"])
+    p = _read_csv(progress, ["step", "wall_seconds", "return"], "return_")
     e = (
-        _read_csv(evals, ["step", "wall_seconds", "mean_return", "episodes"])
+        _read_csv(evals, ["step", "wall_seconds", "mean_return", "episodes"], "mean_return_")
         if evals.is_file()
         else {}
     )
@@ -85,7 +88,13 @@ def read_curves(run_dir: str | os.PathLike[str], *, evaluations: bool = False) -
         eval_seconds=e.get("wall_seconds", empty),
         eval_means=e.get("mean_return", empty),
         eval_episodes=e.get("episodes", empty),
+        agent_returns=_per_agent(p, "return_"),
+        eval_agent_means=_per_agent(e, "mean_return_"),
     )
+
+
+def _per_agent(columns: dict[str, Array], prefix: str) -> dict[str, Array]:
+    return {k.removeprefix(prefix): v for k, v in columns.items() if k.startswith(prefix)}
 
 
 def _meta(d: Path) -> dict[str, Any]:
@@ -99,7 +108,8 @@ def _meta(d: Path) -> dict[str, Any]:
     raise ResultsError(f"{d}: no config.json or summary.json names the env and agent; is it a run?")
 
 
-def _read_csv(path: Path, columns: list[str]) -> dict[str, Array]:
+def _read_csv(path: Path, columns: list[str], per_agent: str) -> dict[str, Array]:
+    """The ``columns`` of ``path``, and those whose name starts with ``per_agent``."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
@@ -113,6 +123,7 @@ def _read_csv(path: Path, columns: list[str]) -> dict[str, Array]:
         raise ResultsError(
             f"{path}: no column {', '.join(missing)}; is it a file that rlrun wrote?"
         )
+    columns = columns + [c for c in header if c.startswith(per_agent)]
     out: dict[str, list[float]] = {c: [] for c in columns}
     for i, row in enumerate(rows):
         try:
@@ -136,11 +147,16 @@ def _t975(n: int) -> float:
         return _T_975[n - 2] if n - 1 <= len(_T_975) else 1.96
 
 
-def _series(c: Curves, x: str, evaluations: bool, smooth: int) -> tuple[Array, Array]:
+def _series(
+    c: Curves, x: str, evaluations: bool, smooth: int, player: str | None = None
+) -> tuple[Array, Array]:
+    """(x, return) of a run, or of one ``player`` of a multi-agent run."""
     if evaluations:
-        xs, ys = (c.eval_steps if x == "steps" else c.eval_seconds), c.eval_means
+        xs = c.eval_steps if x == "steps" else c.eval_seconds
+        ys = c.eval_means if player is None else c.eval_agent_means[player]
     else:
-        xs, ys = (c.steps if x == "steps" else c.seconds), c.returns
+        xs = c.steps if x == "steps" else c.seconds
+        ys = c.returns if player is None else c.agent_returns[player]
     keep = np.isfinite(xs) & np.isfinite(ys)
     xs, ys = xs[keep], ys[keep]
     order = np.argsort(xs, kind="stable")
@@ -169,6 +185,16 @@ def _draw(
     ax.fill_between(grid, lo_band, hi_band, color=line.get_color(), alpha=0.25, lw=0)
 
 
+def _players(d: str | os.PathLike[str], c: Curves, file: str) -> list[str]:
+    players = list(c.eval_agent_means if file == "evaluations.csv" else c.agent_returns)
+    if not players:
+        raise ResultsError(
+            f"{d}: {file} has no column per agent (a multi-agent run's has; a game's seats "
+            f"are in evaluations.csv only); leave out {option('by_agent', True)}"
+        )
+    return players
+
+
 def seed_band(ys: Array) -> tuple[Array, Array, str]:
     """The band around the mean of ``ys`` (one row per seed) and what it is: the 95% t-interval
     of the mean from three seeds on; for two, their range, because there t = 12.7 draws an
@@ -188,8 +214,10 @@ def plot_runs(
     evaluations: bool = False,
     smooth: int = 20,
     title: str | None = None,
+    by_agent: bool = False,
 ) -> Path:
-    """Draw the learning curves of ``run_dirs`` into ``out`` (a PNG) and return its path."""
+    """Draw the learning curves of ``run_dirs`` into ``out`` (a PNG) and return its path;
+    ``by_agent`` draws a multi-agent run's agents (or a game's seats) one line each."""
     from matplotlib.figure import Figure
 
     out = Path(out)
@@ -213,12 +241,14 @@ def plot_runs(
     file = "evaluations.csv" if evaluations else "progress.csv"
     for d in run_dirs:
         c = read_curves(d, evaluations=evaluations)
-        xs, ys = _series(c, x, evaluations, smooth)
-        if not len(xs):
-            logger.warning("%s: %s has no finished rows yet; leaving it out of the plot", d, file)
-            continue
-        groups.setdefault((c.env, c.agent), []).append((xs, ys))
-        seeds[c.env, c.agent] = c.seed
+        for player in _players(d, c, file) if by_agent else [None]:
+            xs, ys = _series(c, x, evaluations, smooth, player)
+            if not len(xs):
+                logger.warning("%s: %s has no finished rows yet; leaving it out", d, file)
+                continue
+            key = (c.env, c.agent if player is None else f"{c.agent} {player}")
+            groups.setdefault(key, []).append((xs, ys))
+            seeds[key] = c.seed
         episodes.update(int(k) for k in c.eval_episodes if np.isfinite(k))
     if not groups:
         n, first = len(run_dirs), run_dirs[0]

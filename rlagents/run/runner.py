@@ -24,7 +24,7 @@ from rlagents.run.evaluation import Evaluation
 from rlagents.run.games import attach_snapshots
 from rlagents.run.guards import action_check
 from rlagents.run.logs import FileLogger, Logger, RunLog, write_json
-from rlagents.run.loop import Events, LoopSettings, LoopState, train
+from rlagents.run.loop import Evaluated, Events, LoopSettings, LoopState, train
 from rlagents.run.notes import note
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Outcome, signals_as_interrupts, signals_deferred
@@ -151,10 +151,10 @@ class Run:
         self._close_envs()
 
     def _start_log(self, outcome: Outcome) -> RunLog | None:
-        opts = self.plan.options
+        plan, opts = self.plan, self.plan.options
         try:
             write_json(self.run_dir / "config.json", self.plan.record())
-            loggers: list[Logger] = [FileLogger(self.run_dir)]
+            loggers: list[Logger] = [FileLogger(self.run_dir, plan.agent_names, plan.players)]
             if opts.tensorboard and not opts.eval_only:
                 from rlagents.run.tensorboard import TensorBoardLogger
 
@@ -182,8 +182,9 @@ class Run:
                 evaluated_here = state.last_eval_step == state.step
                 wanted = opts.eval_episodes > 0 and (not evaluated_here or opts.video)
                 if outcome.ok and wanted:
-                    state.last_eval = self._evaluate(final=True)
-                    log.evaluation(state.step, state.wall, *state.last_eval)
+                    mean, std, episodes, by_agent = self._evaluate(final=True)
+                    state.last_eval = mean, std, episodes
+                    log.evaluation(state.step, state.wall, mean, std, episodes, by_agent)
             if not opts.eval_only:
                 # A second Ctrl-C while saving must not cost the work: signals wait for the save.
                 with signals_deferred(outcome), outcome.catching():
@@ -229,7 +230,7 @@ class Run:
         )
         distributed.train_on_workers(self.agent, spec, plan.workers, opts.ray_address, events)
 
-    def _evaluate(self, final: bool = False) -> tuple[float, float, int]:
+    def _evaluate(self, final: bool = False) -> Evaluated:
         result = self.evaluation.play(self.agent, self.state.step, final=final)
         self.saver.keep_if_best(result[0])
         return result

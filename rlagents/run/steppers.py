@@ -4,7 +4,7 @@ Both steppers give the same contract: ``step(actions)`` returns a :class:`StepRe
 ``(next_obs, obs, reward, terminated, truncated, finished)``, where ``next_obs`` holds the true
 final observation of every episode that ended this step, ``obs`` the observation to act on next
 (the reset observation there), and ``finished`` a list of ``(return, length)`` of the episodes
-that ended (usually empty).
+that ended (usually empty; a Parallel env's episodes add their return per agent as a third item).
 
 They are also where the env's output enters the run, so they check it there: an exception from
 the env, or a NaN/inf in a reward or a float observation, raises
@@ -23,7 +23,9 @@ from gymnasium import spaces
 
 from rlagents.errors import RunFailure, one_line, option
 
-NO_EPISODES: list[tuple[float, int]] = []
+# (return, length) of an episode; a Parallel env's adds {agent: return}
+Finished = tuple[float, int] | tuple[float, int, dict[str, float]]
+NO_EPISODES: list[Finished] = []
 
 
 class StepResult(NamedTuple):
@@ -34,7 +36,7 @@ class StepResult(NamedTuple):
     reward: np.ndarray  # float32
     terminated: np.ndarray
     truncated: np.ndarray
-    finished: list[tuple[float, int]]  # (return, length) of the episodes that ended
+    finished: list[Finished]  # (return, length[, return per agent]) of the episodes that ended
 
 
 # ``tuple.__new__(StepResult, values)`` makes the same object as ``StepResult(*values)`` without
@@ -204,6 +206,7 @@ class VectorEnvStepper:
         # Rows that play one episode together (a Parallel env's agents): one episode, its
         # return the mean of theirs (the return per agent).
         self.rows_per_episode = int(getattr(envs, "rows_per_episode", 1))
+        self.agents = list(getattr(envs, "agents", ()))[: self.rows_per_episode]
         self.observation_space = envs.single_observation_space
         self.action_space = envs.single_action_space
         self.check_obs = check_finite and _float_box(envs.single_observation_space)
@@ -242,13 +245,19 @@ class VectorEnvStepper:
         reward = reward.astype(np.float32, copy=False)
         return _make_step(StepResult, (next_obs, obs, reward, terminated, truncated, finished))
 
-    def _finished(self, ended: np.ndarray) -> list[tuple[float, int]]:
-        """(return, length) of each episode that ended in the rows ``ended``."""
+    def _finished(self, ended: np.ndarray) -> list[Finished]:
+        """(return, length) of each episode that ended in the rows ``ended``; a Parallel env's
+        return is the mean of its agents', each agent's given as well."""
         k = self.rows_per_episode
         if k == 1:
             return [(float(self._returns[i]), int(self._lengths[i])) for i in ended]
         firsts = [i for i in ended if i % k == 0]  # a copy's agents end together
-        return [(float(self._returns[i : i + k].mean()), int(self._lengths[i])) for i in firsts]
+        return [self._agents_episode(i, k) for i in firsts]
+
+    def _agents_episode(self, first: int, k: int) -> Finished:
+        returns = self._returns[first : first + k]
+        by_agent = {name: float(r) for name, r in zip(self.agents, returns, strict=True)}
+        return float(returns.mean()), int(self._lengths[first]), by_agent
 
     def _check(self, obs: Any, reward: np.ndarray, final_obs: Any, ended: np.ndarray) -> None:
         what = f"{self.name}.step()"

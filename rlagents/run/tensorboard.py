@@ -3,6 +3,8 @@
 At each logging interval: ``rollout/ep_rew_mean`` and ``rollout/ep_len_mean`` (over the last
 100 finished episodes, once there is one), ``time/fps`` and ``train/<metric>`` for each of the
 agent's update() metrics; at each evaluation: ``eval/mean_reward`` and ``eval/std_reward``.
+A multi-agent env adds each agent's (or seat's) own: ``rollout/ep_rew_mean/<agent>`` and
+``eval/mean_reward/<agent>``, so TensorBoard's tag filter shows them side by side.
 The step of every scalar is the env step. Values that are missing or not finite are left out.
 
 The files are written by tensorboard's own ``EventFileWriter`` (no torch, no TensorFlow), into
@@ -49,6 +51,7 @@ class TensorBoardLogger(Logger):
         self._writer: Any = EventFileWriter(self.log_dir, flush_secs=5)
         self._returns: deque[float] = deque(maxlen=WINDOW)
         self._lengths: deque[int] = deque(maxlen=WINDOW)
+        self._agent_returns: dict[str, deque[float]] = {}
         self._closed = False
 
     def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
@@ -60,6 +63,8 @@ class TensorBoardLogger(Logger):
         if self._returns:
             scalars["rollout/ep_rew_mean"] = sum(self._returns) / len(self._returns)
             scalars["rollout/ep_len_mean"] = sum(self._lengths) / len(self._lengths)
+        for name, returns in self._agent_returns.items():
+            scalars[f"rollout/ep_rew_mean/{name}"] = sum(returns) / len(returns)
         if wall > 0:
             scalars["time/fps"] = (step - self.steps_at_start) / wall
         for name, value in metrics.items():
@@ -68,6 +73,13 @@ class TensorBoardLogger(Logger):
 
     def evaluation(self, step: int, wall: float, mean: float, std: float, episodes: int) -> None:
         self._write(step, {"eval/mean_reward": mean, "eval/std_reward": std})
+
+    def agent_returns(self, step: int, kind: str, returns: Mapping[str, float]) -> None:
+        if kind == "evaluation":
+            self._write(step, {f"eval/mean_reward/{name}": r for name, r in returns.items()})
+            return
+        for name, ret in returns.items():
+            self._agent_returns.setdefault(name, deque(maxlen=WINDOW)).append(float(ret))
 
     def checkpoint(self, step: int, path: str | os.PathLike[str]) -> None:
         """Checkpoints are not shown in TensorBoard."""

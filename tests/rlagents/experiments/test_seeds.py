@@ -43,13 +43,15 @@ def test_statistics_against_a_hand_computed_example():
     assert bootstrap_interval(values) == (low, high)  # a fixed generator: the same every call
 
 
-def _fake_run(root, seed, evals, steps=1000, sps=500.0):
+def _fake_run(root, seed, evals, steps=1000, sps=500.0, by_agent=None):
     run = root / f"s{seed}"
     run.mkdir(parents=True)
     lines = ["step,wall_seconds,mean_return,std_return,episodes"]
     lines += [f"{s},{s / 100},{m},0,10" for s, m in evals]
     (run / "evaluations.csv").write_text("\n".join(lines) + "\n")
     summary = {"steps": steps, "wall_seconds": steps / sps, "steps_per_second": sps}
+    if by_agent:
+        summary["eval_mean_return_by_agent"] = by_agent
     (run / "summary.json").write_text(json.dumps(summary))
     (run / "config.json").write_text("{}")
 
@@ -138,6 +140,21 @@ def test_bad_group_options_fail_before_ray_starts(tmp_path):
         (line,) = result.stderr.strip().splitlines()
         assert line.startswith("rlrun: error: ") and message in line
         assert not (tmp_path / "g").exists()
+
+
+def test_compare_shows_a_multi_agent_groups_final_return_per_agent(tmp_path):
+    finals = [{"agent_0": -10.0, "agent_1": -12.0}, {"agent_0": -14.0, "agent_1": -11.0}]
+    for seed, by_agent in enumerate(finals):
+        _fake_run(tmp_path / "g", seed, [(100, -11.5)], by_agent=by_agent)
+    opts = RunOptions(env_id="mpe2:simple_spread_v3", agent="mappo")
+    group = aggregate(tmp_path / "g", opts, {0: {"status": "done"}, 1: {"status": "done"}})
+    assert group["final_by_agent"]["agent_0"]["median"] == -12.0
+    assert group["final_by_agent"]["agent_1"]["median"] == -11.5
+    (tmp_path / "g" / "aggregate.json").write_text(json.dumps(group))
+    text = invoke("compare", tmp_path / "g").stdout
+    assert text.splitlines()[-1] == (
+        "g, final return per agent (median over seeds): agent_0 -12.00, agent_1 -11.50"
+    )
 
 
 def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):

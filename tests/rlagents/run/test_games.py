@@ -1,6 +1,7 @@
 """Two-player games through the run: rlrun --env classic/tictactoe-v3 --agent dqn trains by
 self-play and reports wins, draws and losses per opponent and seat."""
 
+import csv
 import json
 
 import pytest
@@ -15,9 +16,8 @@ def _spread(tmp_path, agent, **options):
     """A short run on MPE's simple_spread: 1,000 joint steps of 2 copies, seed 0."""
     pytest.importorskip("mpe2")
     settings = {"steps": 1_000, "seed": 0, "num_envs": 2, "eval_episodes": 1, **options}
-    return rlagents.train(
-        "mpe2:simple_spread_v3", agent, run_dir=tmp_path / "run", tensorboard=False, **settings
-    )
+    settings.setdefault("tensorboard", False)
+    return rlagents.train("mpe2:simple_spread_v3", agent, run_dir=tmp_path / "run", **settings)
 
 
 def test_self_play_beats_random_play_at_tic_tac_toe(tmp_path):
@@ -55,6 +55,10 @@ def test_the_command_line_names_the_preset_and_saves_the_games(tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["preset"] == "selfplay"
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert set(summary["eval_games"]["one_ply"]) == {"0", "1"}
+    with open(tmp_path / "run" / "evaluations.csv") as f:  # each seat's return, against random
+        (row,) = list(csv.DictReader(f))
+    by_seat = [float(row[f"mean_return_player_{k}"]) for k in (1, 2)]
+    assert by_seat == pytest.approx(list(summary["eval_mean_return_by_agent"].values()))
     resumed = invoke(
         *("--load", tmp_path / "run" / "checkpoint", "--steps", "256", "--eval-episodes", "2"),
         run_dir=tmp_path / "again",
@@ -64,8 +68,9 @@ def test_the_command_line_names_the_preset_and_saves_the_games(tmp_path):
 
 
 def test_a_parallel_env_trains_with_its_agents_as_rows_and_resumes(tmp_path):
-    result = _spread(tmp_path, "ppo", eval_episodes=2)
+    result = _spread(tmp_path, "ppo", eval_episodes=2, tensorboard=True)
     summary = result.summary
+    _check_logs_per_agent(result.run_dir, summary["eval_mean_return_by_agent"])
     assert summary["preset"] == "agents"
     assert summary["steps"] == 1_000  # joint steps of the 2 copies, not agent steps
     assert summary["episodes"] == 1_000 // 25  # each copy's: its agents play it together
@@ -75,6 +80,27 @@ def test_a_parallel_env_trains_with_its_agents_as_rows_and_resumes(tmp_path):
         load=result.checkpoint, steps=500, run_dir=tmp_path / "again", eval_episodes=1
     )
     assert 1_500 <= resumed.summary["steps"] < 1_500 + 8  # its tuned set's 8 copies a step
+
+
+def _check_logs_per_agent(run_dir, final_by_agent):
+    """progress.csv, evaluations.csv and TensorBoard hold each agent's return."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    agents = sorted(final_by_agent)
+    with open(run_dir / "progress.csv") as f:
+        episodes = list(csv.DictReader(f))
+    assert len(episodes) == 40
+    for row in episodes:  # an episode's return is the mean of its agents'
+        each = [float(row[f"return_{name}"]) for name in agents]
+        assert float(row["return"]) == pytest.approx(sum(each) / 3, abs=1e-5)
+    with open(run_dir / "evaluations.csv") as f:
+        final = list(csv.DictReader(f))[-1]
+    for name in agents:
+        assert float(final[f"mean_return_{name}"]) == pytest.approx(final_by_agent[name])
+    events = EventAccumulator(str(run_dir)).Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {f"eval/mean_reward/{name}" for name in agents} <= tags
+    assert {f"rollout/ep_rew_mean/{name}" for name in agents} <= tags
 
 
 def test_ippo_improves_on_simple_spread(tmp_path):

@@ -222,3 +222,22 @@ def test_no_episodes_in_any_of_several_runs_is_an_error(tmp_path):
     with pytest.raises(ResultsError, match="none of the 2 run directories") as info:
         plot_runs(dirs, tmp_path / "out.png")
     assert str(dirs[0]) in str(info.value)
+
+
+def test_by_agent_draws_each_agent_of_a_multi_agent_run(tmp_path):
+    run = make_run(tmp_path, "spread", env="mpe2:simple_spread_v3", episodes=50)
+    rows = (run / "evaluations.csv").read_text().splitlines()
+    rows = [rows[0] + ",mean_return_agent_0,mean_return_agent_1"]
+    rows += [f"{i * 100},{i},-{20 - i},1,5,-{21 - i},-{19 - i}" for i in range(1, 11)]
+    (run / "evaluations.csv").write_text("\n".join(rows) + "\n")
+    curves = read_curves(run, evaluations=True)
+    assert sorted(curves.eval_agent_means) == ["agent_0", "agent_1"]
+    np.testing.assert_array_equal(curves.eval_agent_means["agent_1"], -(19 - np.arange(1, 11)))
+    image = pixels(plot_runs([run], tmp_path / "agents.png", evaluations=True, by_agent=True))
+    assert _has_colour(image, BLUE) and _has_colour(image, ORANGE)  # one line per agent
+    with pytest.raises(ResultsError, match=r"progress\.csv has no column per agent"):
+        plot_runs([run], tmp_path / "x.png", by_agent=True)  # its episodes have none here
+
+
+def _has_colour(image, colour):
+    return bool(np.any(np.all(np.abs(image - colour) < 0.02, axis=-1)))
