@@ -111,7 +111,10 @@ class AgentsAsRows(gym.vector.VectorEnv):
             self.single_observation_space, self.num_envs
         )
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
-        self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+        self.metadata = {
+            "autoreset_mode": gym.vector.AutoresetMode.SAME_STEP,
+            "render_fps": first.metadata.get("render_fps", 30),
+        }
         self.env_steps_per_step = num_copies  # a step is one joint step of each copy
         self.rows_per_episode = n  # a copy's agents play one episode together
         self._ids = np.eye(n, dtype=obs_space.dtype) if agent_id else np.zeros((n, 0))
@@ -196,6 +199,11 @@ class AgentsAsRows(gym.vector.VectorEnv):
             np.concatenate(truncs),
             info,
         )
+
+    def render(self) -> Any:
+        """The first copy's frame, as its ``render_mode`` draws it (``rgb_array``: an image);
+        where a step ended its episode, the copy has already reset."""
+        return self.copies[0].render()
 
     def close_extras(self, **kwargs: Any) -> None:
         for env in self.copies:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,11 @@ class Evaluation:
         opts = self.plan.options
         seed = evaluation_seed(self.plan.seed)
         if self.plan.preset == "agents":  # a Parallel env: the mean return per agent
-            returns, self.games = play_agents(agent, self.factory, opts.eval_episodes, seed)
+            returns, self.games = play_agents(
+                agent, self.factory, opts.eval_episodes, seed,
+                render_mode="human" if opts.render else None,
+                record=self._recorder(step) if final and opts.video else None,
+            )  # fmt: skip
             return returns
         if self.plan.preset == "selfplay" and not (final and opts.video):
             returns, self.games = play_games(
@@ -100,6 +105,31 @@ class Evaluation:
             raise RunFailure(
                 "rlrun", f"{option('video', True)} needs moviepy ({one_line(err)})"
             ) from err
+
+    def _recorder(self, step: int) -> Callable[[list[Any], int, int], None]:
+        """Writes an episode's frames as ``videos/eval-step<N>-episode-<k>.mp4`` (the names
+        RecordVideo gives), the first ``video_episodes``."""
+        opts = self.plan.options
+        episodes = opts.video_episodes or opts.eval_episodes
+
+        def record(frames: list[Any], episode: int, fps: int) -> None:
+            if episode >= episodes:
+                return
+            try:
+                from gymnasium.utils.save_video import save_video  # needs moviepy
+
+                save_video(
+                    frames, str(self.run_dir / "videos"), episode_trigger=lambda _: True,
+                    name_prefix=f"eval-step{step}", episode_index=episode, fps=fps,
+                )  # fmt: skip
+            except gym.error.DependencyNotInstalled as err:
+                raise RunFailure(
+                    "rlrun", f"{option('video', True)} needs moviepy ({one_line(err)})"
+                ) from err
+            except OSError as err:
+                raise RunFailure("disk", f"cannot write the videos: {one_line(err)}") from err
+
+        return record
 
     def _max_steps(self, env: gym.Env) -> int | None:
         if self.plan.options.eval_max_steps:

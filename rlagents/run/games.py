@@ -14,6 +14,7 @@ the mean return against ``random`` over both seats is the evaluation's return.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -62,23 +63,40 @@ def play_games(
 
 
 def play_agents(
-    agent: Agent, factory: envlib.EnvFactory, episodes: int, seed: int
+    agent: Agent,
+    factory: envlib.EnvFactory,
+    episodes: int,
+    seed: int,
+    *,
+    render_mode: str | None = None,
+    record: Callable[[list[Any], int, int], None] | None = None,
 ) -> tuple[list[float], dict[str, Any]]:
     """``episodes`` greedy episodes of a Parallel env (its agents as rows, the ``agents``
-    preset): each episode's mean return per agent, and ``eval_mean_return_by_agent``."""
-    envs = cast(Any, factory.make(num_copies=1))
+    preset): each episode's mean return per agent, and ``eval_mean_return_by_agent``.
+    ``render_mode`` "human" shows them; with ``record``, they are drawn (``rgb_array``) and each
+    episode's frames handed to ``record(frames, episode, fps)``."""
+    if record is not None:
+        render_mode = "rgb_array"
+    envs = cast(
+        Any, factory.make(num_copies=1, **({"render_mode": render_mode} if render_mode else {}))
+    )
     per_agent: list[np.ndarray] = []
     try:
         for k in range(episodes):
             agent.begin_episodes()
             obs, _ = envs.reset(seed=seed + k)
+            frames = [envs.render()] if record is not None else []
             total = np.zeros(envs.num_envs)
             while True:
                 obs, reward, _, _, info = envs.step(agent.act(obs, explore=False))
                 total += reward
                 if "final_obs" in info:
-                    break
+                    break  # the copy has reset: its frame now is the next episode's
+                if record is not None:
+                    frames.append(envs.render())
             per_agent.append(total)
+            if record is not None:
+                record(frames, k, int(envs.metadata["render_fps"]))
     finally:
         envs.close()
     returns = [float(np.mean(t)) for t in per_agent]

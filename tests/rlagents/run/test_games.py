@@ -82,6 +82,20 @@ def test_a_parallel_env_trains_with_its_agents_as_rows_and_resumes(tmp_path):
     assert 1_500 <= resumed.summary["steps"] < 1_500 + 8  # its tuned set's 8 copies a step
 
 
+def test_a_saved_parallel_env_run_plays_again_and_records_videos(tmp_path):
+    result = _spread(tmp_path, "ppo", steps=200)
+    r = invoke(
+        *("--load", result.checkpoint, "--eval-only", "--eval-episodes", "2", "--video"),
+        *("--video-episodes", "1"),
+        run_dir=tmp_path / "video",
+    )
+    assert r.exit_code == 0, r.stderr
+    (video,) = (tmp_path / "video" / "videos").glob("*.mp4")
+    assert video.name == "eval-step200-episode-0.mp4" and video.stat().st_size > 1_000
+    summary = json.loads((tmp_path / "video" / "summary.json").read_text())
+    assert summary["eval_episodes"] == 2 and len(summary["eval_mean_return_by_agent"]) == 3
+
+
 def _check_logs_per_agent(run_dir, final_by_agent):
     """progress.csv, evaluations.csv and TensorBoard hold each agent's return."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
