@@ -197,15 +197,20 @@ def resolve(opts: RunOptions) -> RunPlan:
     )
     config = _config(agent_cls, opts, choice.tuned, resume)
     workers = _workers(agent_cls, agent_name, opts, config)
-    if workers and choice.env.preset in (envlib.AGENTS, "selfplay"):
+    if workers and choice.env.preset == "selfplay":  # its opponent pool is the learner's
         raise ConfigError(
-            f"remote workers do not play PettingZoo envs yet ({env_id}, preset "
-            f"{choice.env.preset}); leave {option('workers')} out, or use a2c instead of a3c"
+            f"remote workers do not play two-player games ({env_id}): the opponent snapshots "
+            f"live in the learner's process; leave {option('workers')} out"
         )
     num_envs = opts.num_envs or _resumed_num_envs(resume, env_id, workers)
     num_envs = num_envs or _default_num_envs(agent_cls, opts, choice, workers)
     envlib.check_num_envs(env_id, num_envs)
     policies = _policies(opts, resume, choice)
+    if workers and policies == "independent":
+        raise ConfigError(
+            f"remote workers play one shared policy; leave {option('workers')} out, or use "
+            f"{option('policies')} shared"
+        )
     choice = _joint_view(agent_cls, agent_name, choice)
     if policies == "independent" and "agent_id" not in choice.env.preset_kwargs:
         # one policy per agent needs no agent id as an input

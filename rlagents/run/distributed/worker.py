@@ -16,7 +16,7 @@ from rlagents.agent import Transition
 from rlagents.errors import RunFailure, one_line
 from rlagents.run import envs as envlib
 from rlagents.run.guards import action_check
-from rlagents.run.steppers import SingleEnvStepper, VectorEnvStepper
+from rlagents.run.steppers import Finished, SingleEnvStepper, VectorEnvStepper
 
 
 @dataclass
@@ -38,21 +38,22 @@ class Worker:
         envlib.register_env_namespace(spec.factory.env_id)
         check = not spec.allow_nonfinite
         name = f"{spec.factory.env_id} (worker {index})"
-        if spec.num_envs == 1:
+        if spec.num_envs == 1 and spec.factory.preset != envlib.AGENTS:
             self.stepper: Any = SingleEnvStepper(spec.factory.make(), check_finite=check, name=name)
-        else:
+        else:  # a Parallel env's copies are a vector env, its agents the rows
             envs = spec.factory.make_vector(spec.num_envs)
             self.stepper = VectorEnvStepper(envs, check_finite=check, name=name)
+        rows = self.stepper.num_envs
         agent_cls = registry.load(spec.agent_name)
         self.agent = agent_cls(
             self.stepper.observation_space,
             self.stepper.action_space,
             spec.config,
-            num_envs=spec.num_envs,
+            num_envs=rows,
             seed=seed,
         )
         self.check_actions = action_check(
-            self.stepper.action_space, spec.num_envs, allow_nonfinite=spec.allow_nonfinite
+            self.stepper.action_space, rows, allow_nonfinite=spec.allow_nonfinite
         )
         self.obs: Any = None
 
@@ -64,13 +65,13 @@ class Worker:
     def collect(self, weights: dict[str, Any], version: int) -> dict[str, Any]:
         """Take the learner's ``weights`` (of update ``version``), play until the agent's part
         is ready; return it with the steps played and the episodes that ended."""
-        episodes: list[tuple[float, int]] = []
+        episodes: list[Finished] = []
         steps = 0
         try:
             self.agent.set_weights(weights)
             if self.obs is None:
                 self.obs = self.stepper.reset(self.seed)
-            agent, stepper, n = self.agent, self.stepper, self.stepper.num_envs
+            agent, stepper, n = self.agent, self.stepper, self.stepper.env_steps
             while True:
                 obs = self.obs
                 try:

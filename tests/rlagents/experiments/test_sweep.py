@@ -133,3 +133,21 @@ def _episodes(progress_csv) -> list[tuple[str, str, str]]:
     """(step, episode, return) of each training episode a run's progress.csv logged."""
     rows = progress_csv.read_text().splitlines()[1:]
     return [tuple(row.split(",")[:3]) for row in rows]
+
+
+def test_a_sweep_of_a_two_player_game_scores_its_trials(local_ray, tmp_path):
+    """Self-play at tic-tac-toe: each trial's score is its evaluation against random play."""
+    pytest.importorskip("pettingzoo", reason="the multiagent extra is not installed")
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {loguniform: [1.0e-4, 3.0e-3]}\n")
+    result = invoke(
+        *("sweep", "--env", "classic/tictactoe-v3", "--agent", "dqn", "--space", space),
+        *("--trials", "2", "--seeds", "1", "--steps", "1000", "--eval-every", "500"),
+        *("--eval-episodes", "2", "--grace-rounds", "2", "--run-dir", tmp_path / "sweep"),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "sweep: 2 trials × 1 seeds; best score" in result.stdout
+    best = yaml.safe_load((tmp_path / "sweep" / "best.yaml").read_text())
+    assert 1e-4 <= best["learning_rate"] <= 3e-3
+    (trial,) = list((tmp_path / "sweep" / "tune").glob("*/s0/summary.json"))[:1]
+    assert set(json.loads(trial.read_text())["eval_games"]) == {"random", "one_ply"}

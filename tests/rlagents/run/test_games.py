@@ -193,3 +193,28 @@ def test_a_bad_policies_value_is_one_line_before_step_1(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "--policies is one of shared, independent, got 'each'" in lines[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_ippo_collects_on_remote_workers(local_ray, tmp_path):
+    """Two Ray workers, each with 2 copies of simple_spread (6 rows): the learner learns from
+    their 12 rows as one rollout, and the episodes and each agent's return come back."""
+    result = _spread(tmp_path, "ppo", workers=2, num_envs=2, steps=1_024)
+    assert result.status == "done", result.summary.get("error")
+    assert result.agent.num_envs == 12  # 2 workers x 2 copies x 3 agents
+    assert result.summary["steps"] == 1_024  # joint steps: 2 workers x 2 copies x 128 x 2
+    assert result.summary["episodes"] == 1_024 // 25
+    with open(result.run_dir / "progress.csv") as f:
+        assert "return_agent_2" in next(csv.reader(f))
+
+
+@pytest.mark.parametrize(
+    ("env", "extra", "message"),
+    [
+        ("classic/tictactoe-v3", (), "remote workers do not play two-player games"),
+        ("mpe2:simple_spread_v3", ("--policies", "independent"), "one shared policy"),
+    ],
+)
+def test_what_remote_workers_cannot_play_is_one_line(tmp_path, env, extra, message):
+    r = invoke("--env", env, "--agent", "ppo", "--workers", "2", *extra, run_dir=tmp_path / "r")
+    assert r.exit_code == 2 and message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
