@@ -143,10 +143,16 @@ def sweep_command(
 @click.command("compare", context_settings=HELP)
 @click.argument("groups", nargs=-1, required=True, type=click.Path())
 @click.option("--markdown", is_flag=True, help="A Markdown table, to paste into a README.")
-def compare_command(groups: tuple[str, ...], markdown: bool) -> int:
-    """A table over run groups (rlrun --seeds directories) of one env: final and best return,
-    steps and seconds to the target, steps/s."""
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False),
+    help="Also draw the groups' performance profiles (final returns) into this image.",
+)
+def compare_command(groups: tuple[str, ...], markdown: bool, profile: str | None) -> int:
+    """A table over run groups (rlrun --seeds directories) of one env: final and best return
+    with bootstrap intervals of the IQM and median, steps and seconds to the target, steps/s,
+    and the probability that each group improves on the first."""
     from rlagents.experiments.compare import compare
 
-    click.echo(compare(groups, markdown=markdown))
+    click.echo(compare(groups, markdown=markdown, profile=profile))
     return 0

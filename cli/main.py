@@ -188,9 +188,14 @@ def train_seed_group(opts: RunOptions, seeds_text: str, target: float | None) ->
     seeds = parse_seeds(seeds_text)
     result = train_seeds(opts, seeds, seeds_text, target=target, report=report)
     final, count = result["final"], len(result["seeds"])
+    band = final.get("iqm_ci95")
+    interval = (
+        f"95% interval of the IQM [{_fmt(band[0])}, {_fmt(band[1])}], percentile bootstrap"
+        if band
+        else "no interval: 1 seed"
+    )
     text = (
-        f"median {_fmt(final['median'])}, IQM {_fmt(final['iqm'])}, "
-        f"95% interval of the mean [{_fmt(final['ci95'][0])}, {_fmt(final['ci95'][1])}]"
+        f"median {_fmt(final['median'])}, IQM {_fmt(final['iqm'])} ({interval})"
         if final["n"]
         else "no evaluation"
     )

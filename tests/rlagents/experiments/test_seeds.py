@@ -9,8 +9,9 @@ from rlagents_test_plugin.processes import default_sigint
 from rlagents_test_plugin.runner import invoke
 
 from rlagents.errors import ConfigError
+from rlagents.experiments import stats
 from rlagents.experiments.seeds import aggregate, parse_seeds
-from rlagents.experiments.stats import bootstrap_interval, iqm, summarize
+from rlagents.experiments.stats import iqm, summarize
 from rlagents.run.options import RunOptions
 
 PPO = ("--env", "CartPole-v1", "--agent", "ppo", "--set", "n_steps=64", "--set", "batch_size=64")
@@ -38,9 +39,46 @@ def test_statistics_against_a_hand_computed_example():
     assert summary["mean"] == pytest.approx(160.0)
     assert summary["median"] == pytest.approx(45.0)
     assert summary["std"] == pytest.approx(float(np.std(values)))
-    low, high = summary["ci95"]
-    assert low < 160.0 < high and low >= 10.0 and high <= 1000.0
-    assert bootstrap_interval(values) == (low, high)  # a fixed generator: the same every call
+    low, high = summary["iqm_ci95"]  # the interval of the IQM: it holds the IQM, not the mean
+    assert low <= 45.0 <= high < 1000.0
+    assert summary["median_ci95"][0] <= 45.0 <= summary["median_ci95"][1]
+    assert stats.interval(values, "iqm") == (low, high)  # a fixed generator: the same every call
+
+
+def test_the_iqm_interval_is_a_percentile_bootstrap_of_the_iqm():
+    """Checked against a bootstrap written out here with numpy: the same resampling scheme
+    (n values drawn with replacement), the IQM of each, the 2.5 and 97.5 percentiles."""
+    rng = np.random.default_rng(7)
+    values = rng.normal(100.0, 30.0, size=10)
+    low, high = stats.interval(values, "iqm")
+    draws = np.random.default_rng(1).integers(0, 10, size=(40_000, 10))
+    by_hand = [iqm(row) for row in values[draws]]
+    expected = np.percentile(by_hand, [2.5, 97.5])
+    assert low == pytest.approx(expected[0], abs=1.5) and high == pytest.approx(
+        expected[1], abs=1.5
+    )
+    assert low < iqm(values) < high
+
+
+def test_one_seed_has_no_interval_and_equal_seeds_a_point():
+    assert stats.interval([3.0]) is None and summarize([3.0])["iqm_ci95"] is None
+    assert stats.interval([2.0, 2.0, 2.0], "median") == (2.0, 2.0)
+    assert stats.probability_of_improvement([5.0], [1.0, 2.0]) == (1.0, None)
+
+
+def test_probability_of_improvement_counts_pairs_and_ties_half():
+    x, y = [1.0, 2.0, 3.0], [2.0, 2.0, 0.0]
+    # pairs where x > y: (2,0), (3,2), (3,2), (3,0), (1,0) = 5; ties (2,2) twice = 1; of 9
+    point, (low, high) = stats.probability_of_improvement(x, y)
+    assert point == pytest.approx(6 / 9)
+    assert 0.0 <= low <= point <= high <= 1.0
+
+
+def test_a_performance_profile_is_the_fraction_above_each_threshold():
+    fraction, low, high = stats.performance_profile([1.0, 2.0, 3.0, 4.0], np.array([0.0, 2.5, 9]))
+    np.testing.assert_allclose(fraction, [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(low[[0, 2]], [1.0, 0.0])  # every resample agrees there
+    assert low[1] < 0.5 < high[1]
 
 
 def _fake_run(root, seed, evals, steps=1000, sps=500.0, by_agent=None):
@@ -173,13 +211,16 @@ def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):
     markdown = invoke("compare", tmp_path / "a", tmp_path / "b", "--markdown").stdout
     # seed 1 of a reaches 475 at step 200, seed 0 never; no seed of b does
     assert (
-        "| a | a | 2/2 | 450.0 [450.0] [400.0, 500.0] | 450.0 | 200 [200] [200, 200] | 1/2 | 0 |"
-        in markdown
+        "| a | a | 2/2 | 450.0 (400.0, 500.0) | 450.0 (400.0, 500.0) | 450.0 | "
+        "200 (no interval: 1 seed) | 1/2 | 0 | 2 | 500 |" in markdown
     )
-    assert (
-        "| b | b | 2/2 | 150.0 [150.0] [100.0, 200.0] | 150.0 | n/a [n/a] n/a | 0/2 | 0, 1 |"
-        in markdown
+    assert "| b | b | 2/2 | 150.0 (100.0, 200.0) | 150.0 (100.0, 200.0) | 150.0 | n/a | 0/2 |" in (
+        markdown
     )
+    assert "95% percentile bootstrap over seeds, 10,000 resamples" in markdown
+    assert "P(b > a), final return: 0.00 (0.00, 0.00)" in markdown  # every b below every a
+    profile = invoke("compare", tmp_path / "a", tmp_path / "b", "--profile", tmp_path / "p.png")
+    assert profile.exit_code == 0 and (tmp_path / "p.png").stat().st_size > 10_000
     other = tmp_path / "c"
     _fake_run(other, 0, [(100, -200.0)])
     opts = RunOptions(env_id="Pendulum-v1", agent="td3")
