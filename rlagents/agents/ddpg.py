@@ -35,11 +35,10 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from rlagents.agent import Agent, Transition
+from rlagents.agent import Transition
 from rlagents.agents.ddpg_td3_hyperparams import DDPG_HYPERPARAMS
 from rlagents.common import numpy_mlp
 from rlagents.common.flat_params import FlatAdam, flatten_parameters
-from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import (
     ParallelMLP,
     configure_cnns,
@@ -49,35 +48,19 @@ from rlagents.common.networks import (
     polyak_update,
 )
 from rlagents.common.noise import make_noise
-from rlagents.common.replay import ReplayBatch, ReplayBuffer, warmed_up
+from rlagents.common.off_policy import METRICS_EVERY, OffPolicyBoxAgent, OffPolicyConfig
+from rlagents.common.replay import ReplayBatch
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Linear
-from rlagents.common.torch_utils import TorchCNNConfig, seeded_torch, set_up_torch
-from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, field_error
-
-METRICS_EVERY = 100  # gradient steps between reported metrics (no host sync on the other steps)
+from rlagents.common.torch_utils import seeded_torch
+from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 
 
 @dataclass
-class DDPGConfig(TorchCNNConfig):
-    """Hyper-parameters of DDPG (names as in Stable-Baselines3)."""
+class DDPGConfig(OffPolicyConfig):
+    """Hyper-parameters of DDPG (names as in Stable-Baselines3): the off-policy ones
+    (:class:`~rlagents.common.off_policy.OffPolicyConfig`) and its exploration noise."""
 
-    learning_rate: float = 1e-3
-    """Adam step size of the actor and of the critic."""
-    buffer_size: int = 1_000_000
-    """Transitions the replay buffer holds (the oldest are overwritten)."""
-    learning_starts: int = 1_000
-    """Env steps of uniformly random actions before learning starts (fills the buffer)."""
-    batch_size: int = 256
-    """Transitions per gradient step."""
-    tau: float = 0.005
-    """Polyak factor of the target networks: θ' ← τθ + (1 − τ)θ' after each actor update."""
-    gamma: float = 0.99
-    """Discount factor."""
-    train_freq: int = 1
-    """Learn every this many vector steps."""
-    gradient_steps: int = 1
-    """Gradient steps each time it learns; -1: as many as env steps since the last time."""
     action_noise: Literal["ornstein_uhlenbeck", "normal", "none"] = "ornstein_uhlenbeck"
     """Exploration noise added to μ(s): temporally correlated Ornstein–Uhlenbeck (the DDPG paper,
     the course) or independent Gaussian."""
@@ -91,28 +74,14 @@ class DDPGConfig(TorchCNNConfig):
     """Ornstein–Uhlenbeck mean-reversion rate θ."""
     ou_dt: float = 1e-2
     """Ornstein–Uhlenbeck time step dt."""
-    net_arch: tuple[int, ...] = (256, 256)
-    """Hidden layer widths of the actor and of the critic."""
-    features_dim: int = 512
-    """Output width of the CNN encoder (image observations only)."""
-    frame_dedup: bool = True
-    """Store each frame of frame-stacked image observations once (about 8x less memory)."""
-    save_replay_buffer: bool = True
-    """Keep the replay buffer in checkpoints, so a resumed run continues exactly."""
 
-    # Ranges of its own fields, and batch_size's, stricter than config.RANGE_RULES's
+    # Ranges of its own fields, stricter than config.RANGE_RULES's
     range_rules: ClassVar = {
-        "batch_size": AT_LEAST_ONE,
+        **OffPolicyConfig.range_rules,
         "noise_decay_steps": AT_LEAST_ONE,
         "ou_theta": NON_NEGATIVE,
         "ou_dt": POSITIVE,
-        "features_dim": AT_LEAST_ONE,
     }
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.net_arch:
-            raise field_error(self, "net_arch", "needs at least one hidden layer, got ()")
 
 
 # ------------------------------------------------------------------------------------- networks
@@ -145,32 +114,13 @@ class DeterministicActorCritic(nn.Module):
 DDPGConfigT = TypeVar("DDPGConfigT", bound=DDPGConfig)
 
 
-class DDPG(Agent[DDPGConfigT]):
+class DDPG(OffPolicyBoxAgent[DDPGConfigT]):
     """Deep deterministic policy gradient for Box action spaces."""
 
     Config: ClassVar[type] = DDPGConfig
-    observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box, spaces.Discrete)
-    action_spaces: ClassVar = (spaces.Box,)
     n_critics: ClassVar[int] = 1
-    optional_state: ClassVar = ("buffer",)  # save_replay_buffer=false leaves it out
     # The tuned sets: DDPG_HYPERPARAMS in ddpg_td3_hyperparams.py
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = DDPG_HYPERPARAMS
-
-    @classmethod
-    def check_spaces(
-        cls, observation_space: spaces.Space, action_space: spaces.Space
-    ) -> str | None:
-        name = cls.__name__.lower()
-        if not isinstance(action_space, spaces.Box):
-            return (
-                f"{name} needs a Box (continuous) action space, got {action_space}; "
-                "try dqn or ppo for discrete actions"
-            )
-        if len(action_space.shape) != 1 or not action_space.is_bounded("both"):
-            return f"{name} needs a 1-D action Box with finite bounds, got {action_space}"
-        if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
-            return f"{name} needs a Box or Discrete observation space, got {observation_space}"
-        return None
 
     def __init__(
         self,
@@ -183,15 +133,6 @@ class DDPG(Agent[DDPGConfigT]):
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c = self.config
-        self.device = set_up_torch(c, images=is_image_space(observation_space))
-        self.rng = np.random.default_rng(seed)
-        self.gen = torch.Generator(device=self.device)  # target-policy smoothing noise (TD3)
-        self.gen.manual_seed(int(self.rng.integers(2**62)))
-        assert isinstance(action_space, spaces.Box)  # check_spaces made sure
-        self.act_dim = int(action_space.shape[0])
-        low, high = action_space.low.astype(np.float64), action_space.high.astype(np.float64)
-        self._center, self._half = (high + low) / 2, np.maximum((high - low) / 2, 1e-12)
-        self._low, self._high = low, high
         with seeded_torch(seed):
             self._build_networks()
         self.buffer = self._make_buffer()
@@ -203,9 +144,6 @@ class DDPG(Agent[DDPGConfigT]):
             if c.noise_final_std is None
             else Linear(c.noise_std, c.noise_final_std, c.noise_decay_steps)
         )
-        self.steps = 0  # env steps observed (all envs)
-        self.vector_steps = 0
-        self.n_updates = 0
         self._metric_sums = torch.zeros(3, device=self.device)  # critic loss, actor loss, Q
         self._metric_counts = [0, 0]
 
@@ -233,15 +171,6 @@ class DDPG(Agent[DDPGConfigT]):
         numpy_ok = vector and self.device.type == "cpu"
         self._numpy_actor = numpy_mlp.linear_views(self.online.actor) if numpy_ok else None
 
-    def _make_buffer(self) -> ReplayBuffer | FrameReplayBuffer:
-        c = self.config
-        space, actions = self.observation_space, self.action_space
-        if isinstance(space, spaces.Box) and is_image_space(space) and c.frame_dedup:
-            return FrameReplayBuffer(
-                c.buffer_size, space, actions, self.device, num_envs=self.num_envs
-            )
-        return ReplayBuffer(c.buffer_size, space, actions, self.device)
-
     @property
     def policy_delay(self) -> int:
         """Critic steps per actor (and target) step: 1 in DDPG, TD3 delays."""
@@ -260,15 +189,7 @@ class DDPG(Agent[DDPGConfigT]):
             actions = self._policy(obs, explore=explore)
             if explore and self.noise is not None:
                 actions = np.clip(actions + self.noise(self.noise_std(self.steps)), -1.0, 1.0)
-        # μ(s) lives in [-1, 1]: rescale to the env's bounds (exact at ±1, so always inside).
-        return np.clip(self._center + self._half * actions, self._low, self._high).astype(
-            np.float32
-        )
-
-    def unit_actions(self, actions: np.ndarray) -> np.ndarray:
-        """Env actions in the actor's [-1, 1] units (float32), as the replay buffer keeps them."""
-        scaled = (np.asarray(actions, dtype=np.float64) - self._center) / self._half
-        return scaled.astype(np.float32)
+        return self.env_actions(actions)  # μ(s) lives in [-1, 1]: the env's bounds
 
     def _policy(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         """μ(s) in [-1, 1], in numpy where it can (see _build_networks). ``explore`` is for a
@@ -281,27 +202,13 @@ class DDPG(Agent[DDPGConfigT]):
             return self.online.actor(self.online.encoder(obs_t)).cpu().numpy()
 
     def observe(self, t: Transition) -> None:
-        # Store actions as the actor produces them, in [-1, 1].
-        self.buffer.add(t._replace(action=self.unit_actions(t.action)))
-        self.steps += len(t.reward)
-        self.vector_steps += 1
+        super().observe(t)
         if self.noise is not None:
             self.noise.reset(np.logical_or(t.terminated, t.truncated))
 
     # ----------------------------------------------------------------------------- learning
-    def update(self) -> dict[str, float]:
-        c = self.config
-        warm = warmed_up(self.steps, len(self.buffer), c.learning_starts, c.buffer_size)
-        if not warm or self.vector_steps % c.train_freq:
-            return {}
-        steps = c.gradient_steps if c.gradient_steps > 0 else c.train_freq * self.num_envs
-        for _ in range(steps):
-            self.train_step(self.sample())
-        return self._metrics() if self._metric_counts[0] >= METRICS_EVERY else {}
-
-    def sample(self) -> ReplayBatch:
-        """One minibatch from the replay buffer (LSTM-TD3 adds the histories)."""
-        return self.buffer.sample(self.config.batch_size, self.rng)
+    def metrics_due(self) -> bool:
+        return self._metric_counts[0] >= METRICS_EVERY
 
     def train_step(self, batch: ReplayBatch) -> None:
         """One gradient step: the critics; every ``policy_delay``-th step also the actor, then

@@ -35,6 +35,7 @@ def test_builtins_and_the_installed_plugin_are_listed_with_their_distribution():
         "ddpg",
         "td3",
         "lstm_td3",
+        "sac",
     ):
         assert specs[name].distribution == "rlagents"
 

@@ -14,6 +14,7 @@ from gymnasium import spaces
 from rlagents.agents.cem import CEM
 from rlagents.agents.dqn import DQN
 from rlagents.agents.ppo import PPO
+from rlagents.agents.sac import SAC
 from rlagents.agents.td3 import TD3
 
 OBS = spaces.Box(-1.0, 1.0, (4,), np.float32)
@@ -22,6 +23,7 @@ AGENTS = {
     "ppo": (PPO, spaces.Discrete(2)),
     "cem": (CEM, spaces.Discrete(2)),
     "td3": (TD3, spaces.Box(-1.0, 1.0, (1,), np.float32)),
+    "sac": (SAC, spaces.Box(-1.0, 1.0, (1,), np.float32)),
 }
 
 

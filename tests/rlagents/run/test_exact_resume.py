@@ -48,6 +48,7 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "ddpg": ("Pendulum-v1", OFF_POLICY, 402),
     "td3": ("Pendulum-v1", OFF_POLICY, 402),
     "lstm_td3": ("Pendulum-v1", {**OFF_POLICY, "memory_units": 8, "history_length": 3}, 402),
+    "sac": ("Pendulum-v1", OFF_POLICY, 402),
 }
 RUNS = [(name, 1) for name in CASES] + [
     ("dqn", 4),
@@ -55,6 +56,7 @@ RUNS = [(name, 1) for name in CASES] + [
     ("ppo", 4),
     ("trpo", 4),
     ("lstm_td3", 4),
+    ("sac", 4),
 ]
 
 
