@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import click
 from gymnasium import spaces
 
-from cli import experiments
+from cli import experiments, export
 from cli.options import (
     HELP,
     flag_name,
@@ -121,7 +121,8 @@ def rlrun() -> None:
     "train",
     context_settings=HELP,
     epilog="Other commands: rlrun plot RUN_DIR... (learning curves), rlrun compare GROUP... "
-    "(a table over --seeds groups). "
+    "(a table over --seeds groups), rlrun sweep, rlrun export CKPT (ONNX), rlrun play "
+    "POLICY.onnx. "
     "`rlrun COMMAND --help` tells more; `rlrun --env ...` is `rlrun train --env ...`.",
 )
 @run_options()
@@ -311,7 +312,13 @@ def describe_spaces(agent_cls: type[Agent]) -> tuple[str, str]:
     return names(agent_cls.observation_spaces), names(agent_cls.action_spaces)
 
 
-for _command in (experiments.plot_command, experiments.sweep_command, experiments.compare_command):
+for _command in (
+    experiments.plot_command,
+    experiments.sweep_command,
+    experiments.compare_command,
+    export.export_command,
+    export.play_command,
+):
     rlrun.add_command(_command)
 
 

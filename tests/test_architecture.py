@@ -35,7 +35,7 @@ LAYERS = [
         "rlagents.run.runner",
         "rlagents.run.__init__",
     ],
-    ["rlagents.experiments"],
+    ["rlagents.experiments", "rlagents.export"],
     ["rlagents.__init__"],  # the facade: what `import rlagents` offers, the run loaded lazily
     ["cli"],
 ]
