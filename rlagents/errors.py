@@ -92,6 +92,11 @@ class EnvError(RLAgentsError):
     """An env id, its keyword arguments or a preset's options that cannot make an env."""
 
 
+class ExportError(RLAgentsError):
+    """An agent or a checkpoint that cannot be exported, or an exported policy that cannot be
+    played, and why."""
+
+
 class ResultsError(RLAgentsError):
     """Run directories or groups that cannot be plotted or compared, or an output path that
     cannot be written."""

@@ -19,14 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlagents.errors import RLAgentsError, option
+from rlagents.errors import ExportError, option
 from rlagents.version import __version__
 
 FORMATS = ("onnx",)
-
-
-class ExportError(RLAgentsError):
-    """An agent or a checkpoint that cannot be exported, and why."""
 
 
 OPSET = 18

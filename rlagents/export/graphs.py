@@ -27,7 +27,7 @@ from torch import nn
 
 from rlagents.agent import Agent
 from rlagents.common.policy_agent import PolicyAgent
-from rlagents.export import ExportError
+from rlagents.errors import ExportError
 
 BETA_EDGE = 1e-6  # as rlagents.common.policies clips the Beta's sample
 

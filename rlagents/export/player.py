@@ -18,15 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from rlagents.errors import RLAgentsError
+from rlagents.errors import ExportError
 from rlagents.run import envs as envlib
 from rlagents.run.env_choice import EVALUATION_OVERRIDES
 from rlagents.run.evaluation import EVAL_MAX_STEPS
 from rlagents.run.loop import evaluate, evaluation_seed
-
-
-class PlayError(RLAgentsError):
-    """An exported policy that cannot be played (a missing file, a missing package)."""
 
 
 class OnnxPolicy:
@@ -37,13 +33,13 @@ class OnnxPolicy:
         path = Path(path)
         meta_path = path.with_suffix(".json")
         if not path.is_file() or not meta_path.is_file():
-            raise PlayError(
+            raise ExportError(
                 f"{path}: needs the .onnx file and its .json beside it, as rlrun export writes"
             )
         try:
             import onnxruntime
         except ImportError:
-            raise PlayError("playing needs onnxruntime: pip install 'rlagents[export]'") from None
+            raise ExportError("playing needs onnxruntime: pip install 'rlagents[export]'") from None
         self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # one observation at a time: threads cost more
