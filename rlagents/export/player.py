@@ -40,13 +40,19 @@ class OnnxPolicy:
             import onnxruntime
         except ImportError:
             raise ExportError("playing needs onnxruntime: pip install 'rlagents[export]'") from None
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # one observation at a time: threads cost more
-        self.session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
-        self.input_dtype = np.dtype(self.meta["input"]["dtype"])
+        try:
+            self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+            self.input_dtype = np.dtype(self.meta["input"]["dtype"])
+            self.session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # a damaged or foreign file: one line, never a traceback
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ExportError(
+                f"{path}: cannot load it ({first}); export it again with rlrun export"
+            ) from None
 
     def act(self, obs: Any, *, explore: bool = False) -> np.ndarray:
         batch = np.asarray(obs, dtype=self.input_dtype)

@@ -149,6 +149,8 @@ OWN_RULE_CASES = [
     ("lstm_td3", "history_length", ["-1"], ["0"]),
     ("lstm_td3", "memory_units", ["0"], ["1"]),
     ("lstm_td3", "batch_size", ["0"], ["1"]),  # DDPG's, inherited
+    ("sac", "target_update_interval", ["0"], ["1"]),
+    ("sac", "batch_size", ["0"], ["1"]),  # the off-policy family's, shared
     ("a2c", "schedule_steps", ["0"], ["1"]),
     ("a3c", "schedule_steps", ["0"], ["1"]),
     ("ppo", "batch_size", ["0"], ["1"]),

@@ -134,3 +134,11 @@ def test_an_existing_file_is_kept_unless_overwrite(tmp_path):
     assert (tmp_path / "policy.onnx").stat().st_size > 1_000
     with pytest.raises(ExportError, match=r"name the file \*\.onnx"):
         export(result.checkpoint, tmp_path / "policy.bin")
+
+
+def test_a_damaged_policy_is_one_line(tmp_path):
+    (tmp_path / "policy.onnx").write_bytes(b"not a graph")
+    (tmp_path / "policy.json").write_text('{"input": {"dtype": "float32"}}')
+    r = invoke("play", tmp_path / "policy.onnx")
+    assert r.exit_code == 2 and "cannot load it" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
