@@ -69,7 +69,8 @@ def export_agent(
     from rlagents.export.graphs import greedy_module
 
     module = greedy_module(agent, str(meta["agent"]))
-    example = _example(agent.observation_space)
+    layout = getattr(agent, "layout", None)  # a masked Dict observation: its flat rows
+    example = _example(agent.observation_space, layout)
     with torch.no_grad():
         action = module(torch.as_tensor(example))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -127,12 +128,16 @@ def _check_target(out: str | os.PathLike[str], format: str, overwrite: bool) -> 
     return path
 
 
-def _example(space: Any) -> Any:
-    """A batch of two observations of ``space`` (seeded), the graph's example input."""
+def _example(space: Any, layout: Any) -> Any:
+    """A batch of two observations of ``space`` (seeded), the graph's example input; a masked
+    Dict observation's as the agent's flat rows."""
     import numpy as np
 
     space.seed(0)
-    return np.stack([np.asarray(space.sample()) for _ in range(2)])
+    samples = [space.sample() for _ in range(2)]
+    if layout is not None:
+        return layout.flatten({k: np.stack([s[k] for s in samples]) for k in space.spaces})
+    return np.stack([np.asarray(s) for s in samples])
 
 
 def _metadata(meta: Any, agent: Any, obs: Any, action: Any, space_to_json: Any) -> dict[str, Any]:
@@ -148,7 +153,12 @@ def _metadata(meta: Any, agent: Any, obs: Any, action: Any, space_to_json: Any) 
         "steps": meta.get("steps"),
         "observation_space": space_to_json(agent.observation_space),
         "action_space": space_to_json(agent.action_space),
-        "input": {"name": "obs", "dtype": str(obs.dtype), "shape": ["batch", *obs.shape[1:]]},
+        "input": {
+            "name": "obs",
+            "dtype": str(obs.dtype),
+            "shape": ["batch", *obs.shape[1:]],
+            "masked": getattr(agent, "layout", None) is not None,  # Dict → flat row, then mask
+        },
         "output": {
             "name": "action",
             "dtype": str(action.dtype),

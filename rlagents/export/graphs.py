@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from rlagents.agent import Agent
+from rlagents.common.masks import MaskedEncoder, mask_logits
 from rlagents.common.policy_agent import PolicyAgent
 from rlagents.errors import ExportError
 
@@ -93,6 +94,8 @@ class PolicyGreedy(nn.Module):
             x = ((x.float() - self.mean) * self.inv_std).clamp(-self.clip, self.clip)
         out = self.pi_head(self.body(self.encoder(x))[0])
         if self.discrete:
+            if isinstance(self.encoder, MaskedEncoder):  # a masked row: legal actions only
+                out = mask_logits(out, self.encoder.mask(x))
             return out.argmax(dim=1) + self.start
         if self.beta:  # the Beta's mean α/(α+β), α, β = 1 + softplus(...)
             alpha, beta = (1.0 + nn.functional.softplus(out)).chunk(2, dim=1)
@@ -138,11 +141,6 @@ def greedy_module(agent: Agent, name: str) -> nn.Module:
 
     if name in WHY_NOT:
         raise ExportError(f"{name} cannot be exported: {WHY_NOT[name]}")
-    if getattr(agent, "layout", None) is not None:
-        raise ExportError(
-            f"{name} reads masked Dict observations (an action_mask); their export is not "
-            "built yet: play it with rlrun --eval-only"
-        )
     module: nn.Module
     if isinstance(agent, DQN):
         module = QGreedy(agent)

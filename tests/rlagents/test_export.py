@@ -142,3 +142,43 @@ def test_a_damaged_policy_is_one_line(tmp_path):
     r = invoke("play", tmp_path / "policy.onnx")
     assert r.exit_code == 2 and "cannot load it" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "agent", "config"),
+    [
+        ("classic/tictactoe-v3", "dqn", {"learning_starts": 100, "net_arch": (16,)}),
+        ("classic/tictactoe-v3", "ppo", {"n_steps": 32, "batch_size": 32, "net_arch": (16,)}),
+        ("mpe2:simple_spread_v3", "ppo", {"n_steps": 32, "batch_size": 96, "net_arch": (16,)}),
+    ],
+)
+def test_multi_agent_policies_export_and_play_as_eval_only(tmp_path, env, agent, config):
+    """A masked game's policy (the Dict observation flattened, illegal moves masked in the
+    graph) and a Parallel env's shared policy play rlrun --eval-only's evaluation: against
+    random play from each seat, or the agents together."""
+    pytest.importorskip("pettingzoo")
+    if env.startswith("mpe2"):
+        pytest.importorskip("mpe2")
+    result = rlagents.train(
+        env, agent, steps=400, seed=0, config=config, eval_episodes=0, num_envs=2,
+        run_dir=tmp_path / "run", tensorboard=False, hyperparams="none",
+    )  # fmt: skip
+    out = export(result.checkpoint, tmp_path / "policy.onnx")
+    from rlagents.export.player import OnnxPolicy, play
+
+    policy, learner = OnnxPolicy(out), result.agent
+    space = learner.observation_space
+    space.seed(2)
+    samples = [space.sample() for _ in range(200)]
+    obs = (
+        {k: np.stack([s[k] for s in samples]) for k in space.spaces}
+        if isinstance(space, spaces.Dict)
+        else np.stack(samples)
+    )
+    np.testing.assert_array_equal(policy.act(obs), learner.act(obs, explore=False))
+    evaluated = rlagents.train(
+        load=result.checkpoint, eval_only=True, eval_episodes=3, seed=5,
+        run_dir=tmp_path / "eval", tensorboard=False,
+    )  # fmt: skip
+    returns = play(out, episodes=3, seed=5)
+    assert np.mean(returns) == pytest.approx(evaluated.summary["eval_mean_return"])
