@@ -52,7 +52,6 @@ from rlagents.common.off_policy import METRICS_EVERY, OffPolicyBoxAgent, OffPoli
 from rlagents.common.replay import ReplayBatch
 from rlagents.common.rng import rng_state, set_rng_state
 from rlagents.common.schedules import Constant, Linear
-from rlagents.common.torch_utils import seeded_torch
 from rlagents.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 
 
@@ -133,9 +132,6 @@ class DDPG(OffPolicyBoxAgent[DDPGConfigT]):
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c = self.config
-        with seeded_torch(seed):
-            self._build_networks()
-        self.buffer = self._make_buffer()
         noise_rng = self.rng.spawn(1)[0]  # its own generator: noise and sampling independent
         shape = (num_envs, self.act_dim)
         self.noise = make_noise(c.action_noise, shape, noise_rng, theta=c.ou_theta, dt=c.ou_dt)

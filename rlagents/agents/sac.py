@@ -46,7 +46,6 @@ from rlagents.common.networks import (
 from rlagents.common.off_policy import METRICS_EVERY, OffPolicyBoxAgent, OffPolicyConfig
 from rlagents.common.replay import ReplayBatch
 from rlagents.common.rng import rng_state, set_rng_state
-from rlagents.common.torch_utils import seeded_torch
 from rlagents.config import AT_LEAST_ONE, field_error
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # σ's range, as in SB3 and the authors' code
@@ -147,9 +146,6 @@ class SAC(OffPolicyBoxAgent[SACConfig]):
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         c = self.config
-        with seeded_torch(seed):
-            self._build_networks()
-        self.buffer = self._make_buffer()
         alpha, self.learn_alpha = initial_ent_coef(c.ent_coef)
         self.log_alpha = torch.tensor([math.log(alpha)], device=self.device, requires_grad=True)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=c.learning_rate)

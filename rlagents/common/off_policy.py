@@ -19,7 +19,7 @@ from rlagents.agent import Agent, Transition
 from rlagents.common.frame_replay import FrameReplayBuffer
 from rlagents.common.networks import is_image_space
 from rlagents.common.replay import ReplayBatch, ReplayBuffer, warmed_up
-from rlagents.common.torch_utils import TorchCNNConfig, set_up_torch
+from rlagents.common.torch_utils import TorchCNNConfig, seeded_torch, set_up_torch
 from rlagents.config import AT_LEAST_ONE, field_error
 
 METRICS_EVERY = 100  # gradient steps between reported metrics (no host sync on the other steps)
@@ -67,13 +67,13 @@ OffPolicyConfigT = TypeVar("OffPolicyConfigT", bound=OffPolicyConfig)
 
 class OffPolicyBoxAgent(Agent[OffPolicyConfigT]):
     """An actor-critic for Box actions that learns from a replay buffer; subclasses build their
-    networks (``_build_networks``, under the run's torch seed) and write ``train_step`` and
-    ``_metrics``."""
+    networks (``_build_networks``, called here under the run's torch seed) and write
+    ``train_step`` and ``_metrics``."""
 
     observation_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box, spaces.Discrete)
     action_spaces: ClassVar = (spaces.Box,)
     optional_state: ClassVar = ("buffer",)  # save_replay_buffer=false leaves it out
-    buffer: ReplayBuffer | FrameReplayBuffer  # made by the subclass, after its networks
+    buffer: ReplayBuffer | FrameReplayBuffer  # made after the networks
 
     @classmethod
     def check_spaces(
@@ -110,9 +110,16 @@ class OffPolicyBoxAgent(Agent[OffPolicyConfigT]):
         low, high = action_space.low.astype(np.float64), action_space.high.astype(np.float64)
         self._center, self._half = (high + low) / 2, np.maximum((high - low) / 2, 1e-12)
         self._low, self._high = low, high
+        with seeded_torch(seed):  # the same initial weights for one seed, in any thread
+            self._build_networks()
+        self.buffer = self._make_buffer()
         self.steps = 0  # env steps observed (all envs)
         self.vector_steps = 0
         self.n_updates = 0
+
+    @abc.abstractmethod
+    def _build_networks(self) -> None:
+        """The online networks, their targets and optimisers (under the run's torch seed)."""
 
     def _make_buffer(self) -> ReplayBuffer | FrameReplayBuffer:
         c = self.config

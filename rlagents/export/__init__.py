@@ -11,6 +11,7 @@ came from, so that a player can rebuild the env it was trained on. Needs the ``e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlagents.errors import ExportError, option
+from rlagents.errors import ExportError, one_line, option
 from rlagents.version import __version__
 
 FORMATS = ("onnx",)
@@ -73,9 +74,9 @@ def export_agent(
     example = _example(agent.observation_space, layout)
     with torch.no_grad():
         action = module(torch.as_tensor(example))
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         program = _to_onnx(module, torch.as_tensor(example))
         if program is None:  # only the TorchScript exporter returns nothing
             raise ExportError("torch.onnx.export returned no program; update torch")
@@ -85,9 +86,12 @@ def export_agent(
         metadata_path(tmp).write_text(json.dumps(describe, indent=2) + "\n", encoding="utf-8")
         os.replace(metadata_path(tmp), metadata_path(out))
         os.replace(tmp, out)
+    except OSError as err:  # a read-only folder, a full disk: what was at out is untouched
+        raise ExportError(f"cannot write {out}: {one_line(err)}; pick another path") from None
     finally:
-        tmp.unlink(missing_ok=True)
-        metadata_path(tmp).unlink(missing_ok=True)
+        for leftover in (tmp, metadata_path(tmp)):
+            with contextlib.suppress(OSError):  # not there, or its folder cannot be written
+                leftover.unlink(missing_ok=True)
     return out
 
 

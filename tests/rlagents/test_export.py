@@ -182,3 +182,12 @@ def test_multi_agent_policies_export_and_play_as_eval_only(tmp_path, env, agent,
     )  # fmt: skip
     returns = play(out, episodes=3, seed=5)
     assert np.mean(returns) == pytest.approx(evaluated.summary["eval_mean_return"])
+
+
+def test_a_path_that_cannot_be_written_is_one_line_and_keeps_what_is_there(tmp_path):
+    result = _train(tmp_path, "dqn")
+    (tmp_path / "a_file").write_text("mine")
+    r = invoke("export", result.checkpoint, "--out", tmp_path / "a_file" / "policy.onnx")
+    assert r.exit_code == 2 and "cannot write" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "a_file").read_text() == "mine"
