@@ -153,6 +153,10 @@ class _Trial:
                 self.finished.add(seed)
                 self.changed.notify_all()
 
+    def wait_finished(self) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.finished.issuperset(self.seeds))
+
     def round(self, k: int) -> list[float]:
         """The seeds' k-th evaluations, once every seed has made it or finished."""
         with self.changed:
@@ -187,11 +191,16 @@ def run_trial(config: dict[str, Any], *, base: RunOptions, seeds: list[int]) -> 
     for thread in threads:
         thread.start()
     means: list[float] = []
+    last_round = max(base.steps // base.eval_every, 1) - 1  # type: ignore[operator]
     try:
         for k in range(10**9):
             evaluations = trial.round(k)
             if not evaluations:
                 break
+            if k >= last_round:
+                # Tune stops a trial at its last round without waiting for this function:
+                # let the seeds finish their runs (summary, checkpoints) before reporting it.
+                trial.wait_finished()
             means.append(statistics.fmean(evaluations))
             tune.report({METRIC: statistics.fmean(means), "evaluation": means[-1], "round": k + 1})
     finally:
