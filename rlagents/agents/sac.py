@@ -33,7 +33,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlagents.agents.sac_hyperparams import SAC_HYPERPARAMS
-from rlagents.common import numpy_mlp
+from rlagents.common import gsde, numpy_mlp
 from rlagents.common.flat_params import FlatAdam, flatten_parameters
 from rlagents.common.networks import (
     ParallelMLP,
@@ -67,6 +67,15 @@ class SACConfig(OffPolicyConfig):
     """The entropy α is tuned towards (None: −dim(A), the paper's)."""
     target_update_interval: int = 1
     """Gradient steps between target-critic updates."""
+    use_sde: bool = False
+    """Generalized state-dependent exploration (gSDE, :mod:`rlagents.common.gsde`): noise
+    linear in the actor's last hidden layer, its weights redrawn every ``sde_sample_freq``
+    steps, so exploration is consistent over time (SB3's ``use_sde``)."""
+    log_std_init: float = -3.0
+    """gSDE: the initial log σ of the noise weights."""
+    sde_sample_freq: int = -1
+    """gSDE: env steps between draws of the acting noise weights (-1: every ``train_freq``
+    steps, as SB3 draws them at each rollout)."""
 
     range_rules: ClassVar = {**OffPolicyConfig.range_rules, "target_update_interval": AT_LEAST_ONE}
 
@@ -99,7 +108,12 @@ class SquashedGaussianActorCritic(nn.Module):
         super().__init__()
         self.encoder = make_encoder(obs_space, config.features_dim)
         feat = int(self.encoder.features_dim)  # type: ignore[arg-type]
-        self.actor = mlp(feat, 2 * act_dim, config.net_arch)  # [μ, log σ]
+        self.use_sde = bool(config.use_sde)
+        # [μ, log σ]; under gSDE μ alone, σ a (last hidden layer × action) parameter matrix
+        self.actor = mlp(feat, act_dim if self.use_sde else 2 * act_dim, config.net_arch)
+        if self.use_sde:
+            latent = config.net_arch[-1] if config.net_arch else feat
+            self.log_std = nn.Parameter(torch.full((latent, act_dim), float(config.log_std_init)))
         self.critic = ParallelMLP(feat + act_dim, config.net_arch, 2, scalar_head=True)
 
     def q(self, features: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -109,12 +123,18 @@ class SquashedGaussianActorCritic(nn.Module):
     def sample(
         self, features: torch.Tensor, gen: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """a = tanh(μ + σ·ε), ε ~ N(0, I) (reparameterised), and log π(a|s)."""
-        mean, log_std = self.actor(features).chunk(2, dim=1)
-        log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
-        eps = torch.randn(mean.shape, generator=gen, device=mean.device)
-        u = mean + log_std.exp() * eps
-        log_prob = (-0.5 * eps.square() - log_std - LOG_SQRT_2PI).sum(dim=1)
+        """a = tanh(μ + σ·ε), ε ~ N(0, I) (reparameterised), and log π(a|s); under gSDE
+        a = tanh(μ + z(s)·W), one W for the batch, drawn afresh at each call (SB3's)."""
+        if self.use_sde:
+            latent = self.actor[:-1](features)
+            mean = self.actor[-1](latent).clamp(-gsde.CLIP_MEAN, gsde.CLIP_MEAN)
+            u, log_prob = gsde.sample(latent, mean, self.log_std, gen)
+        else:
+            mean, log_std = self.actor(features).chunk(2, dim=1)
+            log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+            eps = torch.randn(mean.shape, generator=gen, device=mean.device)
+            u = mean + log_std.exp() * eps
+            log_prob = (-0.5 * eps.square() - log_std - LOG_SQRT_2PI).sum(dim=1)
         # log(1 − tanh(u)²) = 2·(log 2 − u − softplus(−2u)), exact where tanh(u)² rounds to 1
         log_prob = log_prob - (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(dim=1)
         return torch.tanh(u), log_prob
@@ -122,10 +142,8 @@ class SquashedGaussianActorCritic(nn.Module):
     def parameter_groups(self) -> list[list[nn.Parameter]]:
         """The actor's parameters, then the critics' with the encoder's (the critics train the
         CNN, the actor reads its features detached): an optimiser each."""
-        return [
-            list(self.actor.parameters()),
-            [*self.encoder.parameters(), *self.critic.parameters()],
-        ]
+        actor = [*self.actor.parameters(), *([self.log_std] if self.use_sde else [])]
+        return [actor, [*self.encoder.parameters(), *self.critic.parameters()]]
 
 
 # ---------------------------------------------------------------------------------------- agent
@@ -154,6 +172,10 @@ class SAC(OffPolicyBoxAgent[SACConfig]):
         )
         self._metric_sums = torch.zeros(4, device=self.device)  # critic, actor, α loss, Q
         self._metric_count = 0
+        # gSDE while acting: each env's noise weights (none drawn yet), the step they were drawn
+        self._sde_weights = np.zeros((0, *getattr(self.online, "log_std", torch.zeros(0, 0)).shape))
+        self._sde_drawn_at = 0
+        self._sde_period = c.sde_sample_freq if c.sde_sample_freq > 0 else c.train_freq
 
     def _build_networks(self) -> None:
         """Online actor and critics with an optimiser each, the target critics (a copy of the
@@ -181,11 +203,30 @@ class SAC(OffPolicyBoxAgent[SACConfig]):
         mode tanh(μ(s)) when greedy; rescaled to the env's bounds."""
         if explore and self.steps < self.config.learning_starts:
             return self.env_actions(self.rng.uniform(-1.0, 1.0, size=(len(obs), self.act_dim)))
+        if self.config.use_sde:
+            return self.env_actions(self._act_sde(obs, explore))
         mean, log_std = np.split(self._actor_out(obs), 2, axis=1)
         if explore:
             std = np.exp(np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX))
             mean = mean + std * self.rng.standard_normal(mean.shape)
         return self.env_actions(np.tanh(mean))
+
+    def _act_sde(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        """tanh(μ(s) + z(s)·W_env) while exploring, W_env redrawn every ``sde_sample_freq``
+        steps; tanh(μ(s)) when greedy. In torch (gSDE needs the hidden layer z(s))."""
+        with torch.inference_mode():
+            obs_t = torch.as_tensor(np.asarray(obs), device=self.device)
+            latent_t = self.online.actor[:-1](self.online.encoder(obs_t))
+            mean = self.online.actor[-1](latent_t).clamp(-gsde.CLIP_MEAN, gsde.CLIP_MEAN)
+            mean, latent = mean.cpu().numpy(), latent_t.cpu().numpy()
+        if not explore:
+            return np.tanh(mean)
+        due = self.vector_steps - self._sde_drawn_at >= self._sde_period
+        if due or len(self._sde_weights) != len(obs):
+            log_std = self.online.log_std.detach().cpu().numpy()
+            self._sde_weights = gsde.draw_env_weights(log_std, len(obs), self.rng)
+            self._sde_drawn_at = self.vector_steps
+        return np.tanh(mean + gsde.env_noise(latent, self._sde_weights))
 
     def _actor_out(self, obs: np.ndarray) -> np.ndarray:
         """[μ(s), log σ(s)], in numpy where it can."""
@@ -267,6 +308,8 @@ class SAC(OffPolicyBoxAgent[SACConfig]):
             "counters": [self.steps, self.vector_steps, self.n_updates, self._metric_count],
             "metric_sums": self._metric_sums.clone(),
         }
+        if self.config.use_sde:
+            state["sde"] = {"weights": self._sde_weights.copy(), "drawn_at": self._sde_drawn_at}
         if self.config.save_replay_buffer:
             state["buffer"] = self.buffer.state_dict()
         return state
@@ -286,3 +329,6 @@ class SAC(OffPolicyBoxAgent[SACConfig]):
         counters = [int(x) for x in state["counters"]]
         self.steps, self.vector_steps, self.n_updates, self._metric_count = counters
         self._metric_sums.copy_(state["metric_sums"])
+        if "sde" in state:
+            self._sde_weights = np.asarray(state["sde"]["weights"])
+            self._sde_drawn_at = int(state["sde"]["drawn_at"])

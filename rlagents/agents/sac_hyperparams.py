@@ -27,8 +27,8 @@ SAC_HYPERPARAMS: dict[str, dict[str, Any]] = {
         "learning_starts": 10_000,
         "net_arch": (400, 300),
     },
-    # rl-zoo3's, without its gSDE (state-dependent exploration is not built here): a fixed α of
-    # 0.1 and 32 gradient steps every 32 env steps.
+    # rl-zoo3's: gSDE (its noise weights drawn every 32 steps), a fixed α of 0.1, and 32
+    # gradient steps every 32 env steps.
     "MountainCarContinuous-v0": {
         "n_timesteps": 50_000,
         "learning_rate": 3e-4,
@@ -41,5 +41,7 @@ SAC_HYPERPARAMS: dict[str, dict[str, Any]] = {
         "tau": 0.01,
         "learning_starts": 0,
         "net_arch": (64, 64),
+        "use_sde": True,
+        "log_std_init": -3.67,
     },
 }

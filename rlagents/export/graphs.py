@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from rlagents.agent import Agent
+from rlagents.common.gsde import CLIP_MEAN
 from rlagents.common.masks import MaskedEncoder, mask_logits
 from rlagents.common.policy_agent import PolicyAgent
 from rlagents.errors import ExportError
@@ -121,6 +122,8 @@ class ActorGreedy(nn.Module):
         super().__init__()
         self.encoder, self.actor = agent.online.encoder, agent.online.actor
         self.gaussian, self.act_dim = gaussian, int(agent.act_dim)
+        # SAC's mean under gSDE is clipped to [-2, 2] before tanh (rlagents.common.gsde)
+        self.clip_mean = CLIP_MEAN if gaussian and agent.config.use_sde else None
         _buffer(self, "center", agent._center)
         _buffer(self, "scale", agent._half)
         _buffer(self, "low", agent._low)
@@ -128,7 +131,12 @@ class ActorGreedy(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         out = self.actor(self.encoder(obs))
-        unit = torch.tanh(out[:, : self.act_dim]) if self.gaussian else out
+        if self.gaussian:
+            mean = out[:, : self.act_dim]
+            clip = self.clip_mean
+            unit = torch.tanh(mean if clip is None else mean.clamp(-clip, clip))
+        else:
+            unit = out
         action = self.center + self.scale * unit
         return torch.minimum(torch.maximum(action, self.low), self.high)
 

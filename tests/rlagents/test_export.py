@@ -27,6 +27,7 @@ CASES = {
     "ddpg": ("Pendulum-v1", SMALL_OFF),
     "td3": ("Pendulum-v1", SMALL_OFF),
     "sac": ("Pendulum-v1", SMALL_OFF),
+    "sac-gsde": ("MountainCarContinuous-v0", {**SMALL_OFF, "use_sde": True}),  # a clipped mean
     # a Gaussian policy with its observations normalised, clipped to the bounds
     "ppo-box": ("Pendulum-v1", {"n_steps": 32, "batch_size": 32, "normalize_observations": True}),
     # squashed and Beta policies

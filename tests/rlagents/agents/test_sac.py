@@ -114,3 +114,53 @@ def test_sac_refuses_discrete_actions_in_one_line(tmp_path):
     assert r.exit_code == 2
     assert "sac needs a Box (continuous) action space" in r.stderr
     assert math.isfinite(SACConfig().learning_rate)
+
+
+# ---------------------------------------------------------------------------------------- gSDE
+GSDE = {**SMALL, "learning_starts": 0, "use_sde": True, "log_std_init": -1.0}
+
+
+def test_gsde_log_probability_is_the_squashed_state_dependent_gaussians():
+    """Under gSDE, u = μ(s) + z(s)·W is N(μ(s), z(s)²·σ²) per dimension: torch's Normal with
+    that variance, and the change of variables of tanh, agree with the actor's."""
+    agent = SAC(OBS, ACTIONS, GSDE, seed=0)
+    features = torch.randn(64, 3)
+    actions, log_prob = agent.online.sample(features, torch.Generator().manual_seed(3))
+    latent = agent.online.actor[:-1](features)
+    mean = agent.online.actor[-1](latent).clamp(-2, 2)
+    std = (latent.square() @ agent.online.log_std.exp().square() + 1e-6).sqrt()
+    u = torch.atanh(actions.clamp(-1 + 1e-6, 1 - 1e-6))
+    naive = torch.distributions.Normal(mean, std).log_prob(u).sum(1)
+    naive = naive - torch.log(1 - actions.square()).sum(1)
+    torch.testing.assert_close(log_prob, naive, atol=2e-3, rtol=1e-3)
+    log_prob.mean().backward()  # the noise's gradient reaches log σ
+    assert agent.online.log_std.grad is not None and agent.online.log_std.grad.abs().sum() > 0
+
+
+def test_gsde_noise_is_a_function_of_the_state_between_two_draws():
+    """Within a period of ``sde_sample_freq`` steps the same state gets the same explored action
+    (the weights W stay), after it a new W gives another; greedy is tanh of the clipped mean."""
+    agent = SAC(OBS, ACTIONS, {**GSDE, "sde_sample_freq": 4}, seed=0)
+    obs = np.random.default_rng(0).uniform(-1, 1, (1, 3)).astype(np.float32)
+    first = agent.act(obs)
+    for _ in range(3):
+        np.testing.assert_array_equal(agent.act(obs), first)
+        agent.observe(rlagents.Transition(
+            obs, first, np.zeros(1, np.float32), obs, np.array([False]), np.array([False])
+        ))  # fmt: skip
+    agent.observe(rlagents.Transition(
+        obs, first, np.zeros(1, np.float32), obs, np.array([False]), np.array([False])
+    ))  # fmt: skip
+    assert not np.array_equal(agent.act(obs), first)
+    mean = agent.online.actor(torch.as_tensor(obs)).clamp(-2, 2).detach().numpy()
+    np.testing.assert_allclose(agent.act(obs, explore=False), 2.0 * np.tanh(mean), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_sac_with_gsde_solves_mountain_car_continuous(tmp_path):
+    """rl-zoo3's set (gSDE) at 15,000 of its 50,000 steps: greedy ≥ 80 (random play: < 0)."""
+    result = rlagents.train(
+        "MountainCarContinuous-v0", "sac", steps=15_000, seed=0, eval_episodes=5,
+        run_dir=tmp_path / "run", tensorboard=False,
+    )  # fmt: skip
+    assert result.summary["eval_mean_return"] >= 80.0, result.summary

@@ -49,6 +49,12 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "td3": ("Pendulum-v1", OFF_POLICY, 402),
     "lstm_td3": ("Pendulum-v1", {**OFF_POLICY, "memory_units": 8, "history_length": 3}, 402),
     "sac": ("Pendulum-v1", OFF_POLICY, 402),
+    # gSDE: the acting noise weights, drawn every 8 steps, are part of the checkpoint
+    "sac-gsde": (
+        "MountainCarContinuous-v0",
+        {**OFF_POLICY, "use_sde": True, "sde_sample_freq": 8, "learning_starts": 0},
+        402,
+    ),
 }
 RUNS = [(name, 1) for name in CASES] + [
     ("dqn", 4),
@@ -57,6 +63,7 @@ RUNS = [(name, 1) for name in CASES] + [
     ("trpo", 4),
     ("lstm_td3", 4),
     ("sac", 4),
+    ("sac-gsde", 4),
 ]
 
 
@@ -71,7 +78,8 @@ def make_agent(name: str, env: Any, num_envs: int, seed: int = 0) -> Agent:
     single = num_envs == 1
     obs_space = env.observation_space if single else env.single_observation_space
     act_space = env.action_space if single else env.single_action_space
-    return registry.load(name)(obs_space, act_space, CASES[name][1], num_envs=num_envs, seed=seed)
+    agent_cls = registry.load(name.split("-")[0])  # a case's name: agent[-variant]
+    return agent_cls(obs_space, act_space, CASES[name][1], num_envs=num_envs, seed=seed)
 
 
 class Loop:
