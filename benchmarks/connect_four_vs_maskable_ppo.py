@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -34,6 +33,7 @@ from gymnasium import spaces
 import rlagents
 from rlagents.agents.ppo import PPO
 from rlagents.run.games import Snapshots
+from rlagents.run.machine import cpu_model
 from wrappers.selfplay import MASK_KEY, OPPONENTS, selfplay
 
 ENV = "classic/connect_four-v3"
@@ -159,15 +159,6 @@ def run_maskable(seed: int, games: int) -> dict[str, Any]:
     model.learn(steps, callback=Refresh())
     wall = time.perf_counter() - start
     return {"wall_s": wall, "steps_per_s": steps / wall} | score(learner, games, seed)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        return names[0] if names else platform.machine()
-    except OSError:
-        return platform.processor() or platform.machine()
 
 
 def main() -> None:

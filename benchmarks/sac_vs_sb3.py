@@ -24,10 +24,10 @@ import subprocess
 import sys
 import time
 
-from connect_four_vs_maskable_ppo import cpu_model
 from td3_ddpg_vs_sb3 import THREAD_ENV, run_ours
 
 from rlagents.agents.sac_hyperparams import SAC_HYPERPARAMS
+from rlagents.run.machine import cpu_model
 
 ENV, TARGET, EVERY, EPISODES = "Pendulum-v1", -200.0, 1_000, 10
 SET = SAC_HYPERPARAMS[ENV]

@@ -155,7 +155,7 @@ def compare(
     rows = [list(COLUMNS), *(group_row(g) for g in groups)]
     targets = {g.get("target") for g in groups}
     head = f"{envs[0]}, target {', '.join(_number(t) for t in targets if t is not None) or 'none'}"
-    notes = [stats.METHOD, *_improvements(groups)]
+    notes = [_machines_line(groups), stats.METHOD, *_improvements(groups)]
     if profile is not None:
         notes.append(f"performance profiles: {plot_profiles(groups, envs[0], Path(profile))}")
     notes += [line for g in groups if (line := _by_agent_line(g))]
@@ -166,6 +166,16 @@ def compare(
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join([head, *(line.rstrip() for line in lines), *notes])
+
+
+def _machines_line(groups: list[dict[str, Any]]) -> str:
+    """Where the groups ran: seeded results repeat on one kind of machine, times only there."""
+    each = {g["name"]: g.get("machines") or ["not recorded"] for g in groups}
+    kinds = sorted({m for machines in each.values() for m in machines})
+    if len(kinds) == 1:
+        return f"machine: {kinds[0]}"
+    listed = "; ".join(f"{name}: {' / '.join(m)}" for name, m in each.items())
+    return f"machines differ ({listed}): compare steps and returns, not times"
 
 
 def _by_agent_line(group: dict[str, Any]) -> str:

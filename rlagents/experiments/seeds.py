@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from rlagents.errors import ConfigError, RLAgentsError, option
 from rlagents.experiments.stats import summarize
 from rlagents.run.logs import write_json
+from rlagents.run.machine import machine_label
 from rlagents.run.options import RunOptions
 from rlagents.run.paths import make_run_dir
 
@@ -252,6 +253,8 @@ def seed_result(run_dir: Path, target: float | None) -> dict[str, Any]:
     """A seed's final and best evaluation, and the steps and seconds to ``target``."""
     evals = read_evaluations(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
+    config_file = run_dir / "config.json"
+    config = json.loads(config_file.read_text()) if config_file.exists() else {}
     reached = next(((s, w) for s, w, mean in evals if target is not None and mean >= target), None)
     means = [mean for _, _, mean in evals]
     return {
@@ -263,6 +266,7 @@ def seed_result(run_dir: Path, target: float | None) -> dict[str, Any]:
         "wall_seconds": summary.get("wall_seconds"),
         "steps_per_second": summary.get("steps_per_second"),
         "final_by_agent": summary.get("eval_mean_return_by_agent") or {},
+        "machine": machine_label(config.get("machine")),
     }
 
 
@@ -293,6 +297,7 @@ def aggregate(
         "seeds": sorted(outcomes),
         "per_seed": per_seed,
         "failed": failed,
+        "machines": sorted({r["machine"] for r in rows}),
         "final": summarize([r["final"] for r in rows]),
         "best": summarize([r["best"] for r in rows]),
         "steps_to_target": summarize([r["steps_to_target"] for r in rows]),

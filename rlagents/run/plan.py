@@ -36,6 +36,7 @@ from rlagents.errors import (
 from rlagents.run import envs as envlib
 from rlagents.run import paths
 from rlagents.run.env_choice import EnvChoice, Resume, resolve_env
+from rlagents.run.machine import describe_machine
 from rlagents.run.options import RunOptions
 from rlagents.run.tuned import TunedSet
 from rlagents.version import __version__
@@ -170,6 +171,7 @@ class RunPlan:
             "config": config_to_dict(self.config),
             "options": dataclasses.asdict(self.options),
             "package_version": __version__,
+            "machine": describe_machine(),
         }
 
 

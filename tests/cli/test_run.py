@@ -45,6 +45,7 @@ def test_random_agent_run_writes_every_output(run_cli):
     assert set(evaluations[0]) == {"step", "wall_seconds", "mean_return", "std_return", "episodes"}
     config = json.loads((r.run_dir / "config.json").read_text())
     assert config["agent"] == "random" and config["seed"] == 0
+    assert config["machine"]["cpu_model"] and config["machine"]["cpus"] >= 1  # where it ran
     assert ckpt.read_meta(r.run_dir / "checkpoint")["steps"] == 3000
     assert "done: random on CartPole-v1" in r.stdout
 

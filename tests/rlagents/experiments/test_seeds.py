@@ -81,7 +81,7 @@ def test_a_performance_profile_is_the_fraction_above_each_threshold():
     assert low[1] < 0.5 < high[1]
 
 
-def _fake_run(root, seed, evals, steps=1000, sps=500.0, by_agent=None):
+def _fake_run(root, seed, evals, steps=1000, sps=500.0, by_agent=None, machine=None):
     run = root / f"s{seed}"
     run.mkdir(parents=True)
     lines = ["step,wall_seconds,mean_return,std_return,episodes"]
@@ -91,7 +91,7 @@ def _fake_run(root, seed, evals, steps=1000, sps=500.0, by_agent=None):
     if by_agent:
         summary["eval_mean_return_by_agent"] = by_agent
     (run / "summary.json").write_text(json.dumps(summary))
-    (run / "config.json").write_text("{}")
+    (run / "config.json").write_text(json.dumps({"machine": machine} if machine else {}))
 
 
 def test_the_aggregate_of_a_hand_made_group(tmp_path):
@@ -231,6 +231,23 @@ def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):
     assert mixed.exit_code == 2
     assert mixed.stderr.startswith("rlrun: error: these groups ran on different envs")
     assert invoke("compare", tmp_path / "a" / "s0").exit_code == 2  # not a group
+    assert "machine: not recorded" in markdown  # groups run before machines were recorded
+
+
+def test_compare_names_the_machine_and_says_when_machines_differ(tmp_path):
+    """Times compare on one kind of machine only: the table says which, or that they differ."""
+    epyc = {"cpu_model": "AMD EPYC 7B13", "cpus": 2, "gpu": None}
+    xeon = {"cpu_model": "Intel Xeon", "cpus": 16, "gpu": "NVIDIA H100"}
+    for name, machine in (("a", epyc), ("b", epyc), ("c", xeon)):
+        _fake_run(tmp_path / name, 0, [(100, 1.0)], machine=machine)
+        opts = RunOptions(env_id="CartPole-v1", agent="ppo")
+        group = aggregate(tmp_path / name, opts, {0: {"status": "done"}})
+        (tmp_path / name / "aggregate.json").write_text(json.dumps(group))
+    same = invoke("compare", tmp_path / "a", tmp_path / "b").stdout
+    assert "machine: 2 CPUs, AMD EPYC 7B13, no GPU" in same
+    mixed = invoke("compare", tmp_path / "a", tmp_path / "c").stdout
+    assert "machines differ (a: 2 CPUs, AMD EPYC 7B13, no GPU; c: 16 CPUs, Intel Xeon, " in mixed
+    assert "compare steps and returns, not times" in mixed
 
 
 def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
