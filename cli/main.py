@@ -32,13 +32,13 @@ from cli.options import (
     options_from_flags,
     run_options,
 )
-from cli.progress import ProgressBar
 from rlagents import registry
 from rlagents.agent import Agent
 from rlagents.config import describe_config
 from rlagents.errors import RLAgentsError, one_line
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Terminated
+from rlagents.run.progress import ProgressBar
 from rlagents.run.runner import Run
 
 EXIT_FAILED = 1  # the env, the agent or the disk failed during the run

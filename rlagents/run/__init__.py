@@ -4,6 +4,7 @@
 
     import rlagents
     result = rlagents.train("CartPole-v1", "ppo", steps=50_000, seed=0)
+    rlagents.train(lambda: MyEnv(), "ppo")  # your own env: a callable that makes one (or an env)
     result.summary["eval_mean_return"], result.run_dir, result.agent
     agent, meta = rlagents.load_checkpoint(result.checkpoint)     # no env needed
     rlagents.evaluate(agent, "CartPole-v1", episodes=10, seed=0)  # {"mean", "std", "returns"}
@@ -20,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -28,10 +29,12 @@ import numpy as np
 
 from rlagents.agent import Agent
 from rlagents.errors import RunFailed
+from rlagents.run import user_envs
 from rlagents.run.callbacks import Callback
 from rlagents.run.logs import Logger
 from rlagents.run.loop import evaluation_seed
 from rlagents.run.options import RunOptions, TrainResult, run_option_specs
+from rlagents.run.progress import ProgressBar, interactive
 
 __all__ = [
     "Callback",
@@ -47,40 +50,67 @@ __all__ = [
 
 
 def train(
-    env_id: str | None = None,
+    env: str | gym.Env | Callable[[], gym.Env] | None = None,
     agent: str | type[Agent] | None = None,
     *,
     callbacks: Sequence[Callback] = (),
     loggers: Sequence[Logger] = (),
+    progress_bar: bool | None = None,
     **options: Any,
 ) -> TrainResult:
-    """Train ``agent`` on ``env_id`` with the same defaults as ``rlrun``.
+    """Train ``agent`` on ``env`` with the same defaults as ``rlrun``.
 
+    ``env`` is an env id (``"CartPole-v1"``, ``"ALE/Pong-v5"``, a PettingZoo id), a callable
+    that makes a new env each time it is called (what vector envs, evaluation envs and Ray
+    workers need), or a Gymnasium env instance (one env: it trains, and is evaluated once
+    training is over; options that need a second env ask for a callable). An env made by
+    ``gym.make`` gets the tuned sets of its id.
     ``agent`` is a registered name, ``"module:Class"`` or an :class:`~rlagents.Agent` subclass.
     The other keyword arguments are the run options (:class:`RunOptions`, listed below; each is
     an ``rlrun`` flag too): ``config`` overrides fields of the agent's ``Config`` (after its
     tuned set for the env), ``preset_kwargs`` are the preset's own options, ``env_kwargs``
     ``gymnasium.make``'s; ``workers`` collect on remote Ray workers, started on a local Ray, the
     cluster at ``ray_address``, or the Ray this program started. ``callbacks`` and ``loggers``
-    see the run as it goes. Returns a :class:`TrainResult`; raises :class:`RunFailed` if the
-    env, the agent or the disk failed.
+    see the run as it goes; ``progress_bar`` (default: on where a person watches — a notebook,
+    an interactive interpreter, a terminal) shows its steps. Returns a :class:`TrainResult`;
+    raises :class:`RunFailed` if the env, the agent or the disk failed.
     """
-    from rlagents.run.runner import Run
-
     if isinstance(agent, type):
         agent = f"{agent.__module__}:{agent.__qualname__}"
-    opts = RunOptions.from_kwargs({"env_id": env_id, "agent": agent, **options})
-    result = Run(opts, loggers=loggers, callbacks=callbacks).execute()
+    bar = interactive() if progress_bar is None else progress_bar
+    if env is None or isinstance(env, str):
+        options.setdefault("env_id", env)
+        result = _execute({"agent": agent, **options}, loggers, callbacks, bar)
+    else:
+        if isinstance(env, gym.Env):
+            options.setdefault("num_envs", 1)  # an instance is one env
+        with user_envs.registered(env, options) as env_id:
+            options["env_id"] = env_id
+            result = _execute({"agent": agent, **options}, loggers, callbacks, bar)
     if result.status == "failed":
         raise RunFailed(result)
     return result
 
 
+def _execute(
+    options: dict[str, Any],
+    loggers: Sequence[Logger],
+    callbacks: Sequence[Callback],
+    progress_bar: bool,
+) -> TrainResult:
+    from rlagents.run.runner import Run
+
+    run = Run(RunOptions.from_kwargs(options), loggers=loggers, callbacks=callbacks)
+    if progress_bar and not run.plan.options.eval_only:
+        run.extra_loggers.append(ProgressBar(run.plan.budget, run.state.step, disable=False))
+    return run.execute()
+
+
 def _train_signature() -> inspect.Signature:
     """``train``'s signature with every run option as a keyword (for help() and notebooks)."""
-    head = list(inspect.signature(train).parameters.values())[:4]
+    head = list(inspect.signature(train).parameters.values())[:5]
     keyword = inspect.Parameter.KEYWORD_ONLY
-    named = {p.name for p in head}
+    named = {p.name for p in head} | {"env_id"}  # env_id=: the older name of env, still taken
     options = [
         inspect.Parameter(f.name, keyword, default=_default(f), annotation=f.type)
         for f in dataclasses.fields(RunOptions)
@@ -138,7 +168,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Agent, dict[str, Any]]:
 
 def evaluate(
     agent: Agent,
-    env: str | gym.Env,
+    env: str | gym.Env | Callable[[], gym.Env],
     episodes: int = 10,
     seed: int | None = None,
     *,
@@ -150,14 +180,15 @@ def evaluate(
     """Play ``episodes`` greedy (``explore=False``) episodes; ``{"mean", "std", "returns"}``.
 
     ``env`` is an env id (made with the preset a run would use, scoring whole games with their
-    true rewards; ``preset_kwargs`` as the run had them, e.g. its ``stack_size``) or an env you
-    made. Episode ``k`` is reset with ``seed + k``; a run's evaluations used
-    ``seed=rlagents.evaluation_seed(run_seed)``.
+    true rewards; ``preset_kwargs`` as the run had them, e.g. its ``stack_size``), an env you
+    made, or a callable that makes one (called once, closed after). Episode ``k`` is reset
+    with ``seed + k``; a run's evaluations used ``seed=rlagents.evaluation_seed(run_seed)``.
     """
     from rlagents.run.env_choice import EVALUATION_OVERRIDES, resolve_env
     from rlagents.run.loop import evaluate as play
 
-    made = isinstance(env, str)
+    made = not isinstance(env, gym.Env)  # made here: closed here
+    played: gym.Env
     if isinstance(env, str):
         choice = resolve_env(
             type(agent),
@@ -170,10 +201,12 @@ def evaluate(
             backend="gymnasium",
         )
         factory = choice.env.for_evaluation()
-        env = factory.make(**EVALUATION_OVERRIDES.get(factory.preset or "", {}))
+        played = factory.make(**EVALUATION_OVERRIDES.get(factory.preset or "", {}))
+    else:
+        played = env if isinstance(env, gym.Env) else user_envs.make_one(env)
     try:
-        returns = play(agent, env, episodes, seed, max_steps=max_steps)
+        returns = play(agent, played, episodes, seed, max_steps=max_steps)
     finally:
         if made:
-            env.close()
+            played.close()
     return {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "returns": returns}

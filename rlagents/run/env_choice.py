@@ -13,6 +13,7 @@ from typing import Any
 
 from rlagents.agent import Agent
 from rlagents.run import envs as envlib
+from rlagents.run import user_envs
 from rlagents.run.tuned import TunedSet, choose_tuned_set
 
 # Evaluation scores whole games with their true rewards, whatever the training env does
@@ -59,14 +60,16 @@ def resolve_env(
     chosen_preset = _preset(preset, env_id, agent_cls, make_kwargs, resume)
     # A resumed run keeps its checkpoint's config: no tuned set.
     tuned = TunedSet(None) if resume else choose_tuned_set(
-        agent_cls, agent_name, hyperparams, env_id, chosen_preset
+        agent_cls, agent_name, hyperparams, user_envs.wrapped_id(env_id), chosen_preset
     )  # fmt: skip
     options = _preset_kwargs(preset_kwargs, env_kwargs, chosen_preset, tuned, resume)
     envlib.check_preset_kwargs(
         chosen_preset, options, requested=preset, env_id=env_id, make_kwargs=make_kwargs
     )
     chosen_backend = envlib.choose_backend(backend, env_id, chosen_preset, options, make_kwargs)
-    factory = envlib.EnvFactory(env_id, make_kwargs, chosen_preset, options, chosen_backend)
+    factory = envlib.EnvFactory(
+        env_id, make_kwargs, chosen_preset, options, chosen_backend, user_envs.maker(env_id)
+    )
     return EnvChoice(factory, tuned)
 
 

@@ -180,6 +180,8 @@ class EnvFactory:
     preset: str | None = None
     preset_kwargs: dict[str, Any] = field(default_factory=dict)  # the preset's own options
     backend: str = "gymnasium"  # or "envpool", for a preset in ENVPOOL_TWINS
+    # what makes a user's env (rlagents.run.user_envs), carried to the Ray workers
+    maker: Callable[..., gym.Env] | None = field(default=None, compare=False, repr=False)
 
     def for_evaluation(self) -> EnvFactory:
         """This factory on Gymnasium's env: a result is measured on the real one."""
@@ -188,6 +190,10 @@ class EnvFactory:
     def make(self, **extra_kwargs: Any) -> gym.Env:
         """One env; ``extra_kwargs`` (evaluation's overrides) win over the factory's kwargs."""
         kwargs = {**self.make_kwargs, **extra_kwargs}
+        if self.maker is not None:
+            from rlagents.run.user_envs import ensure_registered
+
+            ensure_registered(self.env_id, self.maker)
         try:
             if self.preset is None:
                 return gym.make(self.env_id, **kwargs)

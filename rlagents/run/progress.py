@@ -1,4 +1,5 @@
-"""The progress bar of ``rlrun train``: a run logger, updated every 1,000 env steps."""
+"""The progress bar of ``rlrun train`` and of :func:`rlagents.train` in interactive use: a run
+logger, updated every 1,000 env steps (``tqdm.auto``: a widget in a notebook, text elsewhere)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class ProgressBar(Logger):
     100 (with a remaining-time estimate when the budget is in steps)."""
 
     def __init__(self, total: int | None, start: int, *, disable: bool) -> None:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
         self.start = start
         self.episodes = 0
@@ -43,3 +44,10 @@ class ProgressBar(Logger):
 
     def close(self) -> None:
         self.bar.close()
+
+
+def interactive() -> bool:
+    """A person is watching: a notebook or an interactive interpreter, or stderr is a terminal."""
+    if hasattr(sys, "ps1") or "ipykernel" in sys.modules:
+        return True
+    return sys.stderr is not None and sys.stderr.isatty()
