@@ -15,16 +15,20 @@ os.environ.setdefault("RLAGENTS_RAY_CPUS", "2")
 
 # test ids, from the repository root
 RAY_TESTS = ("tests/rlagents/run/distributed/", "tests/rlagents/experiments/")
+CORE_INSTALL = "tests/test_core_install.py"  # its tests share one fresh venv
 
 
 def pytest_xdist_make_scheduler(config, log):
     """xdist's load scheduling, with every test that starts Ray in one unit of work (one
-    worker, one after another). Not ``--dist loadgroup``: with pytest 9 its ``xdist_group``
-    marks had no effect here (marked tests ran on both workers; xdist 3.8)."""
+    worker, one after another), and the core-install tests in another. Not ``--dist
+    loadgroup``: with pytest 9 its ``xdist_group`` marks had no effect here (marked tests ran
+    on both workers; xdist 3.8)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class RayTestsTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(CORE_INSTALL):
+                return CORE_INSTALL
             return "ray" if nodeid.startswith(RAY_TESTS) else nodeid
 
     return RayTestsTogether(config, log)

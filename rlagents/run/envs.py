@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import inspect
 import os
 import sys
@@ -75,6 +76,10 @@ def is_multiagent(env_id: str) -> bool:
     return is_pettingzoo_id(env_id)
 
 
+# PettingZoo's registry namespaces (pettingzoo.make("classic/tictactoe-v3"))
+PETTINGZOO_FAMILIES = ("classic", "mpe", "butterfly", "sisl", "atari")
+
+
 def check_env_id(env_id: str) -> None:
     """Fail early on an unknown id, with Gymnasium's did-you-mean."""
     if is_multiagent(env_id):
@@ -83,6 +88,12 @@ def check_env_id(env_id: str) -> None:
     try:
         gym.spec(name)
     except gym.error.Error as err:
+        family = env_id.partition("/")[0] if "/" in env_id else None
+        if family in PETTINGZOO_FAMILIES and importlib.util.find_spec("pettingzoo") is None:
+            raise EnvError(
+                f"{env_id} looks like a PettingZoo env, and PettingZoo is not installed: "
+                "pip install 'rlagents[multiagent]'"
+            ) from None
         raise EnvError(one_line(err)) from None
 
 

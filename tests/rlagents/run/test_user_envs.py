@@ -97,15 +97,6 @@ def test_a_wrong_env_is_one_clear_error(tmp_path, env, says):
         rlagents.evaluate(agent, env, episodes=1)
 
 
-def test_a_callable_reaches_the_ray_workers(local_ray, tmp_path):
-    """Workers do not share this process's registry: the factory carries the callable."""
-    result = rlagents.train(
-        lambda: gym.make("CartPole-v1"), "ppo", steps=256, workers=1, seed=0,
-        config={"n_steps": 64, "batch_size": 64}, run_dir=tmp_path / "run", tensorboard=False,
-    )  # fmt: skip
-    assert result.status == "done" and result.summary["steps"] >= 256
-
-
 def test_the_progress_bar_is_on_where_a_person_watches_and_off_on_request(tmp_path, capsys):
     common = {"steps": 2_000, "eval_episodes": 0, "tensorboard": False}
     rlagents.train("CartPole-v1", "random", run_dir=tmp_path / "a", **common)  # under pytest:
