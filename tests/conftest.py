@@ -14,7 +14,7 @@ from rlagents_test_plugin.processes import kill_tree
 os.environ.setdefault("RLAGENTS_RAY_CPUS", "2")
 
 # test ids, from the repository root
-RAY_TESTS = ("tests/rlagents/run/distributed/", "tests/rlagents/experiments/")
+RAY_TESTS = ("tests/rlagents/run/distributed/", "tests/rlagents/experiments/", "tests/docs/")
 CORE_INSTALL = "tests/test_core_install.py"  # its tests share one fresh venv
 
 

@@ -10,7 +10,7 @@ Wrappers: :class:`ActionMaskObservation` (an ``info`` action mask into a Dict ob
 other keywords to ``gymnasium.make``): :func:`action_mask`, :func:`atari`, :func:`atari_vector`,
 :func:`car_racing`, :func:`discretized`, and the POMDP presets :func:`remove_velocity`,
 :func:`flicker`, :func:`noise`, :func:`dropout` (the wrapper, then a :class:`FrameStack` with
-``stack_size > 1``); :data:`PRESETS` maps preset names to the single-env presets.
+``stack_size > 1``); ``PRESETS`` maps preset names to the single-env presets.
 :class:`EnvPoolEnv` is one env of EnvPool's C++ engine (optional: ``pip install envpool``) with
 Gymnasium's API.
 """

@@ -97,7 +97,7 @@ class RemoveVelocity(
 ):
     """Keep only some dimensions of a 1-D Box observation: by default, the positional ones.
 
-    For the ids in :data:`POSITION_INDICES` the velocities are known: CartPole-v1 keeps x and
+    For the ids in ``POSITION_INDICES`` the velocities are known: CartPole-v1 keeps x and
     θ (0, 2), Pendulum-v1 cos θ and sin θ (0, 1), LunarLander-v3 and LunarLanderContinuous-v3
     x, y, the angle and both leg contacts (0, 1, 4, 6, 7), MountainCar-v0 and
     MountainCarContinuous-v0 the position (0), Acrobot-v1 the four cos/sin (0-3). The ids must

@@ -96,7 +96,7 @@ def atari(
     ``frame_skip`` frames each). The stack is padded with the reset frame, as
     ``gymnasium.wrappers.FrameStackObservation`` does. Other keywords go to
     ``gymnasium.make``; ``frameskip=`` is taken as ``frame_skip``. See
-    :class:`wrappers.atari.AtariPreprocess` for why this is faster than Gymnasium's
+    ``wrappers.atari.AtariPreprocess`` for why this is faster than Gymnasium's
     ``AtariPreprocessing`` + ``FrameStackObservation``.
 
     The resize is bilinear (``cv2.INTER_LINEAR``, the DQN paper's choice) because

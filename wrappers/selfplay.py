@@ -196,6 +196,7 @@ class TurnBasedSelfPlay(gym.Env[dict[str, Any], np.int64]):
         self.rng = np.random.default_rng()
 
     def set_opponent(self, opponent: Opponent) -> None:
+        """Who plays the other seat from the next move on (a snapshot of the learner, say)."""
         self.opponent = opponent
 
     def reset(

@@ -66,9 +66,10 @@ def train(
     training is over; options that need a second env ask for a callable). An env made by
     ``gym.make`` gets the tuned sets of its id.
     ``agent`` is a registered name, ``"module:Class"`` or an :class:`~rlagents.Agent` subclass.
-    The other keyword arguments are the run options (:class:`RunOptions`, listed below; each is
-    an ``rlrun`` flag too): ``config`` overrides fields of the agent's ``Config`` (after its
-    tuned set for the env), ``preset_kwargs`` are the preset's own options, ``env_kwargs``
+    The other keyword arguments are the run options (:class:`~rlagents.run.RunOptions`, listed
+    below; each is an ``rlrun`` flag too): ``config`` overrides fields of the agent's
+    ``Config`` (after its tuned set for the env), ``preset_kwargs`` are the preset's own
+    options, ``env_kwargs``
     ``gymnasium.make``'s; ``workers`` collect on remote Ray workers, started on a local Ray, the
     cluster at ``ray_address``, or the Ray this program started. ``callbacks`` and ``loggers``
     see the run as it goes; ``progress_bar`` (default: on where a person watches — a notebook,
