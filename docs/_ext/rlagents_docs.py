@@ -33,6 +33,10 @@ def _table(directive: Directive, header: list[str], rows: list[list[str]]) -> li
     """A Markdown table, parsed where the directive stands (the site's pages are MyST)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return _parse(directive, lines)
+
+
+def _parse(directive: Directive, lines: list[str]) -> list[nodes.Node]:
     container = nodes.container()
     directive.state.nested_parse(StringList(lines), directive.content_offset, container)
     return list(container.children)
@@ -56,10 +60,7 @@ class OptionTable(Directive):
     def run(self) -> list[nodes.Node]:
         from cli.options import markdown_table
 
-        lines = markdown_table().splitlines()
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines), self.content_offset, container)
-        return list(container.children)
+        return _parse(self, markdown_table().splitlines())
 
 
 class TunedTable(Directive):
