@@ -1,7 +1,7 @@
 """A table over run groups (``rlrun --seeds`` directories): final and best return, steps and
 seconds to the target, steps/s — as aligned text or as Markdown for a README — with the
 intervals of the IQM and the median, the probability that each group improves on the first, and
-optionally the performance profiles of the final returns (:mod:`rlagents.experiments.stats`).
+optionally the performance profiles of the final returns (:mod:`rlagents.common.stats`).
 
 The statistics are computed here from each seed's values in ``aggregate.json``, so a group
 written by an older version compares the same way."""
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from rlagents.common import stats
 from rlagents.errors import ResultsError
-from rlagents.experiments import stats
 from rlagents.experiments.seeds import AGGREGATE_FILE
 
 PROFILE_POINTS = 200  # thresholds τ a profile is drawn at

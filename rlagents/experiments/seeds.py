@@ -4,7 +4,7 @@ A group directory holds ``group.json`` (what was asked), one run directory per s
 ``s1/``, … — each an ordinary run directory: logs, summary, checkpoint) and ``aggregate.json``:
 per seed the final and the best evaluation and the steps (and seconds) to the target; over the
 seeds their mean, std, median, interquartile mean and a bootstrap 95% interval
-(:mod:`rlagents.experiments.stats`). A seed's run that fails is reported in the aggregate and the
+(:mod:`rlagents.common.stats`). A seed's run that fails is reported in the aggregate and the
 others go on.
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rlagents.common.stats import summarize
 from rlagents.errors import ConfigError, RLAgentsError, option
-from rlagents.experiments.stats import summarize
 from rlagents.run.logs import write_json
 from rlagents.run.machine import machine_label
 from rlagents.run.options import RunOptions

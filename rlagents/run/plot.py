@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from rlagents.common.stats import columns_interval
 from rlagents.errors import ResultsError, option
 
 if TYPE_CHECKING:
@@ -31,11 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("rlagents.run")
 Array = npt.NDArray[np.float64]
 GRID_POINTS = 200
-# Student's t at 97.5% for 1..30 degrees of freedom, used when scipy is not installed;
-# beyond 30 the normal 1.96 is within 2% of it.
-_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,16 +133,6 @@ def _read_csv(path: Path, columns: list[str], per_agent: str) -> dict[str, Array
     return {c: np.asarray(v, dtype=np.float64) for c, v in out.items()}
 
 
-def _t975(n: int) -> float:
-    """Student's t for a two-sided 95% interval of the mean of ``n`` values."""
-    try:
-        from scipy import stats  # exact when scipy is installed, else the table above
-
-        return float(stats.t.ppf(0.975, n - 1))
-    except ImportError:
-        return _T_975[n - 2] if n - 1 <= len(_T_975) else 1.96
-
-
 def _series(
     c: Curves, x: str, evaluations: bool, smooth: int, player: str | None = None
 ) -> tuple[Array, Array]:
@@ -196,14 +182,13 @@ def _players(d: str | os.PathLike[str], c: Curves, file: str) -> list[str]:
 
 
 def seed_band(ys: Array) -> tuple[Array, Array, str]:
-    """The band around the mean of ``ys`` (one row per seed) and what it is: the 95% t-interval
-    of the mean from three seeds on; for two, their range, because there t = 12.7 draws an
-    interval 12.7 times as wide as the gap between the two curves."""
+    """The band around the mean of ``ys`` (one row per seed) and what it is: the 95%
+    percentile-bootstrap interval of the mean over seeds (the intervals of ``rlrun compare``),
+    which stays within what the seeds did; for two seeds, their range."""
     if len(ys) == 2:
         return ys.min(axis=0), ys.max(axis=0), "range"
-    n, mean = len(ys), ys.mean(axis=0)
-    half = _t975(n) * ys.std(axis=0, ddof=1) / math.sqrt(n)
-    return mean - half, mean + half, "95% CI"
+    low, high = columns_interval(ys, "mean")
+    return low, high, "95% bootstrap CI"
 
 
 def plot_runs(

@@ -8,10 +8,10 @@ import pytest
 from rlagents_test_plugin.processes import default_sigint
 from rlagents_test_plugin.runner import invoke
 
+from rlagents.common import stats
+from rlagents.common.stats import iqm, summarize
 from rlagents.errors import ConfigError
-from rlagents.experiments import stats
 from rlagents.experiments.seeds import aggregate, parse_seeds
-from rlagents.experiments.stats import iqm, summarize
 from rlagents.run.options import RunOptions
 
 PPO = ("--env", "CartPole-v1", "--agent", "ppo", "--set", "n_steps=64", "--set", "batch_size=64")

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from rlagents.common import stats
 from rlagents.errors import ResultsError, RLAgentsError
-from rlagents.run.plot import _t975, plot_runs, read_curves, seed_band
+from rlagents.run.plot import plot_runs, read_curves, seed_band
 
 BLUE = np.array([0x1F, 0x77, 0xB4]) / 255  # matplotlib's C0, the first line
 ORANGE = np.array([0xFF, 0x7F, 0x0E]) / 255  # C1, the second
@@ -135,24 +136,21 @@ def test_plotting_needs_no_pyplot_and_no_display(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, env={"MPLBACKEND": "Agg"})
 
 
-def test_the_band_is_the_range_of_two_seeds_and_the_t_interval_of_more():
+def test_the_band_is_the_range_of_two_seeds_and_a_bootstrap_interval_of_more():
+    """From three seeds on, the percentile-bootstrap interval of the mean, column by column:
+    it stays within what the seeds did (a t-interval of three seeds reached far beyond it)."""
     two = np.array([[0.0, 10.0], [4.0, 6.0]])
     lo, hi, kind = seed_band(two)
     assert kind == "range"
     np.testing.assert_allclose(lo, [0.0, 6.0])
     np.testing.assert_allclose(hi, [4.0, 10.0])
-    three = np.array([[0.0], [3.0], [6.0]])
+    three = np.array([[0.0, 5.0], [3.0, 5.0], [6.0, 5.0]])
     lo, hi, kind = seed_band(three)
-    assert kind == "95% CI"
-    half = _t975(3) * 3.0 / np.sqrt(3)  # the std of 0, 3, 6 is 3
-    np.testing.assert_allclose((lo, hi), ([3.0 - half], [3.0 + half]))
-
-
-def test_t_values_of_the_seed_interval():
-    assert _t975(2) == pytest.approx(12.706, rel=1e-3)
-    assert _t975(3) == pytest.approx(4.303, rel=1e-3)
-    assert _t975(31) == pytest.approx(2.042, rel=1e-3)
-    assert 1.96 <= _t975(200) < 1.98
+    assert kind == "95% bootstrap CI"
+    expected = stats.interval([0.0, 3.0, 6.0], "mean")  # the column alone, as compare has it
+    np.testing.assert_allclose((lo[0], hi[0]), expected)
+    assert 0.0 <= lo[0] < 3.0 < hi[0] <= 6.0
+    np.testing.assert_allclose((lo[1], hi[1]), (5.0, 5.0))  # equal seeds: a point
 
 
 def damaged(tmp_path: Path) -> Path:

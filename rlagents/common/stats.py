@@ -13,6 +13,7 @@ seed has no interval (None), and says so where it is printed.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -80,6 +81,29 @@ def interval(values: Sequence[float] | np.ndarray, statistic: str = "iqm") -> In
         rng=np.random.default_rng(SEED),
     )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def columns_interval(rows: np.ndarray, statistic: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`interval` of each column of ``rows`` (one row per seed, ≥ 2 rows), in one
+    bootstrap: a learning curve's band over seeds. A column whose values are all equal is its
+    own interval."""
+    x = np.asarray(rows, dtype=np.float64)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns of the equal columns, handled below
+        result = stats.bootstrap(
+            (x,),
+            STATISTICS[statistic],
+            n_resamples=RESAMPLES,
+            method="percentile",
+            confidence_level=CONFIDENCE,
+            vectorized=True,
+            axis=0,
+            rng=np.random.default_rng(SEED),
+        )
+    low, high = result.confidence_interval
+    equal = np.all(x == x[0], axis=0)
+    low, high = np.where(equal, x[0], low), np.where(equal, x[0], high)
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
 def _improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
