@@ -7,6 +7,7 @@ with Ray's) would pass every other test, where the test extra installs everythin
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -32,7 +33,11 @@ def core_env(tmp_path_factory):
         "--disable-pip-version-check",
     ]
     subprocess.run([*pip, "torch==2.13.0"], check=True, capture_output=True)
-    subprocess.run([*pip, str(ROOT)], check=True, capture_output=True)
+    # a copy of the sources: setuptools builds in the source tree (build/, *.egg-info)
+    source = venv.parent / "source"
+    skip = shutil.ignore_patterns(".*", "build", "runs", "_build", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, source, ignore=skip)
+    subprocess.run([*pip, str(source)], check=True, capture_output=True)
     return venv / "bin"
 
 
