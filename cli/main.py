@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import traceback
+import typing
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -34,7 +35,7 @@ from cli.options import (
 )
 from rlagents import registry
 from rlagents.agent import Agent
-from rlagents.config import describe_config
+from rlagents.config import describe_config, parse_value
 from rlagents.errors import RLAgentsError, one_line
 from rlagents.run.options import RunOptions, TrainResult
 from rlagents.run.outcome import Terminated
@@ -290,12 +291,16 @@ def print_config(opts: RunOptions) -> None:
     if cls.__doc__:
         click.echo("  " + cls.__doc__.strip().splitlines()[0])
     rows = describe_config(cls.Config)
+    hints = typing.get_type_hints(cls.Config)
     if not rows:
         click.echo("no hyper-parameters")
     for name, type_name, default, help_text in rows:
         value = f"{default!r}"
         if name in tuned:
             value += f" -> {tuned[name]!r} (tuned set {tuned_name!r})"
+        if name in opts.config:  # what the run would take: --set wins over the tuned set
+            given = parse_value(name, hints[name], opts.config[name], cls.Config)
+            value += f" -> {given!r} (--set)"
         click.echo(f"  {name}: {type_name} = {value}")
         if help_text:
             click.echo(f"      {help_text}")

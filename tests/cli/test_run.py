@@ -167,6 +167,15 @@ def test_show_config_lists_fields_defaults_and_help(run_cli):
     assert "action: int = 0" in r.stdout and "The action taken in every state." in r.stdout
 
 
+def test_show_config_shows_what_set_gives_after_the_tuned_set(run_cli):
+    r = run_cli("--env", "CartPole-v1", "--agent", "dqn", "--set", "learning_rate=1e-3",
+                "--set", "double_q=false", "--show-config")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    lines = {line.split(":")[0].strip(): line for line in r.stdout.splitlines()}
+    assert "(tuned set 'CartPole-v1') -> 0.001 (--set)" in lines["learning_rate"]
+    assert lines["double_q"].endswith("-> False (--set)")
+
+
 def test_help(run_cli):
     r = run_cli("--help")
     assert r.exit_code == 0
