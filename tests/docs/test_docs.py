@@ -162,3 +162,28 @@ def test_every_public_name_has_a_reference_entry():
     configs = (ROOT / "docs" / "reference" / "configs.md").read_text()
     missing = [e.name for e in built_in if f"## `{e.name}`" not in configs]
     assert not missing, f"no Config table for {missing}"
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"[^0-9.]", "", text))
+
+
+def test_the_peer_comparisons_on_the_site_are_the_recorded_ones():
+    """Each row of ``benchmarks/peers.csv`` (the site's table and chart of the comparisons with
+    SB3 and sb3-contrib) names a RESULTS.md section that holds its two figures, and its ratio is
+    theirs."""
+    import csv
+
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    with (ROOT / "benchmarks" / "peers.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    for row in rows:
+        start = results.index(f"### {row['section']}\n")
+        end = results.find("\n### ", start + 1)
+        section = results[start : end if end > 0 else None]
+        for figure in (row["ours"], row["peer"]):
+            assert figure in section, f"{figure!r} is not in '{row['section']}'"
+        ratio = _number(row["ratio"])
+        assert ratio == pytest.approx(_number(row["ours"]) / _number(row["peer"]), rel=0.015), row
+        assert row["kind"] in ("rate", "time")
