@@ -7,6 +7,7 @@ Ray runs on one of them, one after another, so that no two local Rays share the 
 and the session's ``local_ray`` is started once."""
 
 import os
+import subprocess
 
 import pytest
 from rlagents_test_plugin.processes import kill_tree
@@ -52,4 +53,8 @@ def reap():
     for process in started:
         if process.poll() is None:
             kill_tree(process.pid)
-        process.communicate()
+        try:  # its pipes close once every process holding them has ended
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            kill_tree(process.pid)  # what started meanwhile
+            process.kill()
