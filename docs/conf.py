@@ -32,6 +32,7 @@ myst_heading_anchors = 6  # [text](page.md#a-heading) links are checked too
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]
 html_theme = "furo"
+smartquotes = False  # "--load" in help texts stays two hyphens, not an en dash
 html_title = f"rlagents {release}"
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
