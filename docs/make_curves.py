@@ -4,7 +4,8 @@ reference env, run with ``rlrun`` and drawn with ``rlrun plot --eval`` into ``do
     python docs/make_curves.py [NAME...] [--runs runs/docs]
 
 Runs that finished already are kept and only plotted again; each run is an ordinary run
-directory (``--load`` resumes it). One run at a time: on a 2-core machine that is what keeps
+directory (``--load`` resumes it). Each algorithm page's "Learning curves" section is then
+written to show the images that exist. One run at a time: on a 2-core machine that is what keeps
 the figures' wall times meaningful. The runs' budgets are those of the results each page
 quotes, so a curve shows the run behind its page's figures.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +38,48 @@ CURVES: dict[str, tuple[str, str, int, int, tuple[str, ...]]] = {
     "lstm_td3_pendulum_no_velocity": (
         "Pendulum-v1", "lstm_td3", 50_000, 5_000, ("--preset", "remove_velocity"),
     ),
+    "a3c_cartpole": ("CartPole-v1", "a3c", 200_000, 10_000, ()),  # on a local Ray
+    "mappo_simple_spread": (  # about 13 min a seed on 2 cores
+        "mpe2:simple_spread_v3", "mappo", 2_000_000, 250_000, ("--eval-episodes", "20"),
+    ),
 }  # fmt: skip
+
+
+# algorithm page: the curves it shows
+PAGES = {
+    "tabular": ["qlearning_taxi", "sarsa_taxi"], "cem": ["cem_cartpole"], "dqn": ["dqn_cartpole"],
+    "reinforce": ["reinforce_cartpole"], "a2c": ["a2c_cartpole"], "a3c": ["a3c_cartpole"],
+    "ppo": ["ppo_cartpole"], "trpo": ["trpo_cartpole"], "ddpg": ["ddpg_pendulum"],
+    "td3": ["td3_pendulum"], "sac": ["sac_pendulum", "sac_mountaincar"],
+    "lstm_td3": ["lstm_td3_pendulum_no_velocity"], "mappo": ["mappo_simple_spread"],
+}  # fmt: skip
+
+
+def update_pages() -> None:
+    """Each algorithm page's "Learning curves" section, before its Config, showing the images
+    that exist."""
+    for page, names in PAGES.items():
+        names = [n for n in names if (IMG / f"{n}.png").exists()]
+        if not names:
+            continue
+        path = Path(__file__).parent / "algorithms" / f"{page}.md"
+        lines = [
+            "## Learning curves", "",
+            "Greedy evaluation during training, seeds 0–2 of the tuned set: the mean over seeds "
+            "and its 95% bootstrap interval, drawn by `rlrun plot --eval`. Made with "
+            f"`python docs/make_curves.py {' '.join(names)}`, which prints each run's command.", "",
+        ]  # fmt: skip
+        for name in names:
+            env, agent = CURVES[name][:2]
+            lines += [f"![{agent} on {env}, seeds 0–2](../img/{name}.png)", ""]
+        block, text = "\n".join(lines), path.read_text()
+        if "## Learning curves" in text:
+            text = re.sub(
+                r"## Learning curves\n.*?(?=\n## )", block.rstrip() + "\n", text, flags=re.S
+            )
+        else:
+            text = text.replace("\n## Config", "\n" + block + "\n## Config", 1)
+        path.write_text(text)
 
 
 def finished(run_dir: Path, steps: int) -> bool:
@@ -52,9 +95,10 @@ def make(name: str, runs: Path) -> Path:
         if not finished(run_dir, steps):
             if run_dir.exists():
                 raise SystemExit(f"{run_dir} holds an unfinished run: resume it or remove it")
+            episodes = () if "--eval-episodes" in extra else ("--eval-episodes", "10")
             command = [
                 *("rlrun", "--env", env, "--agent", agent, "--seed", str(seed)),
-                *("--steps", str(steps), "--eval-every", str(every), "--eval-episodes", "10"),
+                *("--steps", str(steps), "--eval-every", str(every), *episodes),
                 *("--run-dir", str(run_dir), "--no-tensorboard", "--quiet", *extra),
             ]
             print(" ".join(command), flush=True)
@@ -77,6 +121,7 @@ def main() -> None:
     IMG.mkdir(exist_ok=True)
     for name in args.names or list(CURVES):
         make(name, args.runs)
+    update_pages()
 
 
 if __name__ == "__main__":
