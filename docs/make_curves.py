@@ -55,6 +55,13 @@ PAGES = {
 }  # fmt: skip
 
 
+# what a reader must know about a page's curves
+NOTES = {
+    "a3c": "A3C's workers apply their gradients in the order they arrive, so a seed's run does not "
+    "repeat: these runs are not the ones in the table above.",
+}
+
+
 def update_pages() -> None:
     """Each algorithm page's "Learning curves" section, before its Config, showing the images
     that exist."""
@@ -72,6 +79,8 @@ def update_pages() -> None:
         for name in names:
             env, agent = CURVES[name][:2]
             lines += [f"![{agent} on {env}, seeds 0–2](../img/{name}.png)", ""]
+        if page in NOTES:
+            lines += [NOTES[page], ""]
         block, text = "\n".join(lines), path.read_text()
         if "## Learning curves" in text:
             text = re.sub(
