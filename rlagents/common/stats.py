@@ -69,18 +69,8 @@ def interval(values: Sequence[float] | np.ndarray, statistic: str = "iqm") -> In
     x = np.asarray(values, dtype=np.float64)
     if len(x) < 2:
         return None
-    if np.all(x == x[0]):  # every resample is the same: scipy would warn of a degenerate one
-        return float(x[0]), float(x[0])
-    result = stats.bootstrap(
-        (x,),
-        STATISTICS[statistic],
-        n_resamples=RESAMPLES,
-        method="percentile",
-        confidence_level=CONFIDENCE,
-        vectorized=True,
-        rng=np.random.default_rng(SEED),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    low, high = columns_interval(x[:, None], statistic)  # one column
+    return float(low[0]), float(high[0])
 
 
 def columns_interval(rows: np.ndarray, statistic: str = "mean") -> tuple[np.ndarray, np.ndarray]:

@@ -98,7 +98,13 @@ def make_one(make: Any) -> gym.Env:
     """An env from a callable that makes one; anything else is one line."""
     if not callable(make):
         raise not_an_env(make)
-    env = make()
+    try:
+        env = make()
+    except Exception as err:  # the user's code: one line that says whose it was
+        raise ConfigError(
+            f"the env callable raised {type(err).__name__}: {err}; check it makes an env "
+            "with no arguments"
+        ) from None
     if not isinstance(env, gym.Env):
         raise ConfigError(
             f"the env callable returned {type(env).__name__}, not a gymnasium.Env; it must "

@@ -87,13 +87,14 @@ def test_an_instance_refuses_what_needs_a_second_env_in_one_line(tmp_path, optio
     [
         (3, "env is an env id (str), a gymnasium.Env or a callable that returns one; got int"),
         (lambda: "CartPole-v1", "the env callable returned str, not a gymnasium.Env"),
+        (lambda: 1 / 0, "the env callable raised ZeroDivisionError: division by zero"),
     ],
 )
 def test_a_wrong_env_is_one_clear_error(tmp_path, env, says):
     with pytest.raises(ConfigError, match=re.escape(says)):
         rlagents.train(env, "ppo", steps=100, run_dir=tmp_path / "run")
     agent = rlagents.make("random", spaces.Box(-1, 1, (4,)), spaces.Discrete(2))
-    with pytest.raises(ConfigError, match=r"env is an env id|the env callable returned"):
+    with pytest.raises(ConfigError, match=r"env is an env id|the env callable (returned|raised)"):
         rlagents.evaluate(agent, env, episodes=1)
 
 
