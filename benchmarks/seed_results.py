@@ -8,6 +8,11 @@ final greedy return is the budget's. Groups go to ``--out`` (kept, so ``rlrun pl
 
     python benchmarks/seed_results.py --out bench-groups dqn:CartPole-v1 ppo:CartPole-v1
     python benchmarks/seed_results.py --out bench-groups --list
+    python benchmarks/seed_results.py --out bench-groups --headline   # README's table
+
+``--headline`` prints, for every group key whose fresh seeds 100-109 are in ``--out``, one
+Markdown row: reached, held and the final IQM over the fresh seeds, beside reached and held over
+the tuning seeds 0-9 (``rlagents.experiments.compare`` counts them).
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from pathlib import Path
 GROUPS: dict[str, tuple] = {
     "dqn:CartPole-v1": (50_000, 2_000, 475.0),
     "ppo:CartPole-v1": (50_000, 2_000, 475.0),
-    "a2c:CartPole-v1": (200_000, 10_000, 475.0),
+    "a2c:CartPole-v1": (500_000, 25_000, 475.0),
     "reinforce:CartPole-v1": (300_000, 10_000, 475.0),
-    "trpo:CartPole-v1": (50_000, 5_000, 475.0),
+    "trpo:CartPole-v1": (100_000, 5_000, 475.0),
     "cem:CartPole-v1": (100_000, 10_000, 475.0),
     # Taxi's optimal return is 7.93 with a std of 2.59 over start states: 100 episodes
     "qlearning:Taxi-v4": (200_000, 20_000, 7.5, ("--eval-episodes", "100")),
@@ -36,7 +41,7 @@ GROUPS: dict[str, tuple] = {
     "dqn:MountainCar-v0": (120_000, 10_000, -110.0),
     "td3:Pendulum-v1": (20_000, 2_000, -200.0),
     "ddpg:Pendulum-v1": (20_000, 2_000, -200.0),
-    "a3c:CartPole-v1": (200_000, 10_000, 475.0),
+    "a3c:CartPole-v1": (500_000, 25_000, 475.0),
     "lstm_td3:Pendulum-v1": (20_000, 5_000, -200.0, ("--preset", "remove_velocity")),
     "trpo:LunarLander-v3": (300_000, 20_000, 200.0),
     "ppo:LunarLander-v3": (1_000_000, 100_000, 200.0),
@@ -46,12 +51,19 @@ GROUPS: dict[str, tuple] = {
 }
 
 
+def group_dir(key: str, out: Path, seeds: str) -> Path:
+    agent, env = key.split(":")
+    _, _, _, *flags = GROUPS[key]
+    flags = list(flags[0]) if flags else []
+    preset = f"_{flags[1]}" if "--preset" in flags else ""
+    return out / f"{env.replace('/', '-')}{preset}_{agent}_seeds{seeds}"
+
+
 def run_group(key: str, out: Path, seeds: str, extra: list[str]) -> Path:
     agent, env = key.split(":")
     budget, every, target, *flags = GROUPS[key]
     flags = list(flags[0]) if flags else []
-    preset = f"_{flags[1]}" if "--preset" in flags else ""
-    group = out / f"{env.replace('/', '-')}{preset}_{agent}_seeds{seeds}"
+    group = group_dir(key, out, seeds)
     cmd = [
         *(sys.executable, "-m", "cli.main", "--env", env, "--agent", agent, "--seeds", seeds),
         *("--steps", str(budget), "--eval-every", str(every), "--target", str(target)),
@@ -65,14 +77,48 @@ def run_group(key: str, out: Path, seeds: str, extra: list[str]) -> Path:
     return group
 
 
+def headline(out: Path) -> None:
+    """The README's table: fresh seeds 100-109 first, the tuning seeds 0-9 beside them."""
+    from rlagents.common.stats import iqm
+    from rlagents.experiments.compare import held_seeds, missed_seeds, read_group
+
+    print(
+        "| agent | env | target, budget | seeds 100–109: reached | held | final IQM "
+        "| seeds 0–9: reached | held |\n|---|---|---|---|---|---|---|---|"
+    )
+    for key, (budget, _, target, *flags) in GROUPS.items():
+        fresh = group_dir(key, out, "100-109")
+        if not (fresh / "aggregate.json").exists():
+            continue
+        agent, env = key.split(":")
+        env += " (no velocity)" if flags and "remove_velocity" in flags[0] else ""
+
+        def counts(group: dict) -> str:
+            n = len(group["seeds"])
+            return f"{n - len(missed_seeds(group))}/{n} | {held_seeds(group)}/{n}"
+
+        new = read_group(fresh)
+        finals = [r["final"] for r in new["per_seed"].values()]
+        tuned = group_dir(key, out, "0-9")
+        old = counts(read_group(tuned)) if (tuned / "aggregate.json").exists() else "– | –"
+        print(
+            f"| {agent} | {env} | {target:g}, {budget:,} | {counts(new)} | {iqm(finals):.4g} "
+            f"| {old} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("groups", nargs="*", help="agent:env keys (see --list)")
     parser.add_argument("--out", type=Path, default=Path("bench-groups"))
     parser.add_argument("--seeds", default="0-9")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--headline", action="store_true", help="the README's table from --out")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="KEY=VALUE")
     args = parser.parse_args()
+    if args.headline:
+        headline(args.out)
+        return
     if args.list:
         for key, (budget, every, target, *flags) in GROUPS.items():
             more = f", {' '.join(flags[0])}" if flags else ""

@@ -28,9 +28,9 @@ CURVES: dict[str, tuple[str, str, int, int, tuple[str, ...]]] = {
     "cem_cartpole": ("CartPole-v1", "cem", 100_000, 5_000, ()),
     "dqn_cartpole": ("CartPole-v1", "dqn", 50_000, 2_500, ()),
     "reinforce_cartpole": ("CartPole-v1", "reinforce", 100_000, 5_000, ()),
-    "a2c_cartpole": ("CartPole-v1", "a2c", 100_000, 5_000, ()),
+    "a2c_cartpole": ("CartPole-v1", "a2c", 500_000, 25_000, ()),
     "ppo_cartpole": ("CartPole-v1", "ppo", 100_000, 5_000, ()),
-    "trpo_cartpole": ("CartPole-v1", "trpo", 50_000, 2_500, ("--num-envs", "2")),
+    "trpo_cartpole": ("CartPole-v1", "trpo", 100_000, 5_000, ("--num-envs", "2")),
     "ddpg_pendulum": ("Pendulum-v1", "ddpg", 20_000, 1_000, ()),
     "td3_pendulum": ("Pendulum-v1", "td3", 20_000, 1_000, ()),
     "sac_pendulum": ("Pendulum-v1", "sac", 20_000, 1_000, ()),
@@ -38,7 +38,7 @@ CURVES: dict[str, tuple[str, str, int, int, tuple[str, ...]]] = {
     "lstm_td3_pendulum_no_velocity": (
         "Pendulum-v1", "lstm_td3", 50_000, 5_000, ("--preset", "remove_velocity"),
     ),
-    "a3c_cartpole": ("CartPole-v1", "a3c", 200_000, 10_000, ()),  # on a local Ray
+    "a3c_cartpole": ("CartPole-v1", "a3c", 500_000, 25_000, ()),  # on a local Ray
     "mappo_simple_spread": (  # about 13 min a seed on 2 cores
         "mpe2:simple_spread_v3", "mappo", 2_000_000, 250_000, ("--eval-episodes", "20"),
     ),

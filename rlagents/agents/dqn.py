@@ -29,6 +29,7 @@ and runs stay deterministic for a seed. Small MLPs on the CPU act through numpy
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
@@ -48,7 +49,7 @@ from rlagents.common.networks import QNetwork, configure_cnns, is_image_space, p
 from rlagents.common.random_blocks import RandomBlock, one_action_arrays
 from rlagents.common.replay import NStepBatch, Replay, ReplayBuffer, warmed_up
 from rlagents.common.rng import rng_state, set_rng_state
-from rlagents.common.schedules import Linear
+from rlagents.common.schedules import Linear, to_zero
 from rlagents.common.torch_utils import (
     configure_threads,
     load_optimizer_state,
@@ -142,6 +143,7 @@ class DQN(Agent[DQNConfig]):
             c.exploration_initial_eps, c.exploration_final_eps, c.exploration_steps
         )
         self.epsilon = c.exploration_initial_eps
+        self.lr_schedule = to_zero(c.lr_schedule, c.learning_rate, c.schedule_steps)
         self.steps = 0  # env steps observed (all envs)
         self.vector_steps = 0
         self.n_updates = 0
@@ -261,12 +263,20 @@ class DQN(Agent[DQNConfig]):
         if self.steps - self.last_target_update >= c.target_update_interval:
             self.move_target()
             self.last_target_update = self.steps
+        lr = self.lr_schedule(self.steps)
         if self.trainer is None:
+            self._set_learning_rate(lr)
             for batch in batches:
                 self.gradient_step(batch)
             return self._report()
         next_q = [self.next_q_values(b.next_obs, self.trainer.snapshot) for b in batches]
-        return self.trainer.run_round(self._gradient_steps, batches, next_q, report=self._report)
+        # The worker owns the optimiser during a round: the new rate is set there, in order.
+        steps = functools.partial(self._gradient_steps, lr)
+        return self.trainer.run_round(steps, batches, next_q, report=self._report)
+
+    def _set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def move_target(self) -> None:
         """θ' ← τθ + (1 − τ)θ'. With background training θ is the trainer's snapshot, the
@@ -324,7 +334,8 @@ class DQN(Agent[DQNConfig]):
         """Q_target(s', ·), and for double DQN ``online``'s Q(s', ·), which picks a*."""
         return NextQ(self.target(next_obs), online(next_obs) if self.config.double_q else None)
 
-    def _gradient_steps(self, batches: list[NStepBatch], next_q: list[NextQ]) -> None:
+    def _gradient_steps(self, lr: float, batches: list[NStepBatch], next_q: list[NextQ]) -> None:
+        self._set_learning_rate(lr)
         for batch, q in zip(batches, next_q, strict=True):
             self.gradient_step(batch, q)
 
@@ -342,7 +353,11 @@ class DQN(Agent[DQNConfig]):
         loss, q = (self._metric_sums / max(self._metric_count, 1)).tolist()
         self._metric_sums.zero_()
         self._metric_count = 0
-        return {"loss": loss, "q": q, "epsilon": self.epsilon, "n_updates": self.n_updates}
+        lr = self.lr_schedule(self.steps)
+        return {
+            "loss": loss, "q": q, "epsilon": self.epsilon, "learning_rate": lr,
+            "n_updates": self.n_updates,
+        }  # fmt: skip
 
     # -------------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:

@@ -21,7 +21,12 @@ class DQNConfig(TorchCNNConfig):
     """Hyper-parameters of DQN (names as in Stable-Baselines3 where the concept is the same)."""
 
     learning_rate: float = 1e-4
-    """Adam step size."""
+    """Adam step size (at the start, when lr_schedule is linear)."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """Learning rate constant, or decayed linearly to 0 over schedule_steps (rl-zoo3's lin_):
+    annealed, a run ends on the policy it converged to instead of drifting off it."""
+    schedule_steps: int = 1_000_000
+    """Env steps over which a linear learning-rate schedule decays to 0 (zoo: n_timesteps)."""
     adam_eps: float = 1e-8
     """Adam's ε (data-efficient Atari settings use 1.5e-4)."""
     buffer_size: int = 100_000
@@ -76,6 +81,7 @@ class DQNConfig(TorchCNNConfig):
     # Ranges of its own fields, and batch_size's, stricter than config.RANGE_RULES's
     range_rules: ClassVar = {
         "adam_eps": POSITIVE,
+        "schedule_steps": AT_LEAST_ONE,
         "batch_size": AT_LEAST_ONE,
         "exploration_steps": NON_NEGATIVE,
         "shift_pad": NON_NEGATIVE,
@@ -100,18 +106,22 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
         "net_arch": (128, 128),
         "gamma": 0.99,
     },
-    # Tuned here for time to 475 (benchmarks/dqn_cartpole_vs_sb3.py): rl-zoo3's values
-    # with 3-step returns and a dueling head, training every 64 steps; reached 475 in
-    # 7k-11k steps on 5 of 5 seeds (zoo's values alone: 42.5k on seed 0).
+    # rl-zoo3's values with 3-step returns and a dueling head, training every 64 steps
+    # (tuned for time to 475: benchmarks/dqn_cartpole_vs_sb3.py). The target moves every
+    # 128 gradient steps, as in rl-zoo3's set, and the learning rate decays to 0 over the
+    # budget: a target copied after every 32 steps let Q diverge on some seeds, and their
+    # policies fell apart after reaching 500 (benchmarks/RESULTS.md, "Recipes that hold").
     "CartPole-v1": {
         "n_timesteps": 50_000,
         "cpu_steps_per_second": 800,
         "learning_rate": 2.3e-3,
+        "lr_schedule": "linear",
+        "schedule_steps": 50_000,
         "batch_size": 64,
         "buffer_size": 100_000,
         "learning_starts": 1_000,
         "gamma": 0.99,
-        "target_update_interval": 10,
+        "target_update_interval": 256,
         "train_freq": 64,
         "gradient_steps": 32,
         "exploration_steps": 5_000,

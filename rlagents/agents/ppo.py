@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from rlagents.common.policy_agent import normalize
 from rlagents.common.rollout_agent import RolloutAgent, RolloutConfig
-from rlagents.common.schedules import Constant, Linear
+from rlagents.common.schedules import to_zero
 from rlagents.config import AT_LEAST_ONE, POSITIVE
 
 
@@ -204,11 +204,7 @@ class PPO(RolloutAgent[PPOConfig]):
     ) -> None:
         super().__init__(observation_space, action_space, config, num_envs=num_envs, seed=seed)
         cfg = self.config
-        self.clip_schedule = (
-            Linear(cfg.clip_range, 0.0, cfg.schedule_steps)
-            if cfg.clip_range_schedule == "linear"
-            else Constant(cfg.clip_range)
-        )
+        self.clip_schedule = to_zero(cfg.clip_range_schedule, cfg.clip_range, cfg.schedule_steps)
         self.kl_beta = cfg.kl_beta
 
     def learn(self) -> dict[str, float]:

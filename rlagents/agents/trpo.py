@@ -109,7 +109,10 @@ class TRPO(RolloutAgent[TRPOConfig]):
     # Each set made for 2 envs, as rl-zoo3's; rl-zoo3's ``normalize`` (VecNormalize) is
     # normalize_observations and normalize_rewards here.
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
-        # rl-zoo3's.
+        # rl-zoo3's, with rewards scaled by the std of the discounted return. Without it the
+        # critic, regressing returns near 1/(1 - γ) by small Adam steps, fitted nothing for
+        # long stretches on some seeds, and their policies fell back and stayed there
+        # (benchmarks/RESULTS.md, "Recipes that hold").
         "CartPole-v1": {
             "n_timesteps": 100_000,
             "cpu_steps_per_second": 11_000,
@@ -118,6 +121,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
             "cg_damping": 1e-3,
             "gae_lambda": 0.98,
             "n_critic_updates": 20,
+            "normalize_rewards": True,
         },
         # rl-zoo3's, without its gSDE exploration.
         "Pendulum-v1": {

@@ -21,7 +21,7 @@ from rlagents.agent import Transition
 from rlagents.common.policies import PolicyConfig
 from rlagents.common.policy_agent import PolicyAgent, explained_variance
 from rlagents.common.rollout import RolloutBuffer
-from rlagents.common.schedules import Constant, Linear
+from rlagents.common.schedules import to_zero
 
 
 @dataclasses.dataclass
@@ -66,11 +66,7 @@ class RolloutAgent(PolicyAgent[RolloutConfigT]):
         self.buffer = RolloutBuffer(
             cfg.n_steps, num_envs, *self.obs_storage, *self.policy.raw_action_storage()
         )
-        self.lr_schedule = (
-            Linear(cfg.learning_rate, 0.0, cfg.schedule_steps)
-            if cfg.lr_schedule == "linear"
-            else Constant(cfg.learning_rate)
-        )
+        self.lr_schedule = to_zero(cfg.lr_schedule, cfg.learning_rate, cfg.schedule_steps)
 
     def store(self, x: np.ndarray, raw: np.ndarray, reward: np.ndarray, t: Transition) -> None:
         """Keep one step: into the rollout, with the final observations it will bootstrap from."""

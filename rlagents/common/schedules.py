@@ -59,3 +59,9 @@ class Exponential:
 
     def __call__(self, t: float) -> float:
         return max(self.minimum, self.start * self.decay**t)
+
+
+def to_zero(kind: str, value: float, steps: float) -> Constant | Linear:
+    """``value`` throughout (``"constant"``) or decayed linearly to 0 over ``steps``
+    (``"linear"``, rl-zoo3's ``lin_``): the learning-rate and clip-range schedules' one rule."""
+    return Linear(value, 0.0, steps) if kind == "linear" else Constant(value)

@@ -22,6 +22,7 @@ from rlagents.errors import ResultsError
 from rlagents.experiments.seeds import AGGREGATE_FILE
 
 PROFILE_POINTS = 200  # thresholds τ a profile is drawn at
+HOLD_MARGIN = 0.1  # a final return "held" the target within this share of |target|
 
 COLUMNS = (
     "group",
@@ -33,6 +34,7 @@ COLUMNS = (
     "steps to target: median (95% CI)",
     "reached",
     "seeds that missed",
+    "final ≥ target − 10%",
     "s to target: median",
     "steps/s",
 )
@@ -84,6 +86,15 @@ def missed_seeds(group: dict[str, Any]) -> list[int]:
     ]
 
 
+def held_seeds(group: dict[str, Any]) -> int:
+    """How many seeds' final return stayed within ``HOLD_MARGIN`` of the target (at or above
+    ``target − 0.1·|target|``: 427.5 for CartPole's 475, −220 for Pendulum's −200): a run
+    that reached the target and fell back does not count."""
+    target = float(group["target"])
+    floor = target - HOLD_MARGIN * abs(target)
+    return sum(1 for final in _values(group, "final") if final >= floor)
+
+
 def _return_digits(group: dict[str, Any]) -> int:
     """Two decimals for returns of a small scale (FrozenLake's 0.74), else one."""
     values = _values(group, "final") + _values(group, "best")
@@ -109,6 +120,7 @@ def group_row(group: dict[str, Any]) -> list[str]:
         _with_interval(steps, "median", 0) if has_target else "no target",
         f"{len(steps)}/{total}" if has_target else "-",
         missed if has_target else "-",
+        f"{held_seeds(group)}/{total}" if has_target else "-",
         _number(_median(seconds), 0) if has_target else "-",
         _number(_median(speed), 0),
     ]

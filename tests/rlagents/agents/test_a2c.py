@@ -23,7 +23,7 @@ def test_solves_cartpole_through_the_runner(tmp_path):
     summary = run(
         tmp_path,
         *("--env", "CartPole-v1", "--agent", "a2c", "--num-envs", "8", "--seed", "0"),
-        *("--steps", "60000", "--eval-every", "10000", "--eval-episodes", "5"),
+        *("--steps", "150000", "--eval-every", "10000", "--eval-episodes", "5"),
         *("--stop-at-return", "475", "--set", "num_threads=1"),
     )
     assert summary["eval_mean_return"] >= 450  # random play: about 22

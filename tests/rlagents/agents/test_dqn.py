@@ -132,6 +132,20 @@ def test_learns_from_stacked_frames(background):
     assert _greedy_return(agent, env) >= 18.0  # of 20; random play scores about 6.7
 
 
+@pytest.mark.parametrize("background", ["on", "off"])
+def test_a_linear_learning_rate_decays_to_zero_over_its_steps(background):
+    env = BarEnv()
+    config = {**BAR_CONFIG, "background_training": background, "lr_schedule": "linear"}
+    agent = DQN(env.observation_space, env.action_space, {**config, "schedule_steps": 800}, seed=0)
+    _play(agent, env, 400)
+    agent.wait()
+    # The last round ran at step 400 (train_freq 2): half of the starting rate is left.
+    assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(5e-4 * (1 - 400 / 800))
+    _play(agent, env, 500)
+    agent.wait()
+    assert agent.optimizer.param_groups[0]["lr"] == 0.0
+
+
 def test_background_training_is_deterministic():
     env = BarEnv()
     weights = []

@@ -212,8 +212,8 @@ def test_compare_gives_a_table_and_refuses_mixed_envs(tmp_path):
     # seed 1 of a reaches 475 at step 200, seed 0 never; no seed of b does
     assert (
         "| a | a | 2/2 | 450.0 (400.0, 500.0) | 450.0 (400.0, 500.0) | 450.0 | "
-        "200 (no interval: 1 seed) | 1/2 | 0 | 2 | 500 |" in markdown
-    )
+        "200 (no interval: 1 seed) | 1/2 | 0 | 1/2 | 2 | 500 |" in markdown
+    )  # 1/2: seed 1's final, 500, is at or above 475 − 47.5; seed 0's 400 is not
     assert "| b | b | 2/2 | 150.0 (100.0, 200.0) | 150.0 (100.0, 200.0) | 150.0 | n/a | 0/2 |" in (
         markdown
     )

@@ -80,7 +80,7 @@ def test_asynchronous_workers_learn_cartpole(local_ray, tmp_path):
     result = rlagents.train(
         "CartPole-v1",
         "a3c",
-        steps=150_000,  # the order gradients arrive in varies: the run is not repeatable
+        steps=250_000,  # the order gradients arrive in varies: the run is not repeatable
         seed=0,
         eval_every=5_000,
         stop_at_return=475,
@@ -92,7 +92,7 @@ def test_asynchronous_workers_learn_cartpole(local_ray, tmp_path):
     assert best >= 475, evaluations
     metrics = (tmp_path / "run" / "metrics.jsonl").read_text()
     assert '"staleness"' in metrics  # gradients are applied to newer weights than they came from
-    assert result.summary["steps"] <= 150_000 + 64
+    assert result.summary["steps"] <= 250_000 + 64
 
 
 def test_save_load_same_actions_and_resume_with_other_workers(local_ray, tmp_path):
