@@ -164,11 +164,20 @@ def _draw(
     lo, hi = max(s[0][0] for s in series), min(s[0][-1] for s in series)
     if not lo < hi:
         raise ResultsError(f"the runs of {label} share no range of {x}; plot them one at a time")
-    grid = np.linspace(lo, hi, GRID_POINTS)
+    grid = _grid(series, lo, hi)
     ys = np.stack([np.interp(grid, xs, y) for xs, y in series])
     lo_band, hi_band, kind = seed_band(ys)
     (line,) = ax.plot(grid, ys.mean(axis=0), label=f"{label} ({len(series)} seeds, {kind})")
     ax.fill_between(grid, lo_band, hi_band, color=line.get_color(), alpha=0.25, lw=0)
+
+
+def _grid(series: list[tuple[Array, Array]], lo: float, hi: float) -> Array:
+    """Where the mean and its band are drawn: the runs' own steps where they are few (evaluations,
+    which seeds make at the same steps), so that no point of the band is an interpolation; else
+    ``GRID_POINTS`` evenly spaced."""
+    steps = np.unique(np.concatenate([xs for xs, _ in series]))
+    steps = steps[(steps >= lo) & (steps <= hi)]
+    return steps if len(steps) <= GRID_POINTS else np.linspace(lo, hi, GRID_POINTS)
 
 
 def _players(d: str | os.PathLike[str], c: Curves, file: str) -> list[str]:

@@ -239,3 +239,16 @@ def test_by_agent_draws_each_agent_of_a_multi_agent_run(tmp_path):
 
 def _has_colour(image, colour):
     return bool(np.any(np.all(np.abs(image - colour) < 0.02, axis=-1)))
+
+
+def test_seeds_evaluated_at_the_same_steps_are_drawn_at_those_steps_only():
+    from rlagents.run.plot import GRID_POINTS, _grid
+
+    steps = np.arange(1, 11) * 2500.0
+    series = [(steps, np.zeros(10)), (steps, np.ones(10))]
+    assert np.array_equal(_grid(series, 2500.0, 25000.0), steps)  # no interpolated point
+    episodes = [
+        (np.sort(np.random.default_rng(s).uniform(0, 1e4, 500)), np.zeros(500)) for s in (0, 1)
+    ]
+    grid = _grid(episodes, 100.0, 9000.0)
+    assert len(grid) == GRID_POINTS and grid[0] == 100.0 and grid[-1] == 9000.0
