@@ -102,7 +102,8 @@ def headline(out: Path) -> None:
         tuned = group_dir(key, out, "0-9")
         old = counts(read_group(tuned)) if (tuned / "aggregate.json").exists() else "– | –"
         print(
-            f"| {agent} | {env} | {target:g}, {budget:,} | {counts(new)} | {iqm(finals):.4g} "
+            f"| {agent} | {env} | {target:g}, {budget:,} | {counts(new)} "
+            f"| {iqm(finals):.{2 if abs(target) < 10 else 0}f} "
             f"| {old} |"
         )
 
