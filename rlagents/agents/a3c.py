@@ -44,7 +44,7 @@ class A3C(A2C):
         # (Adam 1e-3 decaying, 8-step rollouts) fell back after 500 on two seeds of ten.
         "CartPole-v1": {
             "n_timesteps": 500_000,
-            "cpu_steps_per_second": 6_700,
+            "cpu_steps_per_second": 4_800,
         },
         # rl-zoo3's A2C set (γ 0.995, ent 1e-5, RMSprop 7e-4 → 0) with GAE(0.95) over 16-step
         # rollouts of 16 envs: the best of eleven A2C variants tried on seed 0 (RESULTS.md).

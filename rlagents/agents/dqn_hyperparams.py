@@ -113,7 +113,7 @@ HYPERPARAMS: dict[str, dict[str, Any]] = {
     # policies fell apart after reaching 500 (benchmarks/RESULTS.md, "Recipes that hold").
     "CartPole-v1": {
         "n_timesteps": 50_000,
-        "cpu_steps_per_second": 800,
+        "cpu_steps_per_second": 1_600,
         "learning_rate": 2.3e-3,
         "lr_schedule": "linear",
         "schedule_steps": 50_000,
