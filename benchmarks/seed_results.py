@@ -77,10 +77,17 @@ def run_group(key: str, out: Path, seeds: str, extra: list[str]) -> Path:
     return group
 
 
+def _reached_and_held(group: dict) -> str:
+    from rlagents.experiments.compare import held_seeds, missed_seeds
+
+    n = len(group["seeds"])
+    return f"{n - len(missed_seeds(group))}/{n} | {held_seeds(group)}/{n}"
+
+
 def headline(out: Path) -> None:
     """The README's table: fresh seeds 100-109 first, the tuning seeds 0-9 beside them."""
     from rlagents.common.stats import iqm
-    from rlagents.experiments.compare import held_seeds, missed_seeds, read_group
+    from rlagents.experiments.compare import read_group
 
     print(
         "| agent | env | target, budget | seeds 100–109: reached | held | final IQM "
@@ -93,16 +100,13 @@ def headline(out: Path) -> None:
         agent, env = key.split(":")
         env += " (no velocity)" if flags and "remove_velocity" in flags[0] else ""
 
-        def counts(group: dict) -> str:
-            n = len(group["seeds"])
-            return f"{n - len(missed_seeds(group))}/{n} | {held_seeds(group)}/{n}"
-
         new = read_group(fresh)
         finals = [r["final"] for r in new["per_seed"].values()]
         tuned = group_dir(key, out, "0-9")
-        old = counts(read_group(tuned)) if (tuned / "aggregate.json").exists() else "– | –"
+        seen = (tuned / "aggregate.json").exists()
+        old = _reached_and_held(read_group(tuned)) if seen else "– | –"
         print(
-            f"| {agent} | {env} | {target:g}, {budget:,} | {counts(new)} "
+            f"| {agent} | {env} | {target:g}, {budget:,} | {_reached_and_held(new)} "
             f"| {iqm(finals):.{2 if abs(target) < 10 else 0}f} "
             f"| {old} |"
         )

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from rlagents.agents.a2c import A2C, A2CConfig
+from rlagents.common.torch_utils import set_learning_rate
 
 
 @dataclasses.dataclass
@@ -90,8 +91,7 @@ class A3C(A2C):
         for part in parts:
             self.num_timesteps += int(part["steps"])
             lr = self.lr_schedule(self.num_timesteps)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            set_learning_rate(self.optimizer, lr)
             for param, grad in zip(self.parameters, part["gradients"], strict=True):
                 param.grad = torch.tensor(grad, device=self.device).view_as(param)  # Ray: read-only
             self.optimizer.step()

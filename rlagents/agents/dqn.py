@@ -55,6 +55,7 @@ from rlagents.common.torch_utils import (
     load_optimizer_state,
     seeded_torch,
     select_device,
+    set_learning_rate,
     thread_count,
 )
 
@@ -265,7 +266,7 @@ class DQN(Agent[DQNConfig]):
             self.last_target_update = self.steps
         lr = self.lr_schedule(self.steps)
         if self.trainer is None:
-            self._set_learning_rate(lr)
+            set_learning_rate(self.optimizer, lr)
             for batch in batches:
                 self.gradient_step(batch)
             return self._report()
@@ -273,10 +274,6 @@ class DQN(Agent[DQNConfig]):
         # The worker owns the optimiser during a round: the new rate is set there, in order.
         steps = functools.partial(self._gradient_steps, lr)
         return self.trainer.run_round(steps, batches, next_q, report=self._report)
-
-    def _set_learning_rate(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
 
     def move_target(self) -> None:
         """θ' ← τθ + (1 − τ)θ'. With background training θ is the trainer's snapshot, the
@@ -335,7 +332,7 @@ class DQN(Agent[DQNConfig]):
         return NextQ(self.target(next_obs), online(next_obs) if self.config.double_q else None)
 
     def _gradient_steps(self, lr: float, batches: list[NStepBatch], next_q: list[NextQ]) -> None:
-        self._set_learning_rate(lr)
+        set_learning_rate(self.optimizer, lr)
         for batch, q in zip(batches, next_q, strict=True):
             self.gradient_step(batch, q)
 

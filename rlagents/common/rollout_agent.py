@@ -22,6 +22,7 @@ from rlagents.common.policies import PolicyConfig
 from rlagents.common.policy_agent import PolicyAgent, explained_variance
 from rlagents.common.rollout import RolloutBuffer
 from rlagents.common.schedules import to_zero
+from rlagents.common.torch_utils import set_learning_rate
 
 
 @dataclasses.dataclass
@@ -99,8 +100,7 @@ class RolloutAgent(PolicyAgent[RolloutConfigT]):
         if not self.buffer.full:
             return {}
         lr = self.lr_schedule(self.num_timesteps)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(self.optimizer, lr)
         metrics = self.learn()
         self.buffer.reset()
         self.n_updates += 1

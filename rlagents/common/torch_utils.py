@@ -177,3 +177,9 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Any) -> None:
         for key, value in slots.items():
             if torch.is_tensor(value) and value.shape == p.shape:
                 slots[key] = torch.empty_like(p).copy_(value)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group's step size to ``lr`` (a schedule's value for this update)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -138,6 +138,7 @@ OWN_RULE_CASES = [
     ("dqn", "batch_size", ["0"], ["1"]),
     ("dqn", "exploration_steps", ["-1"], ["0"]),
     ("dqn", "shift_pad", ["-1"], ["0", "4"]),
+    ("dqn", "schedule_steps", ["0"], ["1"]),
     ("cem", "elite_percentile", ["100", "-1"], ["0", "99.5"]),
     ("cem", "noise_decay_iterations", ["-1"], ["0"]),
     ("cem", "noise_correlation", ["1", "-0.1"], ["0", "0.98"]),
