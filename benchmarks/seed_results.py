@@ -33,16 +33,20 @@ GROUPS: dict[str, tuple] = {
     "reinforce:CartPole-v1": (300_000, 10_000, 475.0),
     "trpo:CartPole-v1": (100_000, 5_000, 475.0),
     "cem:CartPole-v1": (100_000, 10_000, 475.0),
-    # Taxi's optimal return is 7.93 with a std of 2.59 over start states: 100 episodes
-    "qlearning:Taxi-v4": (200_000, 20_000, 7.5, ("--eval-episodes", "100")),
-    "sarsa:Taxi-v4": (200_000, 20_000, 7.5, ("--eval-episodes", "100")),
-    "qlearning:FrozenLake-v1": (300_000, 30_000, 0.7, ("--eval-episodes", "100")),
-    "sarsa:FrozenLake-v1": (300_000, 30_000, 0.7, ("--eval-episodes", "100")),
+    # Taxi's optimal return is 7.93 with a std of 2.59 over start states, and FrozenLake's
+    # optimal success rate 0.744: 1,000 episodes put the targets 5 and 3 standard errors below
+    # the optimum (100 episodes read an optimal policy below them about one time in twenty)
+    "qlearning:Taxi-v4": (200_000, 20_000, 7.5, ("--eval-episodes", "1000")),
+    "sarsa:Taxi-v4": (200_000, 20_000, 7.5, ("--eval-episodes", "1000")),
+    "qlearning:FrozenLake-v1": (300_000, 30_000, 0.7, ("--eval-episodes", "1000")),
+    "sarsa:FrozenLake-v1": (300_000, 30_000, 0.7, ("--eval-episodes", "1000")),
     "dqn:MountainCar-v0": (120_000, 10_000, -110.0),
     "td3:Pendulum-v1": (20_000, 2_000, -200.0),
     "ddpg:Pendulum-v1": (20_000, 2_000, -200.0),
+    "sac:Pendulum-v1": (20_000, 2_000, -200.0),
+    "sac:MountainCarContinuous-v0": (50_000, 5_000, 90.0),
     "a3c:CartPole-v1": (500_000, 25_000, 475.0),
-    "lstm_td3:Pendulum-v1": (20_000, 5_000, -200.0, ("--preset", "remove_velocity")),
+    "lstm_td3:Pendulum-v1": (50_000, 5_000, -200.0, ("--preset", "remove_velocity")),
     "trpo:LunarLander-v3": (300_000, 20_000, 200.0),
     "ppo:LunarLander-v3": (1_000_000, 100_000, 200.0),
     # 500k steps at DQN's ~300 steps/s on one thread would be 4 h per pair of seeds; its

@@ -7,7 +7,7 @@ A network F_θ maps a state to an action. Each iteration:
    noise (optionally correlated in time, which explores MountainCarContinuous);
 2. score each episode by its return G(τ) (discounted by ``gamma``, 1 by default);
 3. keep the elite: the episodes whose return is at or above the ``elite_percentile``-th
-   percentile;
+   percentile (with ``elite_memory`` > 0, the elite of the last iterations competes again);
 4. fit F_θ to the elite (state, action) pairs by regression: cross-entropy for discrete
    actions, mean squared error to the taken actions for continuous ones.
 
@@ -46,6 +46,11 @@ class CEMConfig(TorchConfig):
     """K: episodes played per iteration."""
     elite_percentile: float = 70.0
     """Episodes with a return at or above this percentile of the iteration's are the elite."""
+    elite_memory: int = 0
+    """Iterations an elite episode is kept for: it competes again with the new episodes for the
+    elite (and sets the percentile with them), so a good episode is not forgotten because one
+    batch of a stochastic policy was unlucky (Lapan 2018, ch. 4, keeps FrozenLake's elite
+    across batches). 0: each iteration's elite comes from its own episodes only."""
     learning_rate: float = 1e-2
     """Adam step size of the fit."""
     n_epochs: int = 1
@@ -68,6 +73,7 @@ class CEMConfig(TorchConfig):
     # Ranges of its own fields (config.RANGE_RULES rule the shared names)
     range_rules: ClassVar = {
         "elite_percentile": Rule(lambda v: 0 <= v < 100, "in [0, 100)"),
+        "elite_memory": NON_NEGATIVE,
         "noise_decay_iterations": NON_NEGATIVE,
         "noise_correlation": Rule(lambda v: 0 <= v < 1, "in [0, 1)"),
     }
@@ -102,12 +108,15 @@ class CEM(Agent[CEMConfig]):
     action_spaces: ClassVar = (spaces.Discrete, spaces.Box)
     hyperparams: ClassVar[dict[str, dict[str, Any]]] = {
         # Tuned here: 475 reached in 5k-50k steps on 7 of 7 seeds (the course's single full
-        # batch step per iteration: 1 seed in 3 short of 475 at 100k).
+        # batch step per iteration: 1 seed in 3 short of 475 at 100k). Elite episodes kept for
+        # 10 iterations: without them a stochastic policy's unlucky batches set it back, and
+        # some seeds took the whole 100k or more (RESULTS.md, "Recipes that hold").
         "CartPole-v1": {
             "n_timesteps": 100_000,
             "cpu_steps_per_second": 34_000,
             "n_episodes": 16,
             "elite_percentile": 80.0,
+            "elite_memory": 10,
             "n_epochs": 4,
             "batch_size": 256,
             "net_arch": (128,),
@@ -192,6 +201,8 @@ class CEM(Agent[CEMConfig]):
         self._ep_return = [0.0] * num_envs
         self._ep_discount = [1.0] * num_envs
         self._finished: list[tuple[np.ndarray, np.ndarray, float]] = []
+        # Elite episodes of past iterations (elite_memory), each with the iterations it has left
+        self._kept: list[tuple[np.ndarray, np.ndarray, float, int]] = []
 
     # ------------------------------------------------------------------------------- acting
     def _forward(self, obs: np.ndarray) -> np.ndarray:
@@ -253,10 +264,12 @@ class CEM(Agent[CEMConfig]):
             return {}
         episodes, self._finished = self._finished, []
         returns = np.array([g for _, _, g in episodes])
-        threshold = float(np.percentile(returns, c.elite_percentile))
-        elite = [(o, a) for o, a, g in episodes if g >= threshold]
-        obs = torch.as_tensor(np.concatenate([o for o, _ in elite]), device=self.device)
-        actions = torch.as_tensor(np.concatenate([a for _, a in elite]), device=self.device)
+        candidates = [(o, a, g, c.elite_memory) for o, a, g in episodes] + self._kept
+        threshold = float(np.percentile([g for *_, g, _ in candidates], c.elite_percentile))
+        elite = [episode for episode in candidates if episode[2] >= threshold]
+        self._kept = [(o, a, g, left - 1) for o, a, g, left in elite if left > 0]
+        obs = torch.as_tensor(np.concatenate([e[0] for e in elite]), device=self.device)
+        actions = torch.as_tensor(np.concatenate([e[1] for e in elite]), device=self.device)
         loss = self._fit(obs, actions)
         self.iterations += 1
         return {
@@ -304,6 +317,9 @@ class CEM(Agent[CEMConfig]):
                 )
             ],
             "finished": [{"obs": o, "actions": a, "return": g} for o, a, g in self._finished],
+            "kept": [
+                {"obs": o, "actions": a, "return": g, "left": left} for o, a, g, left in self._kept
+            ],
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -317,6 +333,10 @@ class CEM(Agent[CEMConfig]):
         self._finished = [
             (np.asarray(e["obs"]), np.asarray(e["actions"]), float(e["return"]))
             for e in state.get("finished", [])
+        ]
+        self._kept = [
+            (np.asarray(e["obs"]), np.asarray(e["actions"]), float(e["return"]), int(e["left"]))
+            for e in state.get("kept", [])
         ]
         running = state.get("in_progress", [])
         if len(running) != self.num_envs:

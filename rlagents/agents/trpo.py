@@ -33,9 +33,10 @@ and defaults are sb3-contrib's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -43,6 +44,7 @@ from torch.nn import functional as F
 
 from rlagents.common.policy_agent import normalize
 from rlagents.common.rollout_agent import RolloutAgent, RolloutConfig
+from rlagents.common.schedules import to_zero
 from rlagents.config import field_error
 
 
@@ -62,6 +64,10 @@ class TRPOConfig(RolloutConfig):
     """GAE λ: 0 = one-step TD advantages, 1 = Monte-Carlo returns minus V."""
     target_kl: float = 0.01
     """δ, the bound on the mean KL(π_old ‖ π_new) of one policy step."""
+    target_kl_schedule: Literal["constant", "linear"] = "constant"
+    """δ's schedule over ``schedule_steps``: linear shrinks the trust region to 0. δ is TRPO's
+    step size, and this is the annealing PPO implementations give their learning rate
+    (Engstrom et al. 2020): every step is as large as δ allows, signal or noise."""
     cg_max_steps: int = 15
     """Conjugate-gradient iterations for the search direction F⁻¹g."""
     cg_damping: float = 0.1
@@ -155,6 +161,12 @@ class TRPO(RolloutAgent[TRPOConfig]):
         "LunarLanderContinuous-v3": 2,
     }
 
+    @functools.cached_property
+    def delta(self) -> Callable[[float], float]:
+        """δ at a number of env steps: ``target_kl``, constant or decaying linearly."""
+        cfg = self.config
+        return to_zero(cfg.target_kl_schedule, cfg.target_kl, cfg.schedule_steps)
+
     # ------------------------------------------------------------------------ parameters
     def actor_parameters(self) -> list[nn.Parameter]:
         """What the policy's output depends on, in the order of the flat step vector. With two
@@ -217,6 +229,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
         the line search that accepts the step only if it keeps the bound and improves L."""
         cfg, policy = self.config, self.policy
         params_list = self.actor_parameters()
+        delta = self.delta(self.num_timesteps)
 
         # ---- g = ∇L and the gradient of the mean KL, kept differentiable for F·v
         params = policy.distribution(batch.obs)
@@ -233,7 +246,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
         curvature = float(direction @ fvp(direction))  # sᵀ(F + λI)s
         if not math.isfinite(curvature) or curvature <= 0.0:  # g = 0: nothing to follow
             return self._step_metrics(0.0, 0.0, 0, rejected=True, residual=residual)
-        full_step = math.sqrt(2.0 * cfg.target_kl / curvature) * direction
+        full_step = math.sqrt(2.0 * delta / curvature) * direction
 
         # ---- the step: checked (TRPO) or as it comes (NPG)
         theta_old = torch.cat([p.detach().reshape(-1) for p in params_list])
@@ -245,7 +258,7 @@ class TRPO(RolloutAgent[TRPOConfig]):
                 new_params = policy.distribution(batch.obs)
                 new_kl = float(policy.kl(batch.old_params, new_params).mean())
                 improvement = float(self.surrogate(new_params, batch)) - old_surrogate
-                if not cfg.line_search or (new_kl <= cfg.target_kl and improvement > 0.0):
+                if not cfg.line_search or (new_kl <= delta and improvement > 0.0):
                     return self._step_metrics(new_kl, improvement, trial, False, residual)
                 shrink *= cfg.line_search_shrinking_factor
             assign_flat(params_list, theta_old)  # no trial kept the bound: keep the old policy
@@ -256,7 +269,8 @@ class TRPO(RolloutAgent[TRPOConfig]):
     ) -> dict[str, float]:
         return {
             "kl": kl,
-            "kl_exceeded": float(kl > self.config.target_kl),
+            "target_kl": (delta := self.delta(self.num_timesteps)),
+            "kl_exceeded": float(kl > delta),
             "surrogate_improvement": improvement,
             "line_search_steps": float(trials),
             "step_rejected": float(rejected),

@@ -106,6 +106,44 @@ def test_keeps_the_elite_and_fits_it():
     assert agent.act(np.zeros((1, 1), np.float32), explore=False)[0] == 1
 
 
+def _one_step_episodes(agent, returns):
+    for g in returns:
+        agent.observe(
+            Transition(
+                np.zeros((1, 1), np.float32),
+                np.array([0]),
+                np.array([g], np.float32),
+                np.zeros((1, 1), np.float32),
+                np.array([False]),
+                np.array([True]),
+            )
+        )
+    return agent.update()
+
+
+def test_elite_memory_keeps_a_good_episode_for_that_many_iterations():
+    config = {"n_episodes": 4, "elite_percentile": 50.0, "elite_memory": 2}
+    agent = CEM(spaces.Box(-1, 1, (1,)), spaces.Discrete(2), config, seed=0)
+    assert _one_step_episodes(agent, (1.0, 2.0, 9.0, 10.0))["elite_pairs"] == 2.0
+    # The next batch is poor: 9 and 10 set the percentile with it and are the elite again
+    metrics = _one_step_episodes(agent, (1.0, 1.0, 2.0, 2.0))
+    assert metrics["elite_threshold"] == 2.0 and metrics["return_mean"] == 1.5
+    assert sorted(g for _, _, g, _ in agent._kept) == [2.0, 2.0, 9.0, 10.0]
+    # kept for two iterations after their own: then they are gone
+    _one_step_episodes(agent, (0.0, 0.0, 0.0, 0.0))
+    assert sorted(g for _, _, g, _ in agent._kept) == [2.0, 2.0]
+    fresh = CEM(spaces.Box(-1, 1, (1,)), spaces.Discrete(2), config, seed=1)
+    fresh.load_state_dict(agent.state_dict())  # a resumed run keeps them too
+    assert [(g, left) for *_, g, left in fresh._kept] == [(g, n) for *_, g, n in agent._kept]
+
+
+def test_without_elite_memory_nothing_is_kept():
+    agent = CEM(spaces.Box(-1, 1, (1,)), spaces.Discrete(2), {"n_episodes": 4}, seed=0)
+    _one_step_episodes(agent, (1.0, 2.0, 9.0, 10.0))
+    assert agent._kept == []
+    assert _one_step_episodes(agent, (1.0, 1.0, 2.0, 2.0))["elite_threshold"] == 2.0
+
+
 def _tensors(obs, actions):
     import torch
 

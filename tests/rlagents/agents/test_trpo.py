@@ -136,6 +136,19 @@ def test_an_accepted_step_keeps_the_bound_and_improves_the_surrogate():
     assert 0.0 < metrics["kl"] <= 0.01 and metrics["surrogate_improvement"] > 0.0
 
 
+def test_a_linear_target_kl_schedule_shrinks_the_trust_region():
+    cfg = {**TINY, "target_kl": 0.01, "target_kl_schedule": "linear", "schedule_steps": 64}
+    agent = TRPO(OBS, spaces.Discrete(3), cfg, seed=0)
+    _fill_rollout(agent)  # 16 of the 64 steps: δ is three quarters of 0.01
+    metrics = agent.policy_step(_policy_batch(agent))
+    assert metrics["target_kl"] == pytest.approx(0.0075)
+    assert 0.0 < metrics["kl"] <= 0.0075 and metrics["step_rejected"] == 0.0
+    agent.num_timesteps = 64  # at the schedule's end no step fits: the old policy stays
+    before = _actor_state(agent)
+    assert agent.policy_step(_policy_batch(agent))["step_rejected"] == 1.0
+    assert all(torch.equal(a, b) for a, b in zip(before, agent.actor_parameters(), strict=True))
+
+
 def test_npg_takes_its_step_unchecked():
     cfg = {**TINY, "target_kl": 1e-12, "line_search": False}
     agent = TRPO(OBS, spaces.Discrete(3), cfg)
