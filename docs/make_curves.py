@@ -25,7 +25,7 @@ SEEDS = (0, 1, 2)
 CURVES: dict[str, tuple[str, str, int, int, tuple[str, ...]]] = {
     "qlearning_taxi": ("Taxi-v4", "qlearning", 200_000, 10_000, ()),
     "sarsa_taxi": ("Taxi-v4", "sarsa", 200_000, 10_000, ()),
-    "cem_cartpole": ("CartPole-v1", "cem", 100_000, 5_000, ()),
+    "cem_cartpole": ("CartPole-v1", "cem", 200_000, 10_000, ()),
     "dqn_cartpole": ("CartPole-v1", "dqn", 50_000, 2_500, ()),
     "reinforce_cartpole": ("CartPole-v1", "reinforce", 100_000, 5_000, ()),
     "a2c_cartpole": ("CartPole-v1", "a2c", 500_000, 25_000, ()),
