@@ -62,9 +62,10 @@ def test_learns_deterministic_frozenlake(cls):
     assert _greedy_return(agent, env) == 1.0  # the shortest path to the goal, every time
 
 
-@pytest.mark.parametrize("name", ["qlearning", "sarsa"])
-def test_learns_taxi_through_the_runner(name, tmp_path):
-    args = ["--env", "Taxi-v4", "--agent", name, "--steps", "60000", "--seed", "0"]
+@pytest.mark.parametrize(("name", "steps"), [("qlearning", 60_000), ("sarsa", 130_000)])
+def test_learns_taxi_through_the_runner(name, steps, tmp_path):
+    # SARSA's Taxi set takes smaller steps (α 0.1): seed 0 is optimal from 120k on
+    args = ["--env", "Taxi-v4", "--agent", name, "--steps", str(steps), "--seed", "0"]
     summary = run_summary(tmp_path, *args, "--eval-episodes", "20")
     assert summary["eval_mean_return"] >= 7.0  # optimal play averages about 8; random about -770
 
