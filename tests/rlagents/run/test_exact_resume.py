@@ -27,7 +27,11 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "random": ("CartPole-v1", {}, 602),
     "qlearning": ("FrozenLake-v1", {}, 1002),
     "sarsa": ("FrozenLake-v1", {}, 1002),
-    "cem": ("CartPole-v1", {"n_episodes": 4, "net_arch": (16,), "batch_size": 64}, 602),
+    "cem": (
+        "CartPole-v1",
+        {"n_episodes": 4, "net_arch": (16,), "batch_size": 64, "elite_memory": 2},
+        602,
+    ),
     "dqn": (
         "CartPole-v1",
         {**OFF_POLICY, "n_steps": 3, "target_update_interval": 200, "exploration_steps": 1000},
@@ -219,7 +223,7 @@ def test_dqn_with_background_training_resumes_exactly(tmp_path, monkeypatch):
 # Keys the checkpoints of each agent lacked before they resumed exactly.
 NEW_KEYS = {
     "qlearning": ("random_block", "per_env"),
-    "cem": ("noise", "in_progress", "finished"),
+    "cem": ("noise", "in_progress", "finished", "kept"),
     "dqn": ("random_block", "metric_sums", "metric_count"),
     "reinforce": ("running", "finished"),
     "ppo": ("rollout",),
