@@ -141,6 +141,7 @@ OWN_RULE_CASES = [
     ("dqn", "schedule_steps", ["0"], ["1"]),
     ("cem", "elite_percentile", ["100", "-1"], ["0", "99.5"]),
     ("cem", "noise_decay_iterations", ["-1"], ["0"]),
+    ("cem", "elite_memory", ["-1"], ["0", "10"]),
     ("cem", "noise_correlation", ["1", "-0.1"], ["0", "0.98"]),
     ("ddpg", "batch_size", ["0"], ["1"]),
     ("td3", "noise_decay_steps", ["0"], ["1"]),
