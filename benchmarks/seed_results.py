@@ -51,7 +51,7 @@ GROUPS: dict[str, tuple] = {
     "ppo:LunarLander-v3": (1_000_000, 100_000, 200.0),
     # 500k steps at DQN's ~300 steps/s on one thread would be 4 h per pair of seeds; its
     # three-seed runs reached 200 at 30k-90k
-    "dqn:LunarLander-v3": (100_000, 10_000, 200.0),
+    "dqn:LunarLander-v3": (200_000, 10_000, 200.0),
 }
 
 
