@@ -38,6 +38,7 @@ from rlagents.run import paths
 from rlagents.run.env_choice import EnvChoice, Resume, resolve_env
 from rlagents.run.machine import describe_machine
 from rlagents.run.options import RunOptions
+from rlagents.run.plan_warnings import budget_warnings
 from rlagents.run.tuned import TunedSet
 from rlagents.version import __version__
 
@@ -101,17 +102,10 @@ class RunPlan:
         return self.tuned.steps or DEFAULT_STEPS
 
     def warnings(self) -> list[str]:
-        """What the plan allows but the user will not want (an off-policy agent that starts
-        learning after its budget plays at random throughout)."""
-        starts, budget = getattr(self.config, "learning_starts", 0), self.budget
-        if self.resume or self.options.eval_only or not budget or not isinstance(starts, int):
+        """What the plan allows but the user will not want (:mod:`rlagents.run.plan_warnings`)."""
+        if self.resume or self.options.eval_only or not self.budget:
             return []
-        if starts < budget:
-            return []
-        return [
-            f"learning_starts {starts:,} is not below this run's {budget:,} steps: it never "
-            f"learns; lower it (learning_starts={budget // 10}) or train longer"
-        ]
+        return budget_warnings(self.config, self.budget)
 
     def start_line(self, name: Callable[[str, str], str] = python_name) -> str:
         """What the run is about to do: agent, env, tuned set, budget and the time it may take

@@ -14,6 +14,7 @@ from rlagents.config import build_config
 from rlagents.run.env_choice import EVALUATION_OVERRIDES
 from rlagents.run.options import RunOptions
 from rlagents.run.plan import DEFAULT_STEPS, resolve
+from rlagents.run.plan_warnings import budget_warnings
 from rlagents.run.runner import Run
 from rlagents.run.tuned import choose_tuned_set, config_values, gpu_available
 
@@ -34,12 +35,40 @@ def _sets():
 
 
 @pytest.mark.parametrize(("agent", "key", "entry"), list(_sets()))
-def test_every_tuned_set_says_its_budget_and_learns_before_it_ends(agent, key, entry):
+def test_every_tuned_set_says_its_budget_and_learns_until_it_ends(agent, key, entry):
     steps = entry.get("n_timesteps")
     assert isinstance(steps, int) and steps > 0, "each tuned set says its budget (n_timesteps)"
     config = build_config(rlagents.load(agent).Config, config_values(entry))
-    learning_starts = getattr(config, "learning_starts", 0)
-    assert learning_starts < steps, f"learning_starts {learning_starts} >= budget {steps}"
+    # It starts learning before its budget ends, and no linear schedule reaches 0 before then.
+    assert budget_warnings(config, steps) == []
+
+
+def test_a_schedule_that_ends_before_the_run_says_how_to_stretch_it():
+    ppo = rlagents.load("ppo").Config
+    both = build_config(
+        ppo, {"lr_schedule": "linear", "clip_range_schedule": "linear", "schedule_steps": 1_000}
+    )
+    assert budget_warnings(both, 5_000) == [
+        "lr_schedule=linear and clip_range_schedule=linear reach 0 at step 1,000 "
+        "(schedule_steps), before this run's 5,000 steps end: nothing is learned after it; "
+        "decay over the whole run with --set schedule_steps=5000"
+    ]
+    assert budget_warnings(both, 1_000) == []  # it reaches 0 as the run ends
+    constant = build_config(ppo, {"schedule_steps": 1_000})
+    assert budget_warnings(constant, 5_000) == []  # nothing decays
+
+
+def test_a_run_trained_past_its_sets_schedule_says_so(tmp_path):
+    # DQN's CartPole set decays its learning rate over its own 50k steps; --steps past them
+    # (here a tiny schedule, to keep the run short) leaves the rest of the run at rate 0.
+    result = invoke(
+        *("--env", "CartPole-v1", "--agent", "dqn", "--steps", "300", "--eval-episodes", "0"),
+        *("--set", "learning_starts=10", "--set", "schedule_steps=100"),
+        run_dir=tmp_path / "run",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "warning: lr_schedule=linear reaches 0 at step 100 (schedule_steps)" in result.stderr
+    assert "--set schedule_steps=300" in result.stderr
 
 
 class _Measured(Exception):
