@@ -61,6 +61,11 @@ class Exponential:
         return max(self.minimum, self.start * self.decay**t)
 
 
+#: The Config fields whose ``"linear"`` value means :func:`to_zero` over ``schedule_steps``:
+#: the run's plan reads this to warn when such a schedule ends before the run does.
+TO_ZERO_FIELDS = ("lr_schedule", "clip_range_schedule", "target_kl_schedule")
+
+
 def to_zero(kind: str, value: float, steps: float) -> Constant | Linear:
     """``value`` throughout (``"constant"``) or decayed linearly to 0 over ``steps``
     (``"linear"``, rl-zoo3's ``lin_``): the learning-rate and clip-range schedules' one rule."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from rlagents.common.schedules import TO_ZERO_FIELDS
+
 
 def budget_warnings(config: Any, budget: int) -> list[str]:
     """Warnings about ``config`` for a run of ``budget`` env steps."""
@@ -34,10 +36,11 @@ def _schedule_ends_early(config: Any, budget: int) -> str | None:
     steps = getattr(config, "schedule_steps", None)
     if not dataclasses.is_dataclass(config) or not isinstance(steps, int) or steps >= budget:
         return None
+    names = {field.name for field in dataclasses.fields(config)}
     linear = [
-        f"{field.name}=linear"
-        for field in dataclasses.fields(config)
-        if field.name.endswith("_schedule") and getattr(config, field.name) == "linear"
+        f"{name}=linear"
+        for name in TO_ZERO_FIELDS
+        if name in names and getattr(config, name) == "linear"
     ]
     if not linear:
         return None

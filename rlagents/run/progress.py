@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -17,33 +18,44 @@ class ProgressBar(Logger):
     100 (with a remaining-time estimate when the budget is in steps)."""
 
     def __init__(self, total: int | None, start: int, *, disable: bool) -> None:
-        from tqdm.auto import tqdm
-
-        self.start = start
+        self.total, self.start, self.disable = total, start, disable
         self.episodes = 0
         self.returns: deque[float] = deque(maxlen=100)
-        self.bar = tqdm(
-            total=total,
-            unit="step",
-            unit_scale=True,
-            dynamic_ncols=True,
-            disable=disable,
-            file=sys.stderr,
-            mininterval=0.5,
-        )
+        self.bar: Any = None
+
+    def _draw(self, done: int) -> Any:
+        # Drawn at the first interval, not when the run is built: the plan's warnings are
+        # printed as the run starts, and a bar drawn before them would sit above them at 0%.
+        # The steps already done are its `initial`, which tqdm leaves out of the rate.
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(
+                total=self.total,
+                initial=done,
+                unit="step",
+                unit_scale=True,
+                dynamic_ncols=True,
+                disable=self.disable,
+                file=sys.stderr,
+                mininterval=0.5,
+            )
+        return self.bar
 
     def episode(self, step: int, episode: int, ret: float, length: int, wall: float) -> None:
         self.episodes = episode
         self.returns.append(ret)
 
     def interval(self, step: int, wall: float, metrics: Mapping[str, float | None]) -> None:
-        self.bar.update(step - self.start - self.bar.n)
+        bar = self._draw(step - self.start)
+        bar.update(step - self.start - bar.n)
         if self.returns:
             mean = f"{np.mean(self.returns):.1f}"
-            self.bar.set_postfix(episodes=self.episodes, ret=mean, refresh=False)
+            bar.set_postfix(episodes=self.episodes, ret=mean, refresh=False)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def interactive() -> bool:

@@ -10,6 +10,7 @@ from rlagents_test_plugin.runner import invoke
 import rlagents
 from cli.options import flag_name
 from rlagents.common import frame_replay, replay
+from rlagents.common.schedules import TO_ZERO_FIELDS
 from rlagents.config import build_config
 from rlagents.run.env_choice import EVALUATION_OVERRIDES
 from rlagents.run.options import RunOptions
@@ -41,6 +42,15 @@ def test_every_tuned_set_says_its_budget_and_learns_until_it_ends(agent, key, en
     config = build_config(rlagents.load(agent).Config, config_values(entry))
     # It starts learning before its budget ends, and no linear schedule reaches 0 before then.
     assert budget_warnings(config, steps) == []
+
+
+@pytest.mark.parametrize("agent", BUILT_IN)
+def test_every_schedule_decaying_over_schedule_steps_is_one_the_plan_checks(agent):
+    # A new schedule field that decays over schedule_steps must join TO_ZERO_FIELDS, or a run
+    # past its end would learn nothing without the warning.
+    fields = {field.name for field in dataclasses.fields(rlagents.load(agent).Config)}
+    if "schedule_steps" in fields:
+        assert {name for name in fields if name.endswith("_schedule")} <= set(TO_ZERO_FIELDS)
 
 
 def test_a_schedule_that_ends_before_the_run_says_how_to_stretch_it():
