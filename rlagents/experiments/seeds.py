@@ -25,6 +25,7 @@ from rlagents.errors import ConfigError, RLAgentsError, option
 from rlagents.run.logs import write_json
 from rlagents.run.machine import machine_label
 from rlagents.run.options import RunOptions
+from rlagents.run.outcome import Terminated, signals_as_interrupts
 from rlagents.run.paths import make_run_dir
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def _train_one(opts: RunOptions) -> dict[str, Any]:
         "seed": opts.seed,
         "status": result.status,
         "error": result.error,
+        "signal": result.signal,  # what interrupted it (SIGINT, SIGTERM), if anything did
         "summary": result.summary,
     }
 
@@ -145,7 +147,8 @@ def train_seeds(
     make_run_dir(group_dir)
     write_json(group_dir / GROUP_FILE, {"seeds": seeds, "options": dataclasses.asdict(opts)})
     group = _Group(opts, seeds, group_dir, report)
-    with ray_session(opts.ray_address) as ray:
+    # SIGTERM (a scheduler's, `timeout`'s) stops the group as Ctrl-C does: each seed saves
+    with signals_as_interrupts(), ray_session(opts.ray_address) as ray:
         try:
             if checked.workers:
                 group.train_in_turn()
@@ -219,7 +222,8 @@ class _Group:
                         "status": "failed",
                         "error": "interrupted before it started",
                     }
-                raise KeyboardInterrupt
+                stopped_by = self.outcomes[seed].get("signal")
+                raise Terminated if stopped_by == "SIGTERM" else KeyboardInterrupt
 
 
 def check_options(opts: RunOptions) -> RunPlan:
