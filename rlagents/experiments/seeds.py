@@ -25,7 +25,6 @@ from rlagents.errors import ConfigError, RLAgentsError, option
 from rlagents.run.logs import write_json
 from rlagents.run.machine import machine_label
 from rlagents.run.options import RunOptions
-from rlagents.run.outcome import Terminated, signals_as_interrupts
 from rlagents.run.paths import make_run_dir
 
 if TYPE_CHECKING:
@@ -107,7 +106,6 @@ def _train_one(opts: RunOptions) -> dict[str, Any]:
         "seed": opts.seed,
         "status": result.status,
         "error": result.error,
-        "signal": result.signal,  # what interrupted it (SIGINT, SIGTERM), if anything did
         "summary": result.summary,
     }
 
@@ -147,8 +145,7 @@ def train_seeds(
     make_run_dir(group_dir)
     write_json(group_dir / GROUP_FILE, {"seeds": seeds, "options": dataclasses.asdict(opts)})
     group = _Group(opts, seeds, group_dir, report)
-    # SIGTERM (a scheduler's, `timeout`'s) stops the group as Ctrl-C does: each seed saves
-    with signals_as_interrupts(), ray_session(opts.ray_address) as ray:
+    with ray_session(opts.ray_address) as ray:
         try:
             if checked.workers:
                 group.train_in_turn()
@@ -222,8 +219,7 @@ class _Group:
                         "status": "failed",
                         "error": "interrupted before it started",
                     }
-                stopped_by = self.outcomes[seed].get("signal")
-                raise Terminated if stopped_by == "SIGTERM" else KeyboardInterrupt
+                raise KeyboardInterrupt
 
 
 def check_options(opts: RunOptions) -> RunPlan:

@@ -250,8 +250,7 @@ def test_compare_names_the_machine_and_says_when_machines_differ(tmp_path):
     assert "compare steps and returns, not times" in mixed
 
 
-@pytest.mark.parametrize(("signal_name", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
-def test_ctrl_c_or_sigterm_stops_every_seed_and_each_saves(tmp_path, reap, signal_name, status):
+def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
     import shutil
     import signal
     import subprocess
@@ -277,9 +276,9 @@ def test_ctrl_c_or_sigterm_stops_every_seed_and_each_saves(tmp_path, reap, signa
             pytest.fail("the seeds logged no episode within 300 s")
         time.sleep(0.2)
     time.sleep(1.0)
-    process.send_signal(getattr(signal, signal_name))
+    process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == status, stderr
+    assert process.returncode == 130, stderr
     result = json.loads((group / "aggregate.json").read_text())
     assert {s: r["status"] for s, r in result["per_seed"].items()} == {
         "0": "interrupted",
@@ -287,20 +286,3 @@ def test_ctrl_c_or_sigterm_stops_every_seed_and_each_saves(tmp_path, reap, signa
     }
     for seed in (0, 1):
         assert (group / f"s{seed}" / "checkpoint" / "agent.json").exists()
-
-
-def test_seeds_trained_in_turn_stop_at_a_signal_and_say_which(tmp_path, monkeypatch):
-    # A3C's seeds run one after another in this process: the first one stopped by SIGTERM
-    # stops the group as SIGTERM (exit 143), the later ones are not started.
-    from rlagents.experiments import seeds as seeds_module
-    from rlagents.run.outcome import Terminated
-
-    def stopped(opts):
-        return {"seed": opts.seed, "status": "interrupted", "signal": "SIGTERM"}
-
-    monkeypatch.setattr(seeds_module, "_train_one", stopped)
-    opts = RunOptions(env_id="CartPole-v1", agent="a3c")
-    group = seeds_module._Group(opts, [0, 1], tmp_path, report=None)
-    with pytest.raises(Terminated):
-        group.train_in_turn()
-    assert group.outcomes[1]["error"] == "interrupted before it started"
