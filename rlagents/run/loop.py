@@ -20,6 +20,7 @@ from rlagents.agent import Agent, Transition
 from rlagents.errors import RunFailure, one_line
 from rlagents.run.guards import ActionCheck
 from rlagents.run.logs import RunLog
+from rlagents.run.outcome import signals_held
 from rlagents.run.steppers import Finished, batch_of_one
 
 PROGRESS_EVERY = 1_000  # steps between progress-bar and metrics updates
@@ -112,10 +113,11 @@ def record_episodes(
 ) -> bool:
     """Count and log the episodes that ended; return whether the run must stop (its episode
     budget is spent, or a callback asked for it)."""
-    for ret, length, *by_agent in finished:
-        state.episode += 1
-        state.recent_returns.append(ret)
-        log.episode(state.step, state.episode, ret, length, state.wall, *by_agent)
+    with signals_held():  # a signal between the count and the log would leave them apart
+        for ret, length, *by_agent in finished:
+            state.episode += 1
+            state.recent_returns.append(ret)
+            log.episode(state.step, state.episode, ret, length, state.wall, *by_agent)
     budget = settings.max_episodes
     if budget is not None and state.episode >= state.episodes_at_start + budget:
         return True

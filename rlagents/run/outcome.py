@@ -66,8 +66,12 @@ def signals_as_interrupts() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def signals_deferred(outcome: Outcome) -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block is done; one that came is recorded as such."""
+def signals_held(
+    release: contextlib.AbstractContextManager[Any] | None = None,
+) -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done, then let them act (within ``release``,
+    where given): what the block changes, it changes whole (an episode counted is an episode
+    logged, a checkpoint begun is a checkpoint written)."""
     held = {signal.SIGINT, signal.SIGTERM}
     try:
         signal.pthread_sigmask(signal.SIG_BLOCK, held)
@@ -77,5 +81,10 @@ def signals_deferred(outcome: Outcome) -> Iterator[None]:
     try:
         yield
     finally:
-        with outcome.catching():
+        with release or contextlib.nullcontext():
             signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def signals_deferred(outcome: Outcome) -> contextlib.AbstractContextManager[None]:
+    """Hold SIGINT and SIGTERM until the block is done; one that came is recorded as such."""
+    return signals_held(outcome.catching())
