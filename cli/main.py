@@ -72,10 +72,12 @@ class Rlrun(click.Group):
             _fail(f"{err.format_message()} (see rlrun --help)", err.exit_code)
         except RLAgentsError as err:
             _fail(message(err), EXIT_USAGE)
-        except Terminated:  # SIGTERM outside the training loop, e.g. while building
-            click.echo("rlrun: terminated", err=True)
-            sys.exit(EXIT_TERMINATED)
-        except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C while building
+        except (click.exceptions.Abort, KeyboardInterrupt) as err:
+            # Ctrl-C or SIGTERM outside a run's loop (while building, or stopping a seed group),
+            # which click hands on as Abort
+            if isinstance(err, Terminated) or isinstance(err.__cause__, Terminated):
+                click.echo("rlrun: terminated", err=True)
+                sys.exit(EXIT_TERMINATED)
             click.echo("rlrun: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except MemoryError:

@@ -25,6 +25,7 @@ from rlagents.errors import ConfigError, RLAgentsError, option
 from rlagents.run.logs import write_json
 from rlagents.run.machine import machine_label
 from rlagents.run.options import RunOptions
+from rlagents.run.outcome import Terminated, interruptible_by_ray, signals_as_interrupts
 from rlagents.run.paths import make_run_dir
 
 if TYPE_CHECKING:
@@ -99,7 +100,8 @@ def _train_one(opts: RunOptions) -> dict[str, Any]:
     from rlagents.run.runner import Run
 
     try:
-        result = Run(opts).execute()
+        with interruptible_by_ray():
+            result = Run(opts).execute()
     except RLAgentsError as err:
         return {"seed": opts.seed, "status": "failed", "error": str(err)}
     return {
@@ -107,6 +109,7 @@ def _train_one(opts: RunOptions) -> dict[str, Any]:
         "status": result.status,
         "error": result.error,
         "summary": result.summary,
+        "signal": result.signal,
     }
 
 
@@ -145,17 +148,20 @@ def train_seeds(
     make_run_dir(group_dir)
     write_json(group_dir / GROUP_FILE, {"seeds": seeds, "options": dataclasses.asdict(opts)})
     group = _Group(opts, seeds, group_dir, report)
-    with ray_session(opts.ray_address) as ray:
+    # SIGTERM (a scheduler's, `timeout`'s) stops the group as Ctrl-C does: each seed saves.
+    with signals_as_interrupts() as interrupts, ray_session(opts.ray_address) as ray:
         try:
             if checked.workers:
                 group.train_in_turn()
             else:
                 group.train_side_by_side(ray)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
             write_json(
                 group_dir / AGGREGATE_FILE, aggregate(group_dir, opts, group.outcomes, target)
             )
-            raise
+            if isinstance(err, Terminated):
+                raise
+            interrupts.reraise()
     result = aggregate(group_dir, opts, group.outcomes, target)
     write_json(group_dir / AGGREGATE_FILE, result)
     return result
@@ -219,7 +225,11 @@ class _Group:
                         "status": "failed",
                         "error": "interrupted before it started",
                     }
-                raise KeyboardInterrupt
+                raise (
+                    Terminated
+                    if self.outcomes[seed].get("signal") == "SIGTERM"
+                    else KeyboardInterrupt
+                )
 
 
 def check_options(opts: RunOptions) -> RunPlan:

@@ -47,22 +47,57 @@ class Terminated(KeyboardInterrupt):
     signal_name = "SIGTERM"
 
 
+class Interrupts:
+    """Which signal interrupted a block, where a library in between (Ray's ``wait``) turns the
+    exception raised for it into a plain KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None  # "SIGTERM"; Ctrl-C is not recorded
+
+    def reraise(self) -> None:
+        """Raise the interrupt again, as :class:`Terminated` if SIGTERM caused it."""
+        if self.received == "SIGTERM":
+            raise Terminated from None
+        raise KeyboardInterrupt from None
+
+
 @contextlib.contextmanager
-def signals_as_interrupts() -> Iterator[None]:
+def signals_as_interrupts() -> Iterator[Interrupts]:
     """Within the block, SIGTERM raises :class:`Terminated` like SIGINT raises KeyboardInterrupt."""
+    interrupts = Interrupts()
 
     def on_sigterm(signum: int, frame: Any) -> None:
+        interrupts.received = "SIGTERM"
         raise Terminated
 
     try:
         previous: Any = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:  # not the main thread (a worker): leave signals to the host
-        yield
+        yield interrupts
         return
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def interruptible_by_ray() -> Iterator[None]:
+    """Let ``ray.cancel`` stop the task running in this block. Ray cancels a running task by
+    simulating Ctrl-C (``_thread.interrupt_main``), which does nothing where SIGINT is ignored,
+    as it is in the workers of a driver started with it ignored (``nohup``, ``&`` in a script):
+    Python's own handler goes back in for the block."""
+    try:
+        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        if ignored:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: Ray could not interrupt it either way
+        ignored = False
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 seed does not stop the others; ``rlrun compare`` and ``rlrun plot`` over groups."""
 
 import json
+import signal
 
 import numpy as np
 import pytest
@@ -250,9 +251,24 @@ def test_compare_names_the_machine_and_says_when_machines_differ(tmp_path):
     assert "compare steps and returns, not times" in mixed
 
 
-def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
+def ignored_sigint() -> None:
+    """``preexec_fn`` of a driver started as ``nohup rlrun ... &`` is: SIGINT ignored, which its
+    Ray workers inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("sent", "started_with", "exit_code"),
+    [
+        (signal.SIGINT, default_sigint, 130),  # Ctrl-C
+        # a scheduler's SIGTERM, to a driver started in the background: the seeds, which Ray
+        # stops by simulating Ctrl-C, still save
+        (signal.SIGTERM, ignored_sigint, 143),
+    ],
+    ids=["ctrl-c", "sigterm-in-the-background"],
+)
+def test_a_signal_stops_every_seed_and_each_saves(tmp_path, reap, sent, started_with, exit_code):
     import shutil
-    import signal
     import subprocess
     import time
 
@@ -265,7 +281,7 @@ def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=default_sigint,
+        preexec_fn=started_with,
     )
     reap(process)
     deadline = time.monotonic() + 300  # a loaded machine starts Ray slowly
@@ -276,9 +292,9 @@ def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
             pytest.fail("the seeds logged no episode within 300 s")
         time.sleep(0.2)
     time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sent)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == exit_code, stderr
     result = json.loads((group / "aggregate.json").read_text())
     assert {s: r["status"] for s, r in result["per_seed"].items()} == {
         "0": "interrupted",
@@ -286,3 +302,25 @@ def test_ctrl_c_stops_every_seed_and_each_saves(tmp_path, reap):
     }
     for seed in (0, 1):
         assert (group / f"s{seed}" / "checkpoint" / "agent.json").exists()
+        assert (group / f"s{seed}" / "summary.json").exists()
+
+
+def test_seeds_taking_turns_stop_as_the_signal_says(monkeypatch, tmp_path):
+    # A3C's seeds run one after another from the driver: a seed stopped by SIGTERM stops the
+    # group as SIGTERM (exit 143), the seeds after it are reported as never started.
+    from rlagents.experiments import seeds as seeds_module
+    from rlagents.run.options import RunOptions
+    from rlagents.run.outcome import Terminated
+
+    def stopped(opts):
+        return {"seed": opts.seed, "status": "interrupted", "error": None, "signal": "SIGTERM"}
+
+    monkeypatch.setattr(seeds_module, "_train_one", stopped)
+    group = seeds_module._Group(RunOptions(env_id="CartPole-v1"), [0, 1], tmp_path, None)
+    with pytest.raises(Terminated):
+        group.train_in_turn()
+    assert group.outcomes[1] == {
+        "seed": 1,
+        "status": "failed",
+        "error": "interrupted before it started",
+    }
