@@ -1,5 +1,6 @@
 """The signal handling a run and a seed group rely on: SIGTERM raised like Ctrl-C and told apart
-from it afterwards, and a Ray task that ``ray.cancel`` can interrupt where SIGINT is ignored."""
+from it afterwards, a Ray task that ``ray.cancel`` can interrupt where SIGINT is ignored, and an
+episode's count and log line that a signal cannot split."""
 
 import _thread
 import os
@@ -41,3 +42,29 @@ def test_a_task_is_interruptible_where_sigint_is_ignored():
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # ignored again after
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_an_episode_counted_is_an_episode_logged_wherever_sigterm_lands(tmp_path, monkeypatch):
+    # SIGTERM sent between an episode's count and its line in progress.csv (once five returns
+    # are kept): it acts only once both are done, so the summary and the log agree.
+    import collections
+    import csv
+
+    import rlagents
+    from rlagents.run import loop
+
+    class SignalOnFifthReturn(collections.deque):
+        def append(self, value):
+            super().append(value)
+            if len(self) == 5:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(loop, "deque", SignalOnFifthReturn)
+    result = rlagents.train(
+        "CartPole-v1", "random", steps=100_000, seed=0, run_dir=tmp_path / "run",
+        eval_episodes=0, tensorboard=False,
+    )  # fmt: skip
+    assert result.status == "interrupted" and result.signal == "SIGTERM"
+    with open(tmp_path / "run" / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert result.summary["episodes"] == len(rows) == 5
