@@ -56,9 +56,13 @@ GROUPS: dict[str, tuple] = {
 
 
 # The fresh block of each group: seeds 100-109 unless its recipe changed after they were seen
-# (CEM's budget grew after its misses on 100-109 and 110-119; SARSA's Taxi step size changed
-# after its miss on 100-109)
-FRESH_SEEDS = {"cem:CartPole-v1": "120-129", "sarsa:Taxi-v4": "110-119"}
+# (CEM's budget grew after its misses on 100-109 and 110-119; SARSA's Taxi step size and DQN's
+# LunarLander learning rate changed after their misses on 100-109)
+FRESH_SEEDS = {
+    "cem:CartPole-v1": "120-129",
+    "sarsa:Taxi-v4": "110-119",
+    "dqn:LunarLander-v3": "110-119",
+}
 
 
 def group_dir(key: str, out: Path, seeds: str) -> Path:
