@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -52,33 +53,57 @@ class Interrupts:
     exception raised for it into a plain KeyboardInterrupt."""
 
     def __init__(self) -> None:
-        self.received: str | None = None  # "SIGTERM"; Ctrl-C is not recorded
+        self.received: str | None = None  # "SIGINT" or "SIGTERM"
 
     def reraise(self) -> None:
         """Raise the interrupt again, as :class:`Terminated` if SIGTERM caused it."""
-        if self.received == "SIGTERM":
-            raise Terminated from None
-        raise KeyboardInterrupt from None
+        raise _interrupt(self.received or "SIGINT") from None
+
+
+def _interrupt(name: str) -> KeyboardInterrupt:
+    return Terminated() if name == "SIGTERM" else KeyboardInterrupt()
+
+
+class _Held:
+    """The held blocks open now, and the first signal that came during them. Python runs signal
+    handlers in the main thread whichever thread the signal was delivered to, so holding them is
+    a flag our handlers read: masking them in the main thread (``pthread_sigmask``) does not hold
+    a ``kill`` aimed at the process, which the kernel then hands to another thread (TensorBoard's
+    writer, tqdm's monitor, Ray's)."""
+
+    depth = 0
+    pending: str | None = None
 
 
 @contextlib.contextmanager
 def signals_as_interrupts() -> Iterator[Interrupts]:
-    """Within the block, SIGTERM raises :class:`Terminated` like SIGINT raises KeyboardInterrupt."""
+    """Within the block, SIGTERM raises :class:`Terminated` like SIGINT raises KeyboardInterrupt
+    (unless :func:`signals_held` holds them)."""
     interrupts = Interrupts()
 
-    def on_sigterm(signum: int, frame: Any) -> None:
-        interrupts.received = "SIGTERM"
-        raise Terminated
+    def on_signal(signum: int, frame: Any) -> None:
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        interrupts.received = name
+        if _Held.depth:
+            _Held.pending = _Held.pending or name
+            return
+        raise _interrupt(name)
 
     try:
-        previous: Any = signal.signal(signal.SIGTERM, on_sigterm)
+        previous_term: Any = signal.signal(signal.SIGTERM, on_signal)
     except ValueError:  # not the main thread (a worker): leave signals to the host
         yield interrupts
         return
+    # Ctrl-C too, where it raises KeyboardInterrupt (an ignored SIGINT stays ignored)
+    previous_int: Any = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_signal)
     try:
         yield interrupts
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 @contextlib.contextmanager
@@ -106,18 +131,20 @@ def signals_held(
 ) -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block is done, then let them act (within ``release``,
     where given): what the block changes, it changes whole (an episode counted is an episode
-    logged, a checkpoint begun is a checkpoint written)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (ValueError, AttributeError, OSError):  # not the main thread, or no sigmask
+    logged, a checkpoint begun is a checkpoint written). Holds what
+    :func:`signals_as_interrupts` raises; costs no system call."""
+    if threading.current_thread() is not threading.main_thread():  # its signals are not ours
         yield
         return
+    _Held.depth += 1
     try:
         yield
     finally:
-        with release or contextlib.nullcontext():
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        _Held.depth -= 1
+        if _Held.depth == 0 and _Held.pending:
+            name, _Held.pending = _Held.pending, None
+            with release or contextlib.nullcontext():
+                raise _interrupt(name)
 
 
 def signals_deferred(outcome: Outcome) -> contextlib.AbstractContextManager[None]:
