@@ -108,8 +108,8 @@ def _train_one(opts: RunOptions) -> dict[str, Any]:
         "seed": opts.seed,
         "status": result.status,
         "error": result.error,
+        "signal": result.signal,  # what interrupted it (SIGINT, SIGTERM), if anything did
         "summary": result.summary,
-        "signal": result.signal,
     }
 
 
@@ -225,11 +225,8 @@ class _Group:
                         "status": "failed",
                         "error": "interrupted before it started",
                     }
-                raise (
-                    Terminated
-                    if self.outcomes[seed].get("signal") == "SIGTERM"
-                    else KeyboardInterrupt
-                )
+                stopped_by = self.outcomes[seed].get("signal")
+                raise Terminated if stopped_by == "SIGTERM" else KeyboardInterrupt
 
 
 def check_options(opts: RunOptions) -> RunPlan:
